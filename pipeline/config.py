@@ -1,0 +1,290 @@
+"""Forum config files (`config/forums/*.yaml`): schema, loading and validation.
+
+The YAML shape is the public interface for staff, so key names are stable.
+Relative paths resolve against the folder of the config file. Every problem is
+raised as one `ConfigError` naming the file, the field path and the fix.
+
+Values staff must still fill in are written as `FILL-IN: what to put here`;
+validation reports each of them by field path instead of guessing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.errors import ConfigError
+from pipeline.models import ForumSummary, SessionPlan, SpeakerRef
+
+PLACEHOLDER = "FILL-IN"
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_TIMECODE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d{1,3})?)$")
+
+
+def parse_time(value: object) -> float:
+    """`HH:MM:SS(.mmm)`, `MM:SS` or plain seconds -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a time such as 00:12:30 or 750")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _TIMECODE.match(value.strip())):
+        hours, minutes, secs = m.groups()
+        if int(minutes) >= 60 or float(secs) >= 60:
+            raise ValueError(f"'{value}' has minutes or seconds of 60 or more")
+        seconds = int(hours or 0) * 3600 + int(minutes) * 60 + float(secs)
+    else:
+        raise ValueError(f"'{value}' is not a time; write HH:MM:SS(.mmm) or seconds")
+    if seconds < 0:
+        raise ValueError("a time cannot be negative")
+    return seconds
+
+
+def format_time(seconds: float) -> str:
+    whole = int(seconds)
+    millis = round((seconds - whole) * 1000)
+    if millis == 1000:
+        whole, millis = whole + 1, 0
+    text = f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    return f"{text}.{millis:03d}" if millis else text
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Speaker(_Strict):
+    name: str
+    organisation: str | None = None
+
+
+class Session(_Strict):
+    id: str
+    title: str
+    speakers: list[Speaker] = Field(default_factory=list)
+    start: float
+    end: float
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(f"'{value}' must be an ASCII slug: lower-case letters, digits, '-'")
+        return value
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _time(cls, value: object) -> float:
+        return parse_time(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Session:
+        if self.end <= self.start:
+            raise ValueError(
+                f"end {format_time(self.end)} is not after start {format_time(self.start)}"
+            )
+        return self
+
+
+class Source(_Strict):
+    url: str | None = None
+    file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Source:
+        if (self.url is None) == (self.file is None):
+            raise ValueError("give exactly one of 'url' (YouTube or other link) or 'file'")
+        return self
+
+
+MaterialKind = Literal["proceedings", "slides", "declaration", "other"]
+
+
+class Material(_Strict):
+    path: Path | None = None
+    url: str | None = None
+    kind: MaterialKind = "other"
+    title: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Material:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of 'path' or 'url'")
+        return self
+
+
+class S3Storage(_Strict):
+    bucket: str
+    prefix: str = ""
+    endpoint_url: str | None = None
+    region: str | None = None
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    profile: str | None = None
+    public_base_url: str | None = None  # e.g. a CDN in front of the bucket
+
+
+class Storage(_Strict):
+    local: Path | None = None
+    s3: S3Storage | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Storage:
+        if (self.local is None) == (self.s3 is None):
+            raise ValueError("give exactly one of 'local' (a folder) or 's3'")
+        return self
+
+
+def _default_storage() -> Storage:
+    return Storage(local=Path("archive"))
+
+
+class Forum(_Strict):
+    id: str
+    title: str
+    date: dt.date
+    organiser: str
+    language: Literal["ko"] = "ko"
+    source: Source
+    glossary: list[str] = Field(default_factory=list)
+    sessions: list[Session] = Field(default_factory=list)
+    materials: list[Material] = Field(default_factory=list)
+    storage: Storage = Field(default_factory=_default_storage)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(f"'{value}' must be an ASCII slug: lower-case letters, digits, '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _sessions_consistent(self) -> Forum:
+        seen: set[str] = set()
+        for session in self.sessions:
+            if session.id in seen:
+                raise ValueError(f"session id '{session.id}' is used twice")
+            seen.add(session.id)
+        ordered = sorted(enumerate(self.sessions), key=lambda pair: pair[1].start)
+        for (_, earlier), (index, later) in zip(ordered, ordered[1:], strict=False):
+            if later.start < earlier.end:
+                raise ValueError(
+                    f"session '{later.id}' (sessions[{index}]) starts at "
+                    f"{format_time(later.start)}, before '{earlier.id}' ends at "
+                    f"{format_time(earlier.end)}: sessions must not overlap"
+                )
+        return self
+
+
+class ForumConfig(BaseModel):
+    """A validated forum plus the file it came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    forum: Forum
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    def summary(self) -> ForumSummary:
+        f = self.forum
+        return ForumSummary(
+            id=f.id, title=f.title, date=f.date.isoformat(), organiser=f.organiser,
+            language=f.language,
+        )
+
+    def session_plans(self) -> list[SessionPlan]:
+        """Sessions in programme order (by start time), numbered from 1."""
+        ordered = sorted(self.forum.sessions, key=lambda s: s.start)
+        return [
+            SessionPlan(
+                number=number, id=s.id, title=s.title, start=s.start, end=s.end,
+                speakers=tuple(SpeakerRef(name=p.name, organisation=p.organisation)
+                               for p in s.speakers),
+            )
+            for number, s in enumerate(ordered, start=1)
+        ]
+
+    def check_duration(self, duration: float) -> None:
+        """Sessions must lie inside the recording, once its length is known."""
+        for index, session in enumerate(self.forum.sessions):
+            if session.end > duration + 0.05:
+                raise ConfigError(
+                    self.path, f"sessions[{index}].end",
+                    f"{format_time(session.end)} is past the end of the recording "
+                    f"({format_time(duration)}); correct the time or the source",
+                )
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _find_placeholders(node: Any, location: str = "") -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _find_placeholders(value, f"{location}.{key}" if location else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _find_placeholders(value, f"{location}[{index}]")
+    elif isinstance(node, str) and node.strip().startswith(PLACEHOLDER):
+        found.append(f"{location} ({node.strip()[len(PLACEHOLDER):].lstrip(': ') or 'fill in'})")
+    return found
+
+
+def _friendly(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key; check its spelling against config/forums/demo.yaml"
+    if kind == "missing":
+        return "is required but missing"
+    message = str(error.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def load_config(path: Path | str) -> ForumConfig:
+    """Read and validate a forum config; raise `ConfigError` naming what to fix."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, None, "file not found; give the path to a forum .yaml") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, f"cannot read it ({exc})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else None
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(path, where, f"{problem}; fix the YAML syntax") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(path, None, "expected a mapping of keys (id, title, date, ...)")
+    placeholders = _find_placeholders(raw)
+    if placeholders:
+        raise ConfigError(
+            path, None,
+            f"{len(placeholders)} value(s) still to fill in: " + "; ".join(placeholders),
+        )
+    try:
+        forum = Forum.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ConfigError(path, _field_path(tuple(first["loc"])), _friendly(dict(first)) + more)
+    return ForumConfig(path=path.resolve(), forum=forum)

@@ -1,0 +1,151 @@
+"""Typed values that travel between stages.
+
+They are pydantic models so the runner can store each stage's result in the
+work directory's manifest and rebuild it on a re-run without redoing the work.
+Paths are absolute; times are seconds as floats.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Chapter(Record):
+    title: str
+    start: float
+    end: float
+
+
+class Recording(Record):
+    """The fetched master recording (fetch's result)."""
+
+    video_path: Path
+    audio_path: Path  # 16 kHz mono PCM WAV of the whole recording
+    info_path: Path  # yt-dlp's info.json
+    duration: float
+    title: str
+    source_url: str
+    live_status: str | None = None
+    chapters: tuple[Chapter, ...] = ()
+
+
+class SpeakerRef(Record):
+    name: str
+    organisation: str | None = None
+
+
+class SessionPlan(Record):
+    """One session to cut: where it sits in the recording and what it is called."""
+
+    number: int  # 1-based position in the programme
+    id: str
+    title: str
+    start: float
+    end: float
+    speakers: tuple[SpeakerRef, ...] = ()
+
+    @property
+    def slug(self) -> str:
+        """Folder and file stem: `{nn}-{id}`, stable across runs."""
+        return f"{self.number:02d}-{self.id}"
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+class Clip(Record):
+    """One cut session (split's result, per session)."""
+
+    session: SessionPlan
+    path: Path
+    duration: float
+
+
+class Word(Record):
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+class Segment(Record):
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+class TranscriptFiles(Record):
+    vtt: Path
+    srt: Path
+    json_path: Path
+    txt: Path
+
+    def all(self) -> tuple[Path, ...]:
+        return (self.vtt, self.srt, self.json_path, self.txt)
+
+
+class Transcript(Record):
+    """Whisper's output for one clip (transcribe's result, per session)."""
+
+    session: SessionPlan
+    language: str
+    files: TranscriptFiles
+    segments: tuple[Segment, ...]
+    model: str
+
+
+class MaterialFile(Record):
+    path: Path
+    kind: str
+    title: str | None = None
+
+
+class ForumSummary(Record):
+    """The forum facts publish and index need, without the whole config."""
+
+    id: str
+    title: str
+    date: str
+    organiser: str
+    language: str
+
+
+class PublishedObject(Record):
+    key: str
+    url: str  # where a viewer or archivist opens it
+    content_type: str
+    size: int
+    sha256: str
+    uploaded: bool  # False when an identical object was already there
+
+
+class PublishedSession(Record):
+    session_id: str
+    slug: str
+    clip_url: str
+    page_url: str
+    vtt_url: str | None = None
+
+
+class PublishResult(Record):
+    objects: tuple[PublishedObject, ...]
+    sessions: tuple[PublishedSession, ...]
+    forum_url: str
+
+    @property
+    def uploaded_count(self) -> int:
+        return sum(1 for obj in self.objects if obj.uploaded)
+
+
+class IndexResult(Record):
+    catalogue: Path
+    forum_id: str
+    segments: int
