@@ -283,7 +283,8 @@ def load_config(path: Path | str) -> ForumConfig:
     try:
         forum = Forum.model_validate(raw)
     except ValidationError as exc:
-        errors = exc.errors()
+        # A misspelt key also shows up as a missing one; naming the typo is the useful fix.
+        errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
         first = errors[0]
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise ConfigError(path, _field_path(tuple(first["loc"])), _friendly(dict(first)) + more)

@@ -149,3 +149,14 @@ class IndexResult(Record):
     catalogue: Path
     forum_id: str
     segments: int
+
+
+class SplitResult(Record):
+    clips: tuple[Clip, ...]
+    failures: dict[str, str] = {}  # session slug -> reason; the other clips are kept
+
+
+class TranscribeResult(Record):
+    transcripts: tuple[Transcript, ...]
+    failures: dict[str, str] = {}
+    transcribed: int = 0  # sessions actually run through Whisper (0 on a clean re-run)

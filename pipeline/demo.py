@@ -1,0 +1,474 @@
+"""The demo forum: a short "recording" of a SORT forum built from real Korean speech.
+
+Nobody may redistribute a real forum recording with the project, and the speech
+corpus (Pansori TEDxKR, CC BY-NC-ND 4.0) may not be copied into the repository.
+So the demo is assembled at run time from the corpus where it lies: per session
+a title card, a slide while a real talk plays, and a quiet gap. Every session
+boundary is known to the sample, which is what makes the demo useful for testing
+the cutter and the transcriber against reference text (`references.json`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import wave
+from array import array
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pipeline.config import format_time
+from pipeline.errors import FetchError, MediaError, PipelineError
+from pipeline.progress import Progress
+
+SPEECH_ENV = "SORT_ARCHIVE_SPEECH_DIR"
+CORPUS_REPO = "yc9701/pansori-tedxkr-corpus"
+CORPUS_COMMIT = "b24c3933cb44192e8f1e0ca76ccfe01526e5d09c"
+CORPUS_CREDIT = "Pansori TEDxKR Corpus (Yoona Choi and Bowon Lee, 2018), CC BY-NC-ND 4.0"
+FORUM_TITLE = "데모 포럼: 공공부문의 사회적 가치 포럼(SORT)"
+PDF_TITLE = "2021년 제1회 공공부문의 사회적 가치 포럼(SORT) — 데모"
+ORGANISER = "한국사회적기업진흥원"
+FORUM_DATE = dt.date(2021, 7, 2)
+GLOSSARY = ("한국사회적기업진흥원", "사회적가치", "사회적경제", "사회적기업")
+MATERIAL = "materials/자료집.pdf"
+SAMPLE_RATE = 48_000
+FPS = 25
+NOISE_AMPLITUDE = round(0.002 * 32767)  # room tone in the gaps, about -54 dBFS
+BUILD_FORMAT = 1  # bump when the rendering changes, so old builds are redone
+_FONT_PATHS = (
+    "/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
+    "/usr/share/fonts/nanum/NanumGothic.ttf",
+    "/Library/Fonts/NanumGothic.ttf",
+    "~/Library/Fonts/NanumGothic.ttf",
+)
+
+
+@dataclass(frozen=True)
+class DemoSession:
+    id: str
+    title: str
+    speaker: str
+    organisation: str
+    talk_dir: str  # relative to the speech folder, e.g. "data/6rmA7KCV7ZiE/MJ0_NG4dsCY"
+    talk_title: str  # the original TEDx talk, for the credit page
+
+
+@dataclass(frozen=True)
+class DemoLayout:
+    sessions: tuple[DemoSession, ...]
+    card_seconds: float
+    speech_seconds: float
+    gap_seconds: float
+    width: int = 1280
+    height: int = 720
+
+    @property
+    def slot_seconds(self) -> float:
+        return self.card_seconds + self.speech_seconds + self.gap_seconds
+
+    @property
+    def total_seconds(self) -> float:
+        return self.slot_seconds * len(self.sessions)
+
+    def bounds(self, index: int) -> tuple[float, float]:
+        """Config start/end of session `index`: its card plus its speech, not the gap."""
+        start = index * self.slot_seconds
+        return start, start + self.card_seconds + self.speech_seconds
+
+
+_DEMO_ORG = "TEDxKR 발표 음성 (데모)"
+DEMO_SESSIONS = (
+    DemoSession("keynote", "공공기관 혁신과 사회적 가치", "김정현", _DEMO_ORG,
+                "data/6rmA7KCV7ZiE/MJ0_NG4dsCY", "Social venture is blue ocean (TEDxBusan 2011)"),
+    DemoSession("measurement", "사회적가치 성과 측정 및 지표", "윤여준", _DEMO_ORG,
+                "data/7Jyk7Jes7KSA/LnGadr1MDs8",
+                "Statecraft, the art of conducting public affairs (TEDx Seoul 2010)"),
+    DemoSession("collaboration", "사회적경제 협업", "이현정", _DEMO_ORG,
+                "data/7J207ZiE7KCV/R15jiXaSYik", "Becoming a good-earthling (TEDxBusan 2011)"),
+    DemoSession("declaration", "공동선언문 채택", "윤한결", _DEMO_ORG,
+                "data/7Jyk7ZWc6rKw/W-vbPHzNDKA",
+                "Take time to imagine the world to rights (TEDxBusan 2013)"),
+)
+FULL_LAYOUT = DemoLayout(DEMO_SESSIONS, card_seconds=4, speech_seconds=36, gap_seconds=5)
+SMALL_LAYOUT = DemoLayout(DEMO_SESSIONS[:3], card_seconds=3, speech_seconds=12, gap_seconds=3,
+                          width=640, height=360)
+
+
+@dataclass(frozen=True)
+class DemoForum:
+    config_path: Path
+    master_path: Path
+    references: dict[str, list[str]]  # session id -> reference texts, in playing order
+    layout: DemoLayout
+    material_path: Path
+    references_path: Path
+    built: bool  # False when a matching earlier build was reused
+
+
+@dataclass(frozen=True)
+class _Fragment:
+    id: str
+    text: str
+    path: Path
+    samples: int  # at SAMPLE_RATE
+
+
+# --- finding the inputs ---------------------------------------------------------
+
+def _speech_problem(path: Path) -> str | None:
+    if not path.is_dir():
+        return f"the Korean speech corpus is not at {path}"
+    for session in DEMO_SESSIONS:
+        if not any((path / session.talk_dir).glob("*.trans.txt")):
+            return f"the Korean speech corpus at {path} lacks the talk {session.talk_dir}"
+    return None
+
+
+def _speech_error(problem: str) -> FetchError:
+    return FetchError(
+        problem,
+        f"get the Pansori TEDxKR corpus ({CORPUS_REPO} at commit {CORPUS_COMMIT}, "
+        f"licence CC BY-NC-ND 4.0), check it against SHA256SUMS, and set {SPEECH_ENV} "
+        "to its folder (the one holding data/)",
+    )
+
+
+def find_speech_dir() -> Path:
+    """The corpus folder: `$SORT_ARCHIVE_SPEECH_DIR`, else `../shared/korean-speech`."""
+    env = os.environ.get(SPEECH_ENV)
+    if env:
+        # An explicit setting that is wrong must not silently fall back elsewhere.
+        path = Path(env).expanduser()
+        problem = _speech_problem(path)
+        if problem:
+            raise _speech_error(f"{SPEECH_ENV}={env}: {problem}")
+        return path.resolve()
+    repo = Path(__file__).resolve().parents[1]
+    candidates = [repo.parent / "shared" / "korean-speech",
+                  Path.cwd().parent / "shared" / "korean-speech"]
+    for path in candidates:
+        if _speech_problem(path) is None:
+            return path.resolve()
+    problem = _speech_problem(candidates[0]) or "the Korean speech corpus is missing"
+    raise _speech_error(problem)
+
+
+def find_korean_font() -> Path:
+    """A TrueType font with Hangul, for the video cards and the PDF."""
+    try:
+        found = subprocess.run(["fc-match", "-f", "%{file}", "NanumGothic:lang=ko"],
+                               capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        found = ""
+    # fc-match always answers with *some* font; only a Nanum TTF is sure to have Hangul
+    # and to load in fpdf2 (which cannot read .ttc collections).
+    candidates = [found] if "nanum" in found.lower() and found.endswith(".ttf") else []
+    for path in [*candidates, *_FONT_PATHS]:
+        if Path(path).expanduser().is_file():
+            return Path(path).expanduser()
+    raise PipelineError("no Korean font (NanumGothic) found",
+                        "apt-get install fonts-nanum, or install NanumGothic.ttf")
+
+
+def _flac_samples(path: Path) -> int:
+    """Length in samples at SAMPLE_RATE, read from the FLAC STREAMINFO block.
+
+    Reading 42 header bytes is exact and far cheaper than one ffprobe per fragment.
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(42)
+    except OSError as exc:
+        raise _speech_error(f"cannot read {path} ({exc.strerror})") from None
+    if head[:4] != b"fLaC" or len(head) < 42:
+        raise _speech_error(f"{path} is not a FLAC file")
+    bits = int.from_bytes(head[18:26], "big")  # rate:20 channels:3 depth:5 samples:36
+    rate, total = bits >> 44, bits & ((1 << 36) - 1)
+    return total * SAMPLE_RATE // rate
+
+
+def _fragments(talk: Path, seconds: float) -> list[_Fragment]:
+    """Whole fragments in numeric order while they fit in `seconds`."""
+    trans = sorted(talk.glob("*.trans.txt"))[0]
+    lines = [line.split(" ", 1) for line in trans.read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    # The ids carry the fragment number last; sort on it, not on the file's line order.
+    lines.sort(key=lambda parts: int(parts[0].rsplit("-", 1)[1]))
+    budget, chosen = round(seconds * SAMPLE_RATE), []
+    for frag_id, *text in lines:
+        path = talk / f"{frag_id}.flac"
+        samples = _flac_samples(path)
+        if samples > budget:
+            break
+        budget -= samples
+        chosen.append(_Fragment(frag_id, " ".join(text).strip(), path, samples))
+    return chosen
+
+
+# --- rendering ------------------------------------------------------------------
+
+def _ffmpeg(args: list[str], what: str, cwd: Path | None = None) -> bytes:
+    try:
+        done = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-y", *args],
+                              capture_output=True, cwd=cwd, check=False)
+    except FileNotFoundError:
+        raise MediaError(f"{what}: ffmpeg is not found", hint="apt-get install ffmpeg") from None
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.decode("utf-8", "replace").splitlines()[-5:])
+        raise MediaError(f"{what} failed", tail)
+    return done.stdout
+
+
+def _decode(fragments: list[_Fragment], work: Path, name: str) -> bytes:
+    """The fragments back to back as 16-bit mono PCM at SAMPLE_RATE."""
+    listing = work / f"{name}.txt"
+    listing.write_text("".join(
+        "file '{}'\n".format(str(f.path).replace("'", "'\\''")) for f in fragments),
+        encoding="utf-8")
+    return _ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-f", "s16le",
+                    "-ac", "1", "-ar", str(SAMPLE_RATE), "-"], f"decoding the talk for {name}")
+
+
+def _soundtrack(layout: DemoLayout, talks: list[list[_Fragment]], work: Path,
+                progress: Progress) -> Path:
+    """Assemble the whole soundtrack in Python so every boundary is exact to the sample."""
+    def samples(seconds: float) -> int:
+        return round(seconds * SAMPLE_RATE)
+
+    pcm = bytearray()
+    with progress.task("demo: soundtrack", total=len(talks)) as task:
+        for index, (session, fragments) in enumerate(zip(layout.sessions, talks, strict=True)):
+            speech = _decode(fragments, work, session.id)[: samples(layout.speech_seconds) * 2]
+            pcm += bytes(samples(layout.card_seconds) * 2) + speech
+            pcm += bytes(samples(layout.speech_seconds) * 2 - len(speech))
+            rng = random.Random(index)  # seeded, so a rebuild gives the same file
+            noise = array("h", (rng.randint(-NOISE_AMPLITUDE, NOISE_AMPLITUDE)
+                                for _ in range(samples(layout.gap_seconds))))
+            if sys.byteorder == "big":
+                noise.byteswap()
+            pcm += noise.tobytes()
+            task.advance()
+    path = work / "soundtrack.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(bytes(pcm))
+    return path
+
+
+def _video_filter(layout: DemoLayout, work: Path) -> str:
+    """drawbox/drawtext chain; texts go through files so no Korean text needs escaping."""
+    h = layout.height
+    parts: list[str] = []
+
+    def span(a: float, b: float) -> str:
+        # Half-open, unlike between(): a frame on a boundary belongs to one scene only.
+        return f"enable='gte(t,{a:.3f})*lt(t,{b:.3f})'"
+
+    def box(color: str, a: float, b: float, height: str = "ih") -> None:
+        parts.append(f"drawbox=x=0:y=0:w=iw:h={height}:color={color}:t=fill:{span(a, b)}")
+
+    def text(value: str, size: float, y: str, color: str, a: float, b: float) -> None:
+        name = f"text-{len(parts)}.txt"
+        (work / name).write_text(value, encoding="utf-8")
+        parts.append(f"drawtext=fontfile=font.ttf:textfile={name}:expansion=none:"
+                     f"fontsize={round(size)}:fontcolor={color}:x=(w-text_w)/2:y={y}:"
+                     f"{span(a, b)}")
+
+    for number, session in enumerate(layout.sessions, start=1):
+        start, end = layout.bounds(number - 1)
+        card = start + layout.card_seconds
+        box("0x1f3a5f", start, card)
+        text(f"세션 {number}", h / 16, "h*0.28", "0xc8d6e8", start, card)
+        text(session.title, h / 11, "h*0.42", "white", start, card)
+        text(PDF_TITLE, h / 30, "h*0.82", "0xc8d6e8", start, card)
+        box("0xeef1f5", card, end)
+        box("0x1f3a5f", card, end, height=str(round(h * 0.14)))
+        text(session.title, h / 26, "h*0.045", "white", card, end)
+        text(session.speaker, h / 12, "h*0.42", "0x1f2933", card, end)
+        text(session.organisation, h / 26, "h*0.58", "0x52606d", card, end)
+    return ",".join(parts)
+
+
+def _encode(layout: DemoLayout, soundtrack: Path, work: Path, out: Path) -> None:
+    total = f"{layout.total_seconds:.3f}"
+    # Key frames on every session boundary let the cutter copy streams without re-encoding.
+    keys = ",".join(f"{t:.3f}" for i in range(len(layout.sessions)) for t in layout.bounds(i))
+    _ffmpeg(["-f", "lavfi", "-i",
+             f"color=c=0x101216:s={layout.width}x{layout.height}:r={FPS}:d={total}",
+             "-i", str(soundtrack), "-map", "0:v", "-map", "1:a",
+             "-vf", _video_filter(layout, work),
+             "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage",
+             "-pix_fmt", "yuv420p", "-g", str(2 * FPS), "-force_key_frames", keys,
+             "-c:a", "aac", "-b:a", "128k", "-ar", str(SAMPLE_RATE),
+             "-t", total, "-movflags", "+faststart", str(out)],
+            "encoding the demo recording", cwd=work)
+
+
+def _pdf(layout: DemoLayout, font: Path, out: Path) -> None:
+    from fpdf import FPDF  # imported here: only the demo needs fpdf2
+
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(dt.datetime(2021, 7, 2, tzinfo=dt.UTC))  # reproducible bytes
+    pdf.set_title(PDF_TITLE)
+    pdf.set_author(ORGANISER)
+    pdf.add_font("Nanum", "", str(font))
+
+    def line(value: str, size: float, height: float, align: str = "L") -> None:
+        pdf.set_font("Nanum", size=size)
+        pdf.multi_cell(0, height, value, align=align, new_x="LMARGIN", new_y="NEXT")
+
+    pdf.add_page()
+    pdf.ln(40)
+    line(PDF_TITLE, 22, 12, "C")
+    line("자료집", 18, 12, "C")
+    pdf.ln(10)
+    line(f"일시: {FORUM_DATE.isoformat()} (2021년 7월 2일)", 12, 8, "C")
+    line(f"주최: {ORGANISER}", 12, 8, "C")
+    pdf.ln(16)
+    line("프로그램", 15, 10)
+    for number, session in enumerate(layout.sessions, start=1):
+        start, _ = layout.bounds(number - 1)
+        line(f"{number}. {format_time(start)}  {session.title} — {session.speaker} "
+             f"({session.organisation})", 11, 7)
+    pdf.ln(10)
+    line("이 자료집과 영상은 sort-archive 시연용으로 만든 것이며 실제 포럼 기록이 아닙니다.", 10, 6)
+    pdf.add_page()
+    line("음성 자료 출처 (Speech corpus credit)", 15, 10)
+    line(f"{CORPUS_CREDIT}. https://github.com/{CORPUS_REPO} (commit {CORPUS_COMMIT}). "
+         "Licence: https://creativecommons.org/licenses/by-nc-nd/4.0/", 10, 6)
+    pdf.ln(4)
+    for session in layout.sessions:
+        line(f"• {session.speaker}: {session.talk_title} — {session.talk_dir}", 10, 6)
+    pdf.ln(4)
+    line("발표 음성은 원문 그대로 잘라 이어 붙였을 뿐 수정하지 않았습니다 "
+         "(the fragments are played unaltered, in order).", 10, 6)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pdf.output(str(out))
+
+
+def _q(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML scalar
+
+
+def render_demo_config(layout: DemoLayout, *, source_file: str, material_path: str,
+                       storage_local: str) -> str:
+    """The demo forum's YAML config; also the worked example staff copy from."""
+    lines = [
+        "# Generated by scripts/make_demo_forum.py from pipeline/demo.py: do not edit by hand.",
+        "# The demo forum is built from real Korean speech (Pansori TEDxKR Corpus,",
+        "# CC BY-NC-ND 4.0) by `make demo`; see README.md.",
+        "id: demo-sort", f"title: {_q(FORUM_TITLE)}", f"date: {FORUM_DATE.isoformat()}",
+        f"organiser: {_q(ORGANISER)}", "language: ko",
+        "source:", f"  file: {_q(source_file)}",
+        "glossary:", *(f"  - {_q(term)}" for term in GLOSSARY),
+        "sessions:",
+    ]
+    for index, session in enumerate(layout.sessions):
+        start, end = layout.bounds(index)
+        lines += [f"  - id: {session.id}", f"    title: {_q(session.title)}", "    speakers:",
+                  f"      - name: {_q(session.speaker)}",
+                  f"        organisation: {_q(session.organisation)}",
+                  f"    start: {_q(format_time(start))}", f"    end: {_q(format_time(end))}"]
+    lines += ["materials:", f"  - path: {_q(material_path)}", "    kind: proceedings",
+              f"    title: {_q('자료집')}", "storage:", f"  local: {_q(storage_local)}"]
+    return "\n".join(lines) + "\n"
+
+
+def shipped_config_text() -> str:
+    """What `config/forums/demo.yaml` must contain (paths relative to that folder)."""
+    return render_demo_config(FULL_LAYOUT, source_file="../../build/demo/master.mp4",
+                              material_path=f"../../build/demo/{MATERIAL}",
+                              storage_local="../../archive")
+
+
+# --- the build ------------------------------------------------------------------
+
+def _stamp(layout: DemoLayout, speech_dir: Path) -> dict[str, object]:
+    digest = hashlib.sha256()
+    for session in layout.sessions:
+        for trans in sorted((speech_dir / session.talk_dir).glob("*.trans.txt")):
+            digest.update(trans.read_bytes())
+    return {"format": BUILD_FORMAT, "layout": asdict(layout), "speech": digest.hexdigest()}
+
+
+def _references(layout: DemoLayout, talks: list[list[_Fragment]]) -> dict[str, object]:
+    sessions: dict[str, object] = {}
+    for index, (session, fragments) in enumerate(zip(layout.sessions, talks, strict=True)):
+        start, end = layout.bounds(index)
+        at, items = start + layout.card_seconds, []
+        for fragment in fragments:
+            length = fragment.samples / SAMPLE_RATE
+            items.append({"id": fragment.id, "text": fragment.text,
+                          "start": round(at, 4), "end": round(at + length, 4)})
+            at += length
+        sessions[session.id] = {"title": session.title, "start": start, "end": end,
+                                "speech_start": start + layout.card_seconds,
+                                "fragments": items,
+                                "text": " ".join(f.text for f in fragments)}
+    return sessions
+
+
+def _texts(references: dict[str, object]) -> dict[str, list[str]]:
+    return {sid: [f["text"] for f in entry["fragments"]]  # type: ignore[index]
+            for sid, entry in references.items()}
+
+
+def build_demo_forum(out_dir: Path, layout: DemoLayout = FULL_LAYOUT, *,
+                     speech_dir: Path | None = None, progress: Progress) -> DemoForum:
+    """Build master.mp4, the PDF, references.json and demo.yaml into `out_dir`.
+
+    A matching `build.json` stamp (same layout, same corpus text) makes this a no-op.
+    """
+    if speech_dir is None:
+        speech_dir = find_speech_dir()
+    elif problem := _speech_problem(speech_dir):
+        raise _speech_error(problem)
+    out_dir = out_dir.resolve()
+    paths = {name: out_dir / name
+             for name in ("master.mp4", MATERIAL, "references.json", "demo.yaml")}
+    stamp_path, stamp = out_dir / "build.json", _stamp(layout, speech_dir)
+
+    def result(references: dict[str, object], built: bool) -> DemoForum:
+        return DemoForum(paths["demo.yaml"], paths["master.mp4"], _texts(references), layout,
+                         paths[MATERIAL], paths["references.json"], built)
+
+    try:
+        done = (json.loads(stamp_path.read_text(encoding="utf-8")) == stamp
+                and all(path.is_file() for path in paths.values()))
+    except (OSError, ValueError):
+        done = False
+    if done:
+        progress.note(f"demo forum in {out_dir} is up to date")
+        return result(json.loads(paths["references.json"].read_text(encoding="utf-8")), False)
+
+    font = find_korean_font()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp_path.unlink(missing_ok=True)  # a half-finished rebuild must never look finished
+    talks = [_fragments(speech_dir / s.talk_dir, layout.speech_seconds) for s in layout.sessions]
+    with tempfile.TemporaryDirectory(prefix="demo-", dir=out_dir) as tmp:
+        work = Path(tmp)
+        shutil.copyfile(font, work / "font.ttf")  # a plain relative name needs no escaping
+        soundtrack = _soundtrack(layout, talks, work, progress)
+        with progress.task("demo: encoding master.mp4"):
+            _encode(layout, soundtrack, work, work / "master.mp4")
+        os.replace(work / "master.mp4", paths["master.mp4"])
+    with progress.task("demo: materials and config"):
+        _pdf(layout, font, paths[MATERIAL])
+        references = _references(layout, talks)
+        paths["references.json"].write_text(
+            json.dumps(references, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        paths["demo.yaml"].write_text(
+            render_demo_config(layout, source_file="master.mp4", material_path=MATERIAL,
+                               storage_local="./archive"), encoding="utf-8")
+        stamp_path.write_text(json.dumps(stamp, ensure_ascii=False, indent=2) + "\n",
+                              encoding="utf-8")
+    return result(references, True)

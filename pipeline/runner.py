@@ -1,0 +1,237 @@
+"""The runner: the one place that knows the stage order.
+
+fetch -> split -> transcribe -> publish -> index. Each stage gets typed inputs
+built from the results before it and returns a typed result, which the runner
+stores in the work directory's manifest. A stage whose inputs have not changed
+and whose recorded outputs still exist with their checksums is skipped and
+its stored result is reused, so a second run of the same command does no work.
+
+A session that fails in split or transcribe does not stop the others: the run
+goes on with the rest and ends with `PartialFailure` listing what failed.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from pipeline.config import ForumConfig
+from pipeline.errors import ConfigError, DiskFullError, PartialFailure, UsageError
+from pipeline.models import (
+    IndexResult,
+    MaterialFile,
+    PublishResult,
+    Recording,
+    SplitResult,
+    TranscribeResult,
+)
+from pipeline.progress import Progress
+from pipeline.stages import fetch, index, publish, split, transcribe
+from pipeline.state import ItemCache, Manifest, fingerprint
+
+STAGES = ("fetch", "split", "transcribe", "publish", "index")
+_ALWAYS_RUN = {"index"}  # cheap, and its output (the shared catalogue) lives outside work/
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    work_root: Path
+    from_stage: str | None = None
+    only_stage: str | None = None
+    force: bool = False
+    dry_run: bool = False
+    whisper: transcribe.WhisperSettings = field(default_factory=transcribe.WhisperSettings)
+    catalogue: Path | None = None
+
+
+@dataclass
+class StageOutcome:
+    stage: str
+    action: str  # "ran", "skipped (up to date)", "would run", "would skip (up to date)"
+    detail: str = ""
+
+
+@dataclass
+class RunReport:
+    forum_id: str
+    work_dir: Path
+    outcomes: list[StageOutcome] = field(default_factory=list)
+    archive_url: str | None = None
+    catalogue: Path | None = None
+    transcribed: int = 0
+    uploaded: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+def default_work_root() -> Path:
+    return Path(os.environ.get("SORT_ARCHIVE_WORK_DIR", "work"))
+
+
+def selected_stages(options: RunOptions) -> list[str]:
+    for name in (options.from_stage, options.only_stage):
+        if name is not None and name not in STAGES:
+            raise UsageError(f"unknown stage '{name}'", f"choose one of {', '.join(STAGES)}")
+    if options.only_stage:
+        return [options.only_stage]
+    start = STAGES.index(options.from_stage) if options.from_stage else 0
+    return list(STAGES[start:])
+
+
+def run_forum(config: ForumConfig, options: RunOptions, progress: Progress) -> RunReport:
+    """Run the selected stages for one forum; raise PipelineError subclasses on failure."""
+    forum = config.forum
+    work_dir = (options.work_root / forum.id).resolve()
+    manifest = Manifest(work_dir)
+    report = RunReport(forum_id=forum.id, work_dir=work_dir)
+    materials = _materials(config)
+    try:
+        _run_stages(config, options, progress, manifest, report, materials)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise DiskFullError(
+                f"no space left on the device while writing {exc.filename or work_dir}",
+                "free some space and run the same command again; finished work is kept",
+            ) from exc
+        raise
+    if report.failures:
+        raise PartialFailure("run", report.failures)
+    return report
+
+
+def _run_stages(config: ForumConfig, options: RunOptions, progress: Progress,
+                manifest: Manifest, report: RunReport, materials: list[MaterialFile]) -> None:
+    forum = config.forum
+    work_dir = manifest.work_dir
+    wanted = selected_stages(options)
+    results: dict[str, Any] = {}
+
+    def step(stage: str, result_type: type[BaseModel], inputs: list[Any],
+             outputs_of: Callable[[Any], list[Path]], work: Callable[[], Any]) -> Any:
+        """Run, reuse or (dry run) describe one stage."""
+        key = fingerprint(stage, inputs)
+        stored = None if options.force else manifest.fresh_stage_result(stage, key)
+        reusable = stored is not None and stage not in _ALWAYS_RUN
+        if stage not in wanted or options.dry_run:
+            if stage in wanted:
+                action = "would skip (up to date)" if reusable else "would run"
+                report.outcomes.append(StageOutcome(stage, action))
+            if stored is None:
+                if stage in wanted or options.dry_run:
+                    return None
+                raise UsageError(f"stage '{stage}' has not finished for forum {forum.id} yet",
+                                 f"run without --only/--from, or with --from {stage}")
+            return result_type.model_validate(stored)
+        if reusable:
+            report.outcomes.append(StageOutcome(stage, "skipped (up to date)"))
+            return result_type.model_validate(stored)
+        manifest.forget_stage(stage)
+        result = work()
+        if not getattr(result, "failures", None):
+            manifest.record_stage(stage, key, outputs_of(result), result.model_dump(mode="json"))
+        report.outcomes.append(StageOutcome(stage, "ran"))
+        return result
+
+    source_url = (forum.source.url if forum.source.url
+                  else fetch.file_url(config.resolve(forum.source.file or Path())))
+    source_stamp = _local_stamp(config, forum.source.file)
+    recording: Recording | None = step(
+        "fetch", Recording, [source_url, source_stamp],
+        lambda r: [r.video_path, r.audio_path, r.info_path],
+        lambda: fetch.fetch(fetch.FetchRequest(url=source_url, work_dir=work_dir), progress),
+    )
+    if recording is None:
+        return  # dry run before anything was fetched: later stages depend on it
+    config.check_duration(recording.duration)
+    plans = config.session_plans() or split.sessions_from_chapters(recording.chapters)
+    if not plans:
+        raise ConfigError(config.path, "sessions",
+                          "no sessions listed and the video has no chapters; add the agenda")
+    results["split"] = step(
+        "split", SplitResult, [recording.model_dump(mode="json"),
+                               [p.model_dump(mode="json") for p in plans]],
+        lambda r: [clip.path for clip in r.clips],
+        lambda: split.split(split.SplitRequest(
+            recording=recording, sessions=plans, work_dir=work_dir,
+            cache=ItemCache(manifest, "split", force=options.force)), progress),
+    )
+    clips = list(results["split"].clips) if results["split"] else []
+    settings = options.whisper
+    results["transcribe"] = step(
+        "transcribe", TranscribeResult,
+        [recording.audio_path, [c.model_dump(mode="json") for c in clips], forum.language,
+         forum.glossary, settings.model, settings.beam_size, settings.vad],
+        lambda r: [path for t in r.transcripts for path in t.files.all()],
+        lambda: transcribe.transcribe(transcribe.TranscribeRequest(
+            clips=clips, audio_path=recording.audio_path, language=forum.language,
+            glossary=forum.glossary, settings=settings,
+            cache=ItemCache(manifest, "transcribe", force=options.force)), progress),
+    )
+    transcripts = list(results["transcribe"].transcripts) if results["transcribe"] else []
+    storage = _resolved_storage(config)
+    checksums = [manifest.checksum(p) for p in
+                 [c.path for c in clips] + [f for t in transcripts for f in t.files.all()]
+                 + [m.path for m in materials] if p.is_file()]
+    results["publish"] = step(
+        "publish", PublishResult,
+        [config.summary().model_dump(mode="json"), storage.model_dump(mode="json"), checksums,
+         [m.model_dump(mode="json") for m in materials]],
+        lambda r: [],
+        lambda: publish.publish(publish.PublishRequest(
+            forum=config.summary(), clips=clips, transcripts=transcripts, materials=materials,
+            storage=storage), progress),
+    )
+    catalogue = options.catalogue or index.default_catalogue_path()
+    indexed: IndexResult | None = step(
+        "index", IndexResult, [str(catalogue), checksums], lambda r: [],
+        lambda: index.index_forum(index.IndexRequest(
+            forum=config.summary(), transcripts=transcripts, published=results["publish"],
+            catalogue=catalogue), progress),
+    )
+
+    for stage in ("split", "transcribe"):
+        if results[stage] is not None:
+            report.failures.update(results[stage].failures)
+    if results["transcribe"] is not None and "transcribe" in wanted:
+        report.transcribed = results["transcribe"].transcribed
+    if results["publish"] is not None:
+        report.archive_url = results["publish"].forum_url
+        if "publish" in wanted and not options.dry_run:
+            report.uploaded = results["publish"].uploaded_count
+    if indexed is not None:
+        report.catalogue = indexed.catalogue
+
+
+def _materials(config: ForumConfig) -> list[MaterialFile]:
+    files = []
+    for number, material in enumerate(config.forum.materials):
+        if material.path is None:
+            continue  # a URL material is linked from forum.json, not copied
+        path = config.resolve(material.path)
+        if not path.is_file():
+            raise ConfigError(config.path, f"materials[{number}].path",
+                              f"file {path} not found; fix the path or remove the entry")
+        files.append(MaterialFile(path=path, kind=material.kind, title=material.title))
+    return files
+
+
+def _local_stamp(config: ForumConfig, source_file: Path | None) -> list[Any]:
+    if source_file is None:
+        return []
+    path = config.resolve(source_file)
+    if not path.is_file():
+        return ["missing"]  # fetch reports it with the hint staff need
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _resolved_storage(config: ForumConfig) -> Any:
+    storage = config.forum.storage
+    if storage.local is not None:
+        return storage.model_copy(update={"local": config.resolve(storage.local)})
+    return storage

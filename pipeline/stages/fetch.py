@@ -1,0 +1,192 @@
+"""Fetch: download the forum recording with yt-dlp and extract Whisper's audio.
+
+Local files go through yt-dlp too (as `file://` URLs), so the real downloader
+and its metadata handling run for the demo and the tests. The info dict is
+turned into a `Recording` here, at the edge; nothing downstream sees it.
+
+Live streams are refused before anything is downloaded: a stream that is
+still live, scheduled, or `post_live` (YouTube is still processing the
+recording) would give a truncated or unseekable file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import FetchError
+from pipeline.media import extract_audio, probe
+from pipeline.models import Chapter, Recording
+from pipeline.progress import Progress, Task
+
+log = logging.getLogger("pipeline.fetch")
+
+VIDEO_STEM = "recording"
+# Prefer H.264/AAC in mp4 so clips cut cleanly; fall back to anything yt-dlp can merge.
+FORMAT = "bv*[ext=mp4][height<=1080]+ba[ext=m4a]/b[ext=mp4]/bv*[height<=1080]+ba/b"
+
+_NOT_READY = {
+    "is_live": "the stream is still live; run again after it has ended",
+    "is_upcoming": "the stream has not started yet; run again after it has ended",
+    "post_live": "the video is still processing on YouTube (post_live); run again in an hour",
+}
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    url: str  # http(s)://, or file:// for a local master file
+    work_dir: Path  # the forum's work directory; files go under source/
+
+
+def file_url(path: Path) -> str:
+    return path.resolve().as_uri()
+
+
+def fetch(request: FetchRequest, progress: Progress) -> Recording:
+    """Download (or resume) the recording, write info.json and 16 kHz mono audio."""
+    import yt_dlp  # heavy import, kept out of `sort-archive --help`
+
+    source_dir = request.work_dir / "source"
+    source_dir.mkdir(parents=True, exist_ok=True)
+    _check_local_source(request.url)
+
+    with progress.task("download", total=None) as bar:
+        options = _options(source_dir, bar)
+        try:
+            with yt_dlp.YoutubeDL(options) as ydl:
+                info = ydl.extract_info(request.url, download=False)
+                _refuse_unfinished(info)
+                info = ydl.process_ie_result(info, download=True)
+                clean = ydl.sanitize_info(info)
+        except yt_dlp.utils.DownloadError as exc:
+            raise FetchError(
+                f"cannot fetch {request.url}: {_first_line(exc)}",
+                "check the link in source.url, that the video is public, and the network",
+            ) from None
+
+    video = _downloaded_path(clean, source_dir)
+    info_path = source_dir / "info.json"
+    _write_json(info_path, clean)
+
+    media = probe(video)
+    if not media.has_audio:
+        raise FetchError(
+            f"the recording {video.name} has no audio track",
+            "check the source: Whisper needs the forum's sound",
+        )
+    if not media.has_video:
+        raise FetchError(f"the recording {video.name} has no video track",
+                         "check the source: clips need video")
+
+    audio = source_dir / "audio.wav"
+    if not audio.exists() or audio.stat().st_mtime < video.stat().st_mtime:
+        with progress.task("extract audio", total=media.duration) as bar:
+            extract_audio(video, audio, duration=media.duration, on_progress=bar.update)
+
+    return Recording(
+        video_path=video.resolve(),
+        audio_path=audio.resolve(),
+        info_path=info_path.resolve(),
+        duration=media.duration,
+        title=str(clean.get("title") or video.stem),
+        source_url=request.url,
+        live_status=clean.get("live_status"),
+        chapters=_chapters(clean, media.duration),
+    )
+
+
+def _options(source_dir: Path, bar: Task) -> dict[str, Any]:
+    def hook(status: dict[str, Any]) -> None:
+        if status.get("status") == "downloading":
+            total = status.get("total_bytes") or status.get("total_bytes_estimate")
+            bar.update(float(status.get("downloaded_bytes") or 0), float(total) if total else None)
+
+    return {
+        "format": FORMAT,
+        "merge_output_format": "mp4",
+        "outtmpl": str(source_dir / f"{VIDEO_STEM}.%(ext)s"),
+        "continuedl": True,  # resume .part files after an interruption
+        "nopart": False,
+        "retries": 10,
+        "fragment_retries": 10,
+        "enable_file_urls": True,
+        "noplaylist": True,
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "progress_hooks": [hook],
+        "logger": _YtDlpLogger(),
+    }
+
+
+class _YtDlpLogger:
+    """Routes yt-dlp's chatter to our logger instead of the terminal."""
+
+    def debug(self, message: str) -> None:
+        log.debug("%s", message)
+
+    def info(self, message: str) -> None:
+        log.debug("%s", message)
+
+    def warning(self, message: str) -> None:
+        log.warning("%s", message)
+
+    def error(self, message: str) -> None:
+        log.debug("%s", message)  # surfaces as DownloadError, reported once by the CLI
+
+
+def _check_local_source(url: str) -> None:
+    if url.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        path = Path(unquote(urlparse(url).path))
+        if not path.is_file():
+            raise FetchError(f"source file {path} not found",
+                             "check source.file in the forum config")
+
+
+def _refuse_unfinished(info: dict[str, Any]) -> None:
+    status = info.get("live_status")
+    if status in _NOT_READY:
+        raise FetchError(f"'{info.get('title', 'video')}' cannot be archived yet",
+                         _NOT_READY[status])
+    if info.get("_type") == "playlist":
+        raise FetchError("source.url is a playlist", "give the link of the forum video itself")
+
+
+def _downloaded_path(info: dict[str, Any], source_dir: Path) -> Path:
+    for item in info.get("requested_downloads") or []:
+        path = item.get("filepath") or item.get("filename")
+        if path and Path(path).is_file():
+            return Path(path)
+    candidates = sorted(p for p in source_dir.glob(f"{VIDEO_STEM}.*")
+                        if p.suffix not in {".part", ".ytdl", ".json", ".wav"})
+    if not candidates:
+        raise FetchError("yt-dlp finished but no recording file was written",
+                         "run again with -v to see the downloader's log")
+    return candidates[0]
+
+
+def _chapters(info: dict[str, Any], duration: float) -> tuple[Chapter, ...]:
+    chapters = []
+    for item in info.get("chapters") or []:
+        start = float(item.get("start_time") or 0.0)
+        end = float(item.get("end_time") or duration)
+        if end > start:
+            chapters.append(Chapter(title=str(item.get("title") or ""), start=start, end=end))
+    return tuple(chapters)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    partial = path.with_suffix(".json.part")
+    partial.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str),
+                       encoding="utf-8")
+    partial.replace(path)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).replace("ERROR: ", "").strip()
+    return text.splitlines()[0] if text else type(exc).__name__

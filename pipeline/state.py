@@ -1,0 +1,149 @@
+"""The work directory's manifest (`state.json`): what each stage produced.
+
+A stage, or one item of a stage (a session's clip, a session's transcript), is
+recorded with a fingerprint of its inputs and the sha256 of every output file.
+On a re-run the work is skipped only when the fingerprint is the same and every
+output still exists with the recorded checksum, so a deleted or damaged file
+is redone and nothing else is.
+
+Hashing a multi-gigabyte recording on every run would be slow, so checksums
+are cached by (size, mtime); a changed file always gets a new size or mtime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+MANIFEST_NAME = "state.json"
+_VERSION = 1
+
+
+def fingerprint(*parts: object) -> str:
+    """Stable hash of JSON-serialisable inputs."""
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Manifest:
+    """Load, query and atomically save a work directory's `state.json`."""
+
+    def __init__(self, work_dir: Path) -> None:
+        self.work_dir = work_dir
+        self.path = work_dir / MANIFEST_NAME
+        self._data: dict[str, Any] = {"version": _VERSION, "stages": {}, "items": {},
+                                      "checksums": {}}
+        if self.path.exists():
+            try:
+                loaded = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                loaded = None  # a damaged manifest only costs a redo, never a crash
+            if isinstance(loaded, dict) and loaded.get("version") == _VERSION:
+                self._data = loaded
+
+    # -- checksums -----------------------------------------------------------------
+    def checksum(self, path: Path) -> str:
+        stat = path.stat()
+        key = self._rel(path)
+        cached = self._data["checksums"].get(key)
+        if cached and cached["size"] == stat.st_size and cached["mtime_ns"] == stat.st_mtime_ns:
+            return str(cached["sha256"])
+        digest = sha256_file(path)
+        self._data["checksums"][key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                                        "sha256": digest}
+        return digest
+
+    def _outputs_intact(self, outputs: dict[str, str]) -> bool:
+        for rel, digest in outputs.items():
+            path = self._abs(rel)
+            if not path.is_file() or self.checksum(path) != digest:
+                return False
+        return True
+
+    # -- whole stages ----------------------------------------------------------------
+    def fresh_stage_result(self, stage: str, inputs_fingerprint: str) -> Any | None:
+        """The stored result of `stage` if it can be reused, else None."""
+        entry = self._data["stages"].get(stage)
+        if not entry or entry.get("fingerprint") != inputs_fingerprint:
+            return None
+        if not self._outputs_intact(entry.get("outputs", {})):
+            return None
+        return entry.get("result")
+
+    def record_stage(self, stage: str, inputs_fingerprint: str, outputs: list[Path],
+                     result: Any) -> None:
+        self._data["stages"][stage] = {
+            "fingerprint": inputs_fingerprint,
+            "outputs": {self._rel(p): self.checksum(p) for p in outputs},
+            "result": result,
+        }
+        self.save()
+
+    def forget_stage(self, stage: str) -> None:
+        self._data["stages"].pop(stage, None)
+
+    # -- single items within a stage -----------------------------------------------
+    def item_is_fresh(self, key: str, inputs_fingerprint: str) -> bool:
+        entry = self._data["items"].get(key)
+        return bool(entry and entry.get("fingerprint") == inputs_fingerprint
+                    and self._outputs_intact(entry.get("outputs", {})))
+
+    def record_item(self, key: str, inputs_fingerprint: str, outputs: list[Path]) -> None:
+        self._data["items"][key] = {
+            "fingerprint": inputs_fingerprint,
+            "outputs": {self._rel(p): self.checksum(p) for p in outputs},
+        }
+        self.save()
+
+    def forget_items(self, prefix: str) -> None:
+        for key in [k for k in self._data["items"] if k.startswith(prefix)]:
+            del self._data["items"][key]
+
+    def save(self) -> None:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        # Write-then-rename: a crash mid-write must not destroy the record of finished work.
+        fd, tmp = tempfile.mkstemp(dir=self.work_dir, prefix=".state.", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(self._data, handle, ensure_ascii=False, indent=1, default=str)
+        os.replace(tmp, self.path)
+
+    def _rel(self, path: Path) -> str:
+        path = path.resolve()
+        try:
+            return str(path.relative_to(self.work_dir.resolve()))
+        except ValueError:
+            return str(path)
+
+    def _abs(self, rel: str) -> Path:
+        path = Path(rel)
+        return path if path.is_absolute() else self.work_dir / path
+
+
+class ItemCache:
+    """The per-item view of a manifest that stages receive (no stage-level access)."""
+
+    def __init__(self, manifest: Manifest, stage: str, *, force: bool = False) -> None:
+        self._manifest = manifest
+        self._stage = stage
+        self._force = force  # --force: redo every item, still recording the new outputs
+
+    def is_fresh(self, item: str, inputs_fingerprint: str) -> bool:
+        return not self._force and self._manifest.item_is_fresh(f"{self._stage}/{item}", inputs_fingerprint)
+
+    def record(self, item: str, inputs_fingerprint: str, outputs: list[Path]) -> None:
+        self._manifest.record_item(f"{self._stage}/{item}", inputs_fingerprint, outputs)
+
+    def checksum(self, path: Path) -> str:
+        return self._manifest.checksum(path)

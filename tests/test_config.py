@@ -1,0 +1,128 @@
+"""Forum config loading: the public YAML shape and the errors staff see."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import format_time, load_config, parse_time
+from pipeline.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GOOD = """\
+id: 2099-01-01-test
+title: 시험 포럼
+date: 2099-01-01
+organiser: 한국사회적기업진흥원
+language: ko
+source: {file: master.mp4}
+glossary: [사회적가치]
+sessions:
+  - id: keynote
+    title: 기조강연
+    speakers: [{name: 홍길동, organisation: 기관}]
+    start: "00:00:10"
+    end: "00:01:00.500"
+  - id: talk
+    title: 발표
+    start: 61
+    end: "1:30"
+materials:
+  - {path: materials/자료집.pdf, kind: proceedings}
+storage: {local: ./archive}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "forum.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("00:12:30", 750.0), ("01:00:00.250", 3600.25), ("12:30", 750.0), ("750", 750.0),
+    (42, 42.0), (1.5, 1.5),
+])
+def test_parse_time_accepts_timecodes_and_seconds(text: object, seconds: float) -> None:
+    assert parse_time(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("bad", ["12:75:00", "soon", "-3", "00:61", True])
+def test_parse_time_rejects_nonsense(bad: object) -> None:
+    with pytest.raises(ValueError):
+        parse_time(bad)
+
+
+def test_format_time_round_trips() -> None:
+    assert format_time(750) == "00:12:30"
+    assert parse_time(format_time(3723.5)) == pytest.approx(3723.5)
+
+
+def test_good_config_loads_with_paths_relative_to_file(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD))
+    assert config.forum.id == "2099-01-01-test"
+    plans = config.session_plans()
+    assert [p.slug for p in plans] == ["01-keynote", "02-talk"]
+    assert plans[0].start == 10 and plans[0].end == pytest.approx(60.5)
+    assert plans[1].end == 90
+    assert config.resolve(Path("master.mp4")) == (tmp_path / "master.mp4").resolve()
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    (("organiser:", "organizer:"), "organizer", "unknown key"),
+    (('end: "00:01:00.500"', 'end: "00:00:05"'), "sessions[0]", "not after start"),
+    (("start: 61", "start: 50"), "sessions", "overlap"),
+    (("id: keynote", "id: 기조"), "sessions[0].id", "ASCII slug"),
+    (("source: {file: master.mp4}", "source: {}"), "source", "exactly one"),
+    (("kind: proceedings", "kind: brochure"), "materials[0].kind", ""),
+    (("date: 2099-01-01", "date: someday"), "date", ""),
+])
+def test_bad_config_names_file_field_and_fix(tmp_path: Path, change: tuple[str, str],
+                                             field: str, words: str) -> None:
+    path = write(tmp_path, GOOD.replace(*change))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    line = caught.value.one_line()
+    assert str(path) in line and field in line and words in line
+    assert "\n" not in line
+
+
+def test_yaml_syntax_error_gives_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="line"):
+        load_config(write(tmp_path, GOOD + "  - broken: [\n"))
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_session_past_recording_end_is_reported(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD))
+    config.check_duration(90.0)
+    with pytest.raises(ConfigError, match=r"sessions\[1\]\.end.*past the end"):
+        config.check_duration(80.0)
+
+
+def test_shipped_first_forum_config_lists_what_staff_must_fill_in(tmp_path: Path) -> None:
+    path = ROOT / "config" / "forums" / "2021-07-02-sort-1.yaml"
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    line = caught.value.one_line()
+    assert "source.url" in line and "sessions[1].start" in line and "materials[0].path" in line
+    text = path.read_text(encoding="utf-8")
+    for title in ("공공기관 혁신과 사회적 가치", "사회적가치 성과 측정 및 지표", "사회적경제 협업"):
+        assert title in text
+    filled = text.replace('"FILL-IN: the YouTube link of the forum\'s live-stream recording"',
+                          '"https://www.example.org/watch?v=x"')
+    times = iter(f"00:{m:02d}:00" for m in range(0, 60, 5))
+    while "FILL-IN: HH:MM:SS" in filled:
+        start = filled.index('"FILL-IN: HH:MM:SS')
+        end = filled.index('"', start + 1)
+        filled = filled[:start] + f'"{next(times)}"' + filled[end + 1:]
+    filled = filled.replace(
+        '"FILL-IN: path to the 자료집 (proceedings) PDF, e.g. materials/자료집.pdf"', "x.pdf")
+    assert '"FILL-IN' not in filled
+    assert len(load_config(write(tmp_path, filled)).forum.sessions) == 5
