@@ -40,6 +40,9 @@ class PipelineError(Exception):
         text = self.message if not self.hint else f"{self.message}; {self.hint}"
         return " ".join(text.split())
 
+    def __str__(self) -> str:
+        return self.one_line()
+
 
 class ConfigError(PipelineError):
     """A forum config that cannot be used: names the file, the field path and the fix."""

@@ -308,19 +308,19 @@ class _SessionOut:
     files: dict[str, str]  # role -> key
 
 
-def _session_files(root: str, clip: Clip, transcript: Transcript | None) -> list[_Item]:
+def _session_files(root: str, clip: Clip, transcript: Transcript | None) -> dict[str, _Item]:
     slug = clip.session.slug
     folder = f"{root}/sessions/{slug}"
-    items = [_file_item(f"{folder}/{slug}.mp4", clip.path, "clip")]
+    files = {"video": _file_item(f"{folder}/{slug}.mp4", clip.path, "clip")}
     if transcript is not None:
-        lang, files = transcript.language, transcript.files
-        items += [
-            _file_item(f"{folder}/{slug}.{lang}.vtt", files.vtt, "subtitles"),
-            _file_item(f"{folder}/{slug}.{lang}.srt", files.srt, "subtitles"),
-            _file_item(f"{folder}/{slug}.json", files.json_path, "transcript"),
-            _file_item(f"{folder}/{slug}.txt", files.txt, "transcript"),
-        ]
-    return items
+        lang, paths = transcript.language, transcript.files
+        files |= {
+            "vtt": _file_item(f"{folder}/{slug}.{lang}.vtt", paths.vtt, "subtitles"),
+            "srt": _file_item(f"{folder}/{slug}.{lang}.srt", paths.srt, "subtitles"),
+            "json": _file_item(f"{folder}/{slug}.json", paths.json_path, "transcript"),
+            "txt": _file_item(f"{folder}/{slug}.txt", paths.txt, "transcript"),
+        }
+    return files
 
 
 def _material_items(root: str, materials: list[MaterialFile]
@@ -385,16 +385,15 @@ def _build(request: PublishRequest, root: str, progress: Progress
     transcripts = {t.session.id: t for t in request.transcripts}
     for orphan in sorted(transcripts.keys() - {clip.session.id for clip in clips}):
         progress.note(f"publish: session '{orphan}' has a transcript but no clip; skipped")
-    roles = ("video", "vtt", "srt", "json", "txt")
     media: list[_Item] = []
     outs: list[_SessionOut] = []
     for clip in clips:
         transcript = transcripts.get(clip.session.id)
-        items = _session_files(root, clip, transcript)
-        media += items
-        files = {role: item.key for role, item in zip(roles, items, strict=False)}
-        files["page"] = f"{root}/sessions/{clip.session.slug}/index.html"
-        outs.append(_SessionOut(clip, transcript, files))
+        files = _session_files(root, clip, transcript)
+        media += files.values()
+        keys = {role: item.key for role, item in files.items()}
+        keys["page"] = f"{root}/sessions/{clip.session.slug}/index.html"
+        outs.append(_SessionOut(clip, transcript, keys))
     materials = _material_items(root, request.materials)
     media += [item for _, item in materials]
 

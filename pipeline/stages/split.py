@@ -10,12 +10,13 @@ so an interrupted run never leaves a half clip that looks finished.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
 
-from pipeline.errors import MediaError, PipelineError
+from pipeline.errors import MediaError, PipelineError, SplitError
 from pipeline.media import probe, run_with_progress
 from pipeline.models import Chapter, Clip, Recording, SessionPlan, SplitResult
 from pipeline.progress import Progress
@@ -71,14 +72,13 @@ def split(request: SplitRequest, progress: Progress) -> SplitResult:
             target = clip_path(request.work_dir, session)
             inputs = fingerprint(source_sha, session.start, session.end, ENCODER)
             try:
-                if not request.cache.is_fresh(session.slug, inputs):
+                fresh = request.cache.is_fresh(session.slug, inputs)
+                if not fresh:
                     _cut(recording.video_path, session, target,
                          lambda seconds, base=done: bar.update(base + seconds))
+                clips.append(_checked_clip(session, target))
+                if not fresh:
                     request.cache.record(session.slug, inputs, [target])
-                else:
-                    log.info("clip %s is up to date", target.name)
-                clips.append(Clip(session=session, path=target.resolve(),
-                                  duration=probe(target).duration))
             except PipelineError as exc:
                 failures[session.slug] = exc.one_line()
             done += session.duration
@@ -86,7 +86,19 @@ def split(request: SplitRequest, progress: Progress) -> SplitResult:
     return SplitResult(clips=tuple(clips), failures=failures)
 
 
-def _cut(source: Path, session: SessionPlan, target: Path, on_progress: object) -> None:
+def _checked_clip(session: SessionPlan, target: Path) -> Clip:
+    length = probe(target).duration
+    # Half a second of slack: AAC frames and the last video frame round the length a little.
+    if abs(length - session.duration) > 0.5:
+        raise SplitError(
+            f"clip {target.name} is {length:.1f} s long, expected {session.duration:.1f} s",
+            hint="check that the session's times lie inside the recording",
+        )
+    return Clip(session=session, path=target.resolve(), duration=length)
+
+
+def _cut(source: Path, session: SessionPlan, target: Path,
+         on_progress: Callable[[float], None]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.stem + ".part.mp4")
     # -ss before -i seeks fast on the input, and with re-encoding it is still frame-exact.
@@ -95,7 +107,7 @@ def _cut(source: Path, session: SessionPlan, target: Path, on_progress: object) 
     try:
         run_with_progress(output, what=f"cutting session {session.slug}",
                           duration=session.duration,
-                          on_progress=on_progress if callable(on_progress) else None)
+                          on_progress=on_progress)
     except MediaError:
         partial.unlink(missing_ok=True)
         raise

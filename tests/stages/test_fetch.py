@@ -1,0 +1,82 @@
+"""Fetch through the real yt-dlp, from file:// and from an HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import wave
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import FetchError
+from pipeline.progress import LogProgress
+from pipeline.stages.fetch import FetchRequest, _refuse_unfinished, fetch, file_url
+from tests.media import counter_video
+
+
+@pytest.fixture(scope="module")
+def master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return counter_video(tmp_path_factory.mktemp("src") / "master.mp4", 6, [440, 880])
+
+
+def _assert_recording_complete(recording, duration: float) -> None:  # type: ignore[no-untyped-def]
+    assert recording.video_path.is_file()
+    assert abs(recording.duration - duration) < 0.1
+    info = json.loads(recording.info_path.read_text(encoding="utf-8"))
+    assert info["extractor"] and info["title"] == recording.title
+    with wave.open(str(recording.audio_path)) as wav:
+        assert (wav.getframerate(), wav.getnchannels()) == (16000, 1)
+        assert abs(wav.getnframes() / 16000 - duration) < 0.1
+
+
+def test_fetches_a_local_file_through_yt_dlp(tmp_path: Path, master: Path) -> None:
+    recording = fetch(FetchRequest(url=file_url(master), work_dir=tmp_path), LogProgress())
+    _assert_recording_complete(recording, 6.0)
+    assert recording.video_path.parent == (tmp_path / "source").resolve()
+
+
+def test_fetches_over_http_from_loopback(tmp_path: Path, master: Path,
+                                         http_root: tuple[Path, str]) -> None:
+    folder, base = http_root
+    shutil.copy(master, folder / "forum.mp4")
+    recording = fetch(FetchRequest(url=f"{base}/forum.mp4", work_dir=tmp_path), LogProgress())
+    _assert_recording_complete(recording, 6.0)
+    assert recording.source_url.startswith("http://127.0.0.1")
+
+
+def test_dead_url_is_one_clear_line(tmp_path: Path, http_root: tuple[Path, str]) -> None:
+    _, base = http_root
+    with pytest.raises(FetchError) as caught:
+        fetch(FetchRequest(url=f"{base}/no-such-forum.mp4", work_dir=tmp_path), LogProgress())
+    line = caught.value.one_line()
+    assert "no-such-forum.mp4" in line and "check the link" in line and "\n" not in line
+
+
+def test_missing_source_file(tmp_path: Path) -> None:
+    with pytest.raises(FetchError, match="not found.*source.file"):
+        fetch(FetchRequest(url=file_url(tmp_path / "gone.mp4"), work_dir=tmp_path),
+              LogProgress())
+
+
+def test_recording_without_audio_is_refused(tmp_path: Path) -> None:
+    silent = counter_video(tmp_path / "silent.mp4", 2, [440], audio=False)
+    with pytest.raises(FetchError, match="no audio track"):
+        fetch(FetchRequest(url=file_url(silent), work_dir=tmp_path / "work"), LogProgress())
+
+
+@pytest.mark.parametrize(("status", "advice"), [
+    ("is_live", "after it has ended"), ("is_upcoming", "has not started"),
+    ("post_live", "still processing"),
+])
+def test_unfinished_streams_are_refused_before_download(status: str, advice: str) -> None:
+    with pytest.raises(FetchError, match=advice):
+        _refuse_unfinished({"title": "SORT", "live_status": status})
+    _refuse_unfinished({"title": "SORT", "live_status": "was_live"})
+
+
+def test_second_fetch_reuses_the_download(tmp_path: Path, master: Path) -> None:
+    first = fetch(FetchRequest(url=file_url(master), work_dir=tmp_path), LogProgress())
+    stamp = first.video_path.stat().st_mtime_ns, first.audio_path.stat().st_mtime_ns
+    second = fetch(FetchRequest(url=file_url(master), work_dir=tmp_path), LogProgress())
+    assert (second.video_path.stat().st_mtime_ns, second.audio_path.stat().st_mtime_ns) == stamp
