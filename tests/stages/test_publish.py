@@ -222,8 +222,15 @@ def test_s3_publish_writes_every_key_with_its_content_type(
     ]
     material_url = next(o.url for o in result.objects if o.key.endswith(MATERIAL))
     assert material_url.endswith("/materials/" + quote(MATERIAL))
-    with urllib.request.urlopen(material_url) as response:  # the URL really serves it
+    # An archive bucket is public to read; then the returned URLs open in a browser.
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
+    with urllib.request.urlopen(material_url) as response:
         assert response.read().startswith(b"%PDF")
+    with urllib.request.urlopen(result.forum_url) as response:
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert FORUM.title in response.read().decode("utf-8")
     manifest = json.loads(s3.get_object(Bucket=bucket, Key="archive/2025/sort-2025/forum.json")
                           ["Body"].read())
     assert manifest["forum"]["title"] == FORUM.title
@@ -339,7 +346,9 @@ def test_local_folder_gets_the_same_layout_and_skips_identical_files(
 
     request.materials[0].path.write_bytes(b"%PDF-1.4\n% revised\n%%EOF\n")
     third = publish(request, CountingProgress())
-    assert uploaded(third) == {f"sort-2025/materials/{MATERIAL}"}
+    # The forum page and manifest show the material's size and checksum, so they follow.
+    assert uploaded(third) == {f"sort-2025/materials/{MATERIAL}", "sort-2025/forum.json",
+                               "sort-2025/index.html"}
     assert (root / "sort-2025" / "materials" / MATERIAL).read_bytes().endswith(b"revised\n%%EOF\n")
     assert set(files_under(root)) == set(before)  # no temporary files left behind
 

@@ -1,0 +1,92 @@
+"""Transcribe real Korean speech with the bundled Whisper base model (no hub, no mocks)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.demo import find_speech_dir
+from pipeline.models import Clip, SessionPlan
+from pipeline.progress import LogProgress
+from pipeline.stages.transcribe import TranscribeRequest, WhisperSettings, transcribe
+from pipeline.state import ItemCache, Manifest
+from tests.media import run
+
+TALK = "data/6rmA7KCV7ZiE/MJ0_NG4dsCY"
+LEAD_IN = 4.0  # seconds of silence before the speech in the test recording
+SESSION_START = 3.0  # so the speech begins 1 s into the session
+
+
+@pytest.fixture(scope="module")
+def speech_recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A 16 kHz mono WAV: LEAD_IN s of silence, then the talk's first three fragments."""
+    talk = find_speech_dir() / TALK
+    lines = sorted((talk).glob("*.trans.txt"))[0].read_text(encoding="utf-8").splitlines()[:3]
+    ids = [line.split(" ", 1)[0] for line in lines]
+    folder = tmp_path_factory.mktemp("speech")
+    listing = folder / "list.txt"
+    listing.write_text("".join(f"file '{talk / (i + '.flac')}'\n" for i in ids))
+    run("-f", "lavfi", "-t", str(LEAD_IN), "-i", "anullsrc=r=16000:cl=mono",
+        "-f", "concat", "-safe", "0", "-i", str(listing),
+        "-filter_complex", "[0:a][1:a]concat=n=2:v=0:a=1", "-ar", "16000", "-ac", "1",
+        str(folder / "audio.wav"))
+    return folder / "audio.wav", [line.split(" ", 1)[1] for line in lines]
+
+
+def request(audio: Path, work: Path, end: float) -> TranscribeRequest:
+    session = SessionPlan(number=1, id="keynote", title="기조강연", start=SESSION_START, end=end)
+    clip = Clip(session=session, path=work / "sessions" / "01-keynote" / "01-keynote.mp4",
+                duration=session.duration)
+    clip.path.parent.mkdir(parents=True, exist_ok=True)
+    return TranscribeRequest(clips=[clip], audio_path=audio, language="ko",
+                             glossary=["사회적기업"], settings=WhisperSettings(),
+                             cache=ItemCache(Manifest(work), "transcribe"))
+
+
+def test_korean_speech_becomes_vtt_srt_json_and_text(
+        tmp_path: Path, speech_recording: tuple[Path, list[str]]) -> None:
+    import wave
+
+    audio, references = speech_recording
+    with wave.open(str(audio)) as wav:
+        end = wav.getnframes() / 16000
+    result = transcribe(request(audio, tmp_path, end), LogProgress())
+    assert not result.failures and result.transcribed == 1
+    transcript = result.transcripts[0]
+    text = " ".join(s.text for s in transcript.segments)
+    for word in ("사회적", "기업", "사람들", "멋진"):
+        assert word in text, (word, text)
+
+    files = transcript.files
+    vtt = files.vtt.read_text(encoding="utf-8")
+    assert vtt.startswith("WEBVTT") and "-->" in vtt and "사회적" in vtt
+    assert files.vtt.name == "01-keynote.ko.vtt" and files.srt.name == "01-keynote.ko.srt"
+    srt = files.srt.read_text(encoding="utf-8")
+    assert srt.startswith("1\n00:00:0") and "," in srt.splitlines()[1]
+    assert "사회적" in files.txt.read_text(encoding="utf-8")
+
+    document = json.loads(files.json_path.read_text(encoding="utf-8"))
+    words = [w for segment in document["segments"] for w in segment["words"]]
+    assert words and all(0 <= w["start"] <= w["end"] <= end - SESSION_START + 0.5
+                         for w in words)
+    # Times are relative to the clip: speech starts LEAD_IN - SESSION_START = 1 s in.
+    assert 0.5 <= words[0]["start"] <= 2.0, words[0]
+
+
+def test_second_run_transcribes_nothing(tmp_path: Path,
+                                        speech_recording: tuple[Path, list[str]]) -> None:
+    audio, _ = speech_recording
+    first = transcribe(request(audio, tmp_path, 8.0), LogProgress())
+    assert first.transcribed == 1
+    second = transcribe(request(audio, tmp_path, 8.0), LogProgress())
+    assert second.transcribed == 0
+    assert second.transcripts[0].segments == first.transcripts[0].segments
+
+
+def test_unreadable_audio_fails_the_session_not_the_run(tmp_path: Path) -> None:
+    bogus = tmp_path / "audio.wav"
+    bogus.write_bytes(b"RIFF not really")
+    result = transcribe(request(bogus, tmp_path, 8.0), LogProgress())
+    assert result.transcripts == () and "01-keynote" in result.failures

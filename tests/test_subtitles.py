@@ -1,0 +1,36 @@
+"""Subtitle formats are produced from the same segments and stay well-formed."""
+
+from __future__ import annotations
+
+from pipeline.models import Segment, SessionPlan, Word
+from pipeline.subtitles import segments_from_json, to_json, to_srt, to_text, to_vtt
+
+SEGMENTS = (
+    Segment(start=0.5, end=2.25, text=" 사회적 기업에 대해서 ",
+            words=(Word(start=0.5, end=1.0, word="사회적", probability=0.9),)),
+    Segment(start=3661.0, end=3662.5, text="A --> B <b>\n\n끝", words=()),
+)
+
+
+def test_vtt_timing_and_escaping() -> None:
+    vtt = to_vtt(SEGMENTS)
+    assert vtt.startswith("WEBVTT\n")
+    assert "00:00:00.500 --> 00:00:02.250" in vtt
+    assert "01:01:01.000 --> 01:01:02.500" in vtt
+    assert "A → B &lt;b> 끝" in vtt  # no stray cue terminator or tag
+
+
+def test_srt_uses_commas_and_numbers_cues() -> None:
+    srt = to_srt(SEGMENTS)
+    assert srt.splitlines()[:3] == ["1", "00:00:00,500 --> 00:00:02,250", "사회적 기업에 대해서"]
+
+
+def test_json_round_trips_with_words() -> None:
+    session = SessionPlan(number=1, id="keynote", title="기조강연", start=10, end=20)
+    text = to_json(session, "ko", "base", SEGMENTS)
+    assert segments_from_json(text)[0].words[0].word == "사회적"
+    assert "\\u" not in text  # Korean stays readable
+
+
+def test_text_has_one_line_per_segment() -> None:
+    assert to_text(SEGMENTS) == "사회적 기업에 대해서\nA → B <b> 끝\n"
