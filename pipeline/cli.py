@@ -22,7 +22,10 @@ EPILOG_RUN = """example:
   sort-archive run config/forums/demo.yaml --only transcribe --force
 """
 EPILOG_VALIDATE = "example:\n  sort-archive validate config/forums/2021-07-02-sort-1.yaml\n"
-EPILOG_SEARCH = "example:\n  sort-archive search 사회적가치\n  sort-archive search \"성과 측정\" --forum demo-sort\n"
+EPILOG_SEARCH = (
+    "example:\n  sort-archive search 사회적가치\n"
+    "  sort-archive search \"성과 측정\" --forum demo-sort\n"
+)
 EPILOG_DEMO = "example:\n  sort-archive demo            # builds build/demo and archives it\n"
 
 

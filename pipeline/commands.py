@@ -59,7 +59,8 @@ def _run(args: argparse.Namespace, config_path: Path) -> int:
     title = "plan (dry run, nothing changed)" if options.dry_run else "done"
     print(f"{config.forum.id}: {title}")
     for outcome in report.outcomes:
-        print(f"  {outcome.stage:<11} {outcome.action}{': ' + outcome.detail if outcome.detail else ''}")
+        detail = f": {outcome.detail}" if outcome.detail else ""
+        print(f"  {outcome.stage:<11} {outcome.action}{detail}")
     if not options.dry_run:
         print(f"  transcribed {report.transcribed} session(s), uploaded {report.uploaded} "
               "object(s)")

@@ -11,12 +11,20 @@ validation reports each of them by field path instead of guessing.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.errors import ConfigError
 from pipeline.models import ForumSummary, SessionPlan, SpeakerRef
@@ -30,9 +38,9 @@ def parse_time(value: object) -> float:
     """`HH:MM:SS(.mmm)`, `MM:SS` or plain seconds -> seconds."""
     if isinstance(value, bool):
         raise ValueError("expected a time such as 00:12:30 or 750")
+    if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
+        value = float(value)
     if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
         seconds = float(value)
     elif isinstance(value, str) and (m := _TIMECODE.match(value.strip())):
         hours, minutes, secs = m.groups()
@@ -171,7 +179,7 @@ class Forum(_Strict):
                 raise ValueError(f"session id '{session.id}' is used twice")
             seen.add(session.id)
         ordered = sorted(enumerate(self.sessions), key=lambda pair: pair[1].start)
-        for (_, earlier), (index, later) in zip(ordered, ordered[1:], strict=False):
+        for (_, earlier), (index, later) in itertools.pairwise(ordered):
             if later.start < earlier.end:
                 raise ValueError(
                     f"session '{later.id}' (sessions[{index}]) starts at "
@@ -287,5 +295,7 @@ def load_config(path: Path | str) -> ForumConfig:
         errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
         first = errors[0]
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise ConfigError(path, _field_path(tuple(first["loc"])), _friendly(dict(first)) + more)
+        raise ConfigError(
+            path, _field_path(tuple(first["loc"])), _friendly(dict(first)) + more
+        ) from None
     return ForumConfig(path=path.resolve(), forum=forum)

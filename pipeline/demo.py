@@ -122,15 +122,6 @@ class _Fragment:
 
 # --- finding the inputs ---------------------------------------------------------
 
-def _speech_problem(path: Path) -> str | None:
-    if not path.is_dir():
-        return f"the Korean speech corpus is not at {path}"
-    for session in DEMO_SESSIONS:
-        if not any((path / session.talk_dir).glob("*.trans.txt")):
-            return f"the Korean speech corpus at {path} lacks the talk {session.talk_dir}"
-    return None
-
-
 def _speech_error(problem: str) -> FetchError:
     return FetchError(
         problem,
@@ -140,24 +131,24 @@ def _speech_error(problem: str) -> FetchError:
     )
 
 
+def _check_speech(path: Path, sessions: tuple[DemoSession, ...] = DEMO_SESSIONS) -> Path:
+    if not path.is_dir():
+        raise _speech_error(f"the Korean speech corpus is not at {path}")
+    for session in sessions:
+        if not any((path / session.talk_dir).glob("*.trans.txt")):
+            raise _speech_error(f"the speech corpus at {path} lacks the talk {session.talk_dir}")
+    return path.resolve()
+
+
 def find_speech_dir() -> Path:
     """The corpus folder: `$SORT_ARCHIVE_SPEECH_DIR`, else `../shared/korean-speech`."""
-    env = os.environ.get(SPEECH_ENV)
-    if env:
+    if env := os.environ.get(SPEECH_ENV):
         # An explicit setting that is wrong must not silently fall back elsewhere.
-        path = Path(env).expanduser()
-        problem = _speech_problem(path)
-        if problem:
-            raise _speech_error(f"{SPEECH_ENV}={env}: {problem}")
-        return path.resolve()
-    repo = Path(__file__).resolve().parents[1]
-    candidates = [repo.parent / "shared" / "korean-speech",
-                  Path.cwd().parent / "shared" / "korean-speech"]
-    for path in candidates:
-        if _speech_problem(path) is None:
-            return path.resolve()
-    problem = _speech_problem(candidates[0]) or "the Korean speech corpus is missing"
-    raise _speech_error(problem)
+        return _check_speech(Path(env).expanduser())
+    path = Path(__file__).resolve().parents[2] / "shared" / "korean-speech"
+    if not path.is_dir() and (Path.cwd().parent / "shared" / "korean-speech").is_dir():
+        path = Path.cwd().parent / "shared" / "korean-speech"
+    return _check_speech(path)
 
 
 def find_korean_font() -> Path:
@@ -190,8 +181,7 @@ def _flac_samples(path: Path) -> int:
     if head[:4] != b"fLaC" or len(head) < 42:
         raise _speech_error(f"{path} is not a FLAC file")
     bits = int.from_bytes(head[18:26], "big")  # rate:20 channels:3 depth:5 samples:36
-    rate, total = bits >> 44, bits & ((1 << 36) - 1)
-    return total * SAMPLE_RATE // rate
+    return (bits & ((1 << 36) - 1)) * SAMPLE_RATE // (bits >> 44)
 
 
 def _fragments(talk: Path, seconds: float) -> list[_Fragment]:
@@ -264,52 +254,59 @@ def _soundtrack(layout: DemoLayout, talks: list[list[_Fragment]], work: Path,
     return path
 
 
-def _video_filter(layout: DemoLayout, work: Path) -> str:
-    """drawbox/drawtext chain; texts go through files so no Korean text needs escaping."""
-    h = layout.height
-    parts: list[str] = []
+def _video_graph(layout: DemoLayout, work: Path) -> str:
+    """The picture as a filter graph: coloured backgrounds, then Korean text on top.
 
-    def span(a: float, b: float) -> str:
-        # Half-open, unlike between(): a frame on a boundary belongs to one scene only.
-        return f"enable='gte(t,{a:.3f})*lt(t,{b:.3f})'"
+    Backgrounds are `color` sources joined with concat: full-frame drawbox fills cost
+    about 20 s per demo, flat sources nearly nothing. Texts go through files so that
+    no Korean text needs filter escaping.
+    """
+    w, h, band = layout.width, layout.height, 2 * round(layout.height * 0.07)
+    sources: list[str] = []
+    texts: list[str] = []
 
-    def box(color: str, a: float, b: float, height: str = "ih") -> None:
-        parts.append(f"drawbox=x=0:y=0:w=iw:h={height}:color={color}:t=fill:{span(a, b)}")
+    def bg(color: str, seconds: float, height: int = h) -> str:
+        label = f"b{len(sources)}"
+        sources.append(f"color=c={color}:s={w}x{height}:r={FPS}:d={seconds:.3f}[{label}]")
+        return f"[{label}]"
 
     def text(value: str, size: float, y: str, color: str, a: float, b: float) -> None:
-        name = f"text-{len(parts)}.txt"
+        name = f"text-{len(texts)}.txt"
         (work / name).write_text(value, encoding="utf-8")
-        parts.append(f"drawtext=fontfile=font.ttf:textfile={name}:expansion=none:"
+        # Half-open, unlike between(): a frame on a boundary belongs to one scene only.
+        texts.append(f"drawtext=fontfile=font.ttf:textfile={name}:expansion=none:"
                      f"fontsize={round(size)}:fontcolor={color}:x=(w-text_w)/2:y={y}:"
-                     f"{span(a, b)}")
+                     f"enable='gte(t,{a:.3f})*lt(t,{b:.3f})'")
 
+    scenes = []
     for number, session in enumerate(layout.sessions, start=1):
         start, end = layout.bounds(number - 1)
         card = start + layout.card_seconds
-        box("0x1f3a5f", start, card)
+        speech = layout.speech_seconds
+        scenes.append(bg("0x1f3a5f", layout.card_seconds))
+        sources.append(f"{bg('0x1f3a5f', speech, band)}{bg('0xeef1f5', speech, h - band)}"
+                       f"vstack[s{number}]")
+        scenes += [f"[s{number}]", bg("0x101216", layout.gap_seconds)]
         text(f"세션 {number}", h / 16, "h*0.28", "0xc8d6e8", start, card)
         text(session.title, h / 11, "h*0.42", "white", start, card)
         text(PDF_TITLE, h / 30, "h*0.82", "0xc8d6e8", start, card)
-        box("0xeef1f5", card, end)
-        box("0x1f3a5f", card, end, height=str(round(h * 0.14)))
         text(session.title, h / 26, "h*0.045", "white", card, end)
         text(session.speaker, h / 12, "h*0.42", "0x1f2933", card, end)
         text(session.organisation, h / 26, "h*0.58", "0x52606d", card, end)
-    return ",".join(parts)
+    joined = "".join(scenes) + f"concat=n={len(scenes)}:v=1:a=0,format=yuv420p"
+    return ";".join([*sources, ",".join([joined, *texts]) + "[v]"])
 
 
 def _encode(layout: DemoLayout, soundtrack: Path, work: Path, out: Path) -> None:
     total = f"{layout.total_seconds:.3f}"
     # Key frames on every session boundary let the cutter copy streams without re-encoding.
     keys = ",".join(f"{t:.3f}" for i in range(len(layout.sessions)) for t in layout.bounds(i))
-    _ffmpeg(["-f", "lavfi", "-i",
-             f"color=c=0x101216:s={layout.width}x{layout.height}:r={FPS}:d={total}",
-             "-i", str(soundtrack), "-map", "0:v", "-map", "1:a",
-             "-vf", _video_filter(layout, work),
+    _ffmpeg(["-i", str(soundtrack), "-filter_complex", _video_graph(layout, work),
+             "-map", "[v]", "-map", "0:a",
              "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage",
-             "-pix_fmt", "yuv420p", "-g", str(2 * FPS), "-force_key_frames", keys,
-             "-c:a", "aac", "-b:a", "128k", "-ar", str(SAMPLE_RATE),
-             "-t", total, "-movflags", "+faststart", str(out)],
+             "-pix_fmt", "yuv420p", "-r", str(FPS), "-g", str(2 * FPS),
+             "-force_key_frames", keys, "-c:a", "aac", "-b:a", "128k",
+             "-ar", str(SAMPLE_RATE), "-t", total, "-movflags", "+faststart", str(out)],
             "encoding the demo recording", cwd=work)
 
 
@@ -397,7 +394,8 @@ def _stamp(layout: DemoLayout, speech_dir: Path) -> dict[str, object]:
     for session in layout.sessions:
         for trans in sorted((speech_dir / session.talk_dir).glob("*.trans.txt")):
             digest.update(trans.read_bytes())
-    return {"format": BUILD_FORMAT, "layout": asdict(layout), "speech": digest.hexdigest()}
+    stamp = {"format": BUILD_FORMAT, "layout": asdict(layout), "speech": digest.hexdigest()}
+    return dict(json.loads(json.dumps(stamp)))  # as read back: tuples become lists
 
 
 def _references(layout: DemoLayout, talks: list[list[_Fragment]]) -> dict[str, object]:
@@ -428,10 +426,8 @@ def build_demo_forum(out_dir: Path, layout: DemoLayout = FULL_LAYOUT, *,
 
     A matching `build.json` stamp (same layout, same corpus text) makes this a no-op.
     """
-    if speech_dir is None:
-        speech_dir = find_speech_dir()
-    elif problem := _speech_problem(speech_dir):
-        raise _speech_error(problem)
+    speech_dir = find_speech_dir() if speech_dir is None else _check_speech(
+        speech_dir, layout.sessions)
     out_dir = out_dir.resolve()
     paths = {name: out_dir / name
              for name in ("master.mp4", MATERIAL, "references.json", "demo.yaml")}

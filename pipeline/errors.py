@@ -96,7 +96,7 @@ class PublishError(PipelineError):
     exit_code = ExitCode.PUBLISH
 
 
-class IndexError_(PipelineError):  # noqa: N801 - avoids shadowing the builtin IndexError
+class IndexError_(PipelineError):
     exit_code = ExitCode.INDEX
 
 

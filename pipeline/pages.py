@@ -21,6 +21,8 @@ MATERIAL_KINDS = {
     "other": "기타 자료",
 }
 
+LANGUAGES = {"ko": "한국어", "en": "English"}
+
 # Download links on the session page, by the role of the file, in display order.
 DOWNLOADS = {
     "video": "영상 (MP4)",
@@ -208,7 +210,8 @@ def session_page(
     video_href, subtitles_href = files["video"], files.get("vtt")
     track = (
         f'\n<track kind="subtitles" srclang="{escape(language)}" '
-        f'label="자막 ({escape(language)})" src="{escape(subtitles_href)}" default>'
+        f'label="{escape(LANGUAGES.get(language, language))}" '
+        f'src="{escape(subtitles_href)}" default>'
         if subtitles_href
         else ""
     )
@@ -220,7 +223,7 @@ def session_page(
         "영상 파일을 내려받으세요</a>.</p>\n</video>"
     )
     lines = "\n".join(
-        f'<li><a href="{seek_fragment(seg.start)}" aria-label="{clock(seg.start)}부터 재생">'
+        f'<li><a href="{seek_fragment(seg.start)}" aria-label="영상 {clock(seg.start)}로 이동">'
         f"{clock(seg.start)}</a> {escape(seg.text.strip())}</li>"
         for seg in segments
     )

@@ -137,6 +137,10 @@ def _run_stages(config: ForumConfig, options: RunOptions, progress: Progress,
         report.outcomes.append(StageOutcome(stage, "ran"))
         return result
 
+    storage = _resolved_storage(config)
+    if "publish" in wanted and not options.dry_run:
+        publish.check_storage(storage)  # a missing bucket must not cost an hour of Whisper first
+
     source_url = (forum.source.url if forum.source.url
                   else fetch.file_url(config.resolve(forum.source.file or Path())))
     source_stamp = _local_stamp(config, forum.source.file)
@@ -173,7 +177,6 @@ def _run_stages(config: ForumConfig, options: RunOptions, progress: Progress,
             cache=ItemCache(manifest, "transcribe", force=options.force)), progress),
     )
     transcripts = list(results["transcribe"].transcripts) if results["transcribe"] else []
-    storage = _resolved_storage(config)
     checksums = [manifest.checksum(p) for p in
                  [c.path for c in clips] + [f for t in transcripts for f in t.files.all()]
                  + [m.path for m in materials] if p.is_file()]
@@ -211,7 +214,7 @@ def _materials(config: ForumConfig) -> list[MaterialFile]:
     files = []
     for number, material in enumerate(config.forum.materials):
         if material.path is None:
-            continue  # a URL material is linked from forum.json, not copied
+            continue  # URL materials are not copied into the archive yet (README: limits)
         path = config.resolve(material.path)
         if not path.is_file():
             raise ConfigError(config.path, f"materials[{number}].path",

@@ -140,7 +140,8 @@ class ItemCache:
         self._force = force  # --force: redo every item, still recording the new outputs
 
     def is_fresh(self, item: str, inputs_fingerprint: str) -> bool:
-        return not self._force and self._manifest.item_is_fresh(f"{self._stage}/{item}", inputs_fingerprint)
+        key = f"{self._stage}/{item}"
+        return not self._force and self._manifest.item_is_fresh(key, inputs_fingerprint)
 
     def record(self, item: str, inputs_fingerprint: str, outputs: list[Path]) -> None:
         self._manifest.record_item(f"{self._stage}/{item}", inputs_fingerprint, outputs)

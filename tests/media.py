@@ -20,8 +20,8 @@ def run(*args: str) -> None:
 
 
 def counter_video(path: Path, seconds: float, tones: list[float], *, audio: bool = True) -> Path:
-    """H.264/AAC mp4 whose frame N is a flat grey that encodes N (see expected_luma), and whose sound is a
-    different sine tone in each equal part (one part per entry of `tones`)."""
+    """H.264/AAC mp4 whose frame N is a flat grey that encodes N (see expected_luma), and
+    whose sound is a different sine tone in each equal part (one per entry of `tones`)."""
     part = seconds / len(tones)
     freq = "+".join(
         f"{f}*between(t,{i * part},{(i + 1) * part - 1e-6})" for i, f in enumerate(tones)

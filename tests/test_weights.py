@@ -31,7 +31,7 @@ def test_a_replaced_model_file_is_rebuilt(tmp_path: Path) -> None:
 def test_checksum_mismatch_is_a_clear_error(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(weights, "BASE_MODEL_SHA256", "0" * 64)
-    with pytest.raises(ModelError, match="expected 000000000000.*make setup"):
+    with pytest.raises(ModelError, match=r"expected 000000000000.*make setup"):
         weights.assemble_base_model(tmp_path)
     assert not (tmp_path / "whisper-base-ct2" / "model.bin").exists()
 

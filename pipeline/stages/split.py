@@ -19,7 +19,7 @@ import ffmpeg
 from pipeline.errors import MediaError, PipelineError, SplitError
 from pipeline.media import probe, run_with_progress
 from pipeline.models import Chapter, Clip, Recording, SessionPlan, SplitResult
-from pipeline.progress import Progress
+from pipeline.progress import Progress, Task
 from pipeline.state import ItemCache, fingerprint
 
 log = logging.getLogger("pipeline.split")
@@ -74,8 +74,7 @@ def split(request: SplitRequest, progress: Progress) -> SplitResult:
             try:
                 fresh = request.cache.is_fresh(session.slug, inputs)
                 if not fresh:
-                    _cut(recording.video_path, session, target,
-                         lambda seconds, base=done: bar.update(base + seconds))
+                    _cut(recording.video_path, session, target, _offset(bar, done))
                 clips.append(_checked_clip(session, target))
                 if not fresh:
                     request.cache.record(session.slug, inputs, [target])
@@ -84,6 +83,10 @@ def split(request: SplitRequest, progress: Progress) -> SplitResult:
             done += session.duration
             bar.update(done)
     return SplitResult(clips=tuple(clips), failures=failures)
+
+
+def _offset(bar: Task, base: float) -> Callable[[float], None]:
+    return lambda seconds: bar.update(base + seconds)
 
 
 def _checked_clip(session: SessionPlan, target: Path) -> Clip:

@@ -26,9 +26,9 @@ from pipeline.models import (
     Clip,
     Segment,
     SessionPlan,
+    TranscribeResult,
     Transcript,
     TranscriptFiles,
-    TranscribeResult,
     Word,
 )
 from pipeline.progress import Progress, Task

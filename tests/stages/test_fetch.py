@@ -54,7 +54,7 @@ def test_dead_url_is_one_clear_line(tmp_path: Path, http_root: tuple[Path, str])
 
 
 def test_missing_source_file(tmp_path: Path) -> None:
-    with pytest.raises(FetchError, match="not found.*source.file"):
+    with pytest.raises(FetchError, match=r"not found.*source\.file"):
         fetch(FetchRequest(url=file_url(tmp_path / "gone.mp4"), work_dir=tmp_path),
               LogProgress())
 

@@ -49,7 +49,7 @@ def test_korean_speech_becomes_vtt_srt_json_and_text(
         tmp_path: Path, speech_recording: tuple[Path, list[str]]) -> None:
     import wave
 
-    audio, references = speech_recording
+    audio, _ = speech_recording
     with wave.open(str(audio)) as wav:
         end = wav.getnframes() / 16000
     result = transcribe(request(audio, tmp_path, end), LogProgress())

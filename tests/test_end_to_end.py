@@ -1,0 +1,139 @@
+"""The whole pipeline on the small demo forum, publishing to S3 on 127.0.0.1.
+
+Real yt-dlp (file:// URL), real ffmpeg, the bundled Whisper base model, boto3
+over HTTP to moto's S3 server, and a real SQLite catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from pipeline.cli import main
+from pipeline.config import load_config
+from pipeline.stages.index import search
+from tests.media import duration
+
+pytestmark = pytest.mark.slow
+
+CONTENT_TYPES = {
+    ".mp4": "video/mp4",
+    ".vtt": "text/vtt; charset=utf-8",
+    ".srt": "application/x-subrip; charset=utf-8",
+    ".json": "application/json",
+    ".txt": "text/plain; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".pdf": "application/pdf",
+}
+
+
+def s3_config(demo: Any, endpoint: str, bucket: str) -> Path:
+    """The demo config with its storage pointed at the loopback S3 server."""
+    raw = yaml.safe_load(demo.config_path.read_text(encoding="utf-8"))
+    raw["storage"] = {"s3": {"bucket": bucket, "prefix": "forums", "endpoint_url": endpoint,
+                             "region": "us-east-1", "addressing_style": "path"}}
+    path = demo.config_path.with_name(f"demo-{bucket}.yaml")
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def bucket_state(client: Any, bucket: str) -> dict[str, tuple[str, str]]:
+    state = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            state[item["Key"]] = (item["ETag"], str(item["LastModified"]))
+    return state
+
+
+@pytest.fixture(scope="module")
+def archived(small_demo: Any, s3_endpoint: str,
+             tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Run `sort-archive run` once, in-process, and keep what the test needs."""
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket="sort-archive-e2e")
+    config = s3_config(small_demo, s3_endpoint, "sort-archive-e2e")
+    state = tmp_path_factory.mktemp("e2e")
+    args = ["run", str(config), "--work-dir", str(state / "work"),
+            "--catalogue", str(state / "catalogue.sqlite"), "--quiet"]
+    return {"config": config, "args": args, "client": client, "state": state,
+            "code": main(args), "demo": small_demo}
+
+
+def test_one_clip_per_session_with_config_durations(archived: dict[str, Any]) -> None:
+    assert archived["code"] == 0
+    config = load_config(archived["config"])
+    clips = sorted((archived["state"] / "work" / config.forum.id / "sessions").glob("*/*.mp4"))
+    plans = config.session_plans()
+    assert [c.stem for c in clips] == [p.slug for p in plans]
+    for clip, plan in zip(clips, plans, strict=True):
+        assert abs(duration(clip) - plan.duration) <= 0.1, clip.name
+
+
+def test_transcripts_contain_the_reference_words(archived: dict[str, Any]) -> None:
+    config = load_config(archived["config"])
+    work = archived["state"] / "work" / config.forum.id / "sessions"
+    for plan in config.session_plans():
+        text = (work / plan.slug / f"{plan.slug}.txt").read_text(encoding="utf-8")
+        squashed = re.sub(r"\s+", "", text)
+        words = {w for line in archived["demo"].references[plan.id] for w in line.split()
+                 if len(w) >= 2}
+        found = {w for w in words if w in squashed}
+        # Whisper base on real talk audio: most reference words, never a blank transcript.
+        assert len(found) >= 0.6 * len(words), (plan.id, sorted(words - found), text)
+
+
+def test_every_object_is_in_the_bucket_with_its_content_type(archived: dict[str, Any]) -> None:
+    client = archived["client"]
+    config = load_config(archived["config"])
+    keys = set(bucket_state(client, "sort-archive-e2e"))
+    prefix = f"forums/{config.forum.id}"
+    expected = {f"{prefix}/index.html", f"{prefix}/forum.json", f"{prefix}/materials/자료집.pdf"}
+    for plan in config.session_plans():
+        base = f"{prefix}/sessions/{plan.slug}/{plan.slug}"
+        expected |= {f"{base}.mp4", f"{base}.ko.vtt", f"{base}.ko.srt", f"{base}.json",
+                     f"{base}.txt", f"{prefix}/sessions/{plan.slug}/index.html"}
+    assert expected <= keys, sorted(expected - keys)
+    for key in expected:
+        head = client.head_object(Bucket="sort-archive-e2e", Key=key)
+        assert head["ContentType"] == CONTENT_TYPES[Path(key).suffix], key
+
+
+def test_search_finds_the_right_session_and_second(archived: dict[str, Any]) -> None:
+    config = load_config(archived["config"])
+    hits = search(archived["state"] / "catalogue.sqlite", "사회적")
+    assert hits, "the keynote talk is about 사회적 기업"
+    plans = {p.id: p for p in config.session_plans()}
+    keynote = [h for h in hits if h.session_id == "keynote"]
+    assert keynote
+    for hit in hits:
+        assert "사회적" in hit.text.replace(" ", "") or "사회적" in hit.text
+        assert 0 <= hit.start <= plans[hit.session_id].duration
+        assert hit.open_url and hit.open_url.endswith(f"#t={int(hit.start)}")
+
+
+def test_search_command_prints_session_and_timestamp(archived: dict[str, Any],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["search", "사회적", "--catalogue", str(archived["state"] / "catalogue.sqlite")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert re.search(r"demo-sort\s+01-keynote\s+\[\d\d:\d\d:\d\d\]", out), out
+
+
+def test_second_run_transcribes_and_uploads_nothing(archived: dict[str, Any],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    before = bucket_state(archived["client"], "sort-archive-e2e")
+    capsys.readouterr()
+    assert main(archived["args"]) == 0
+    out = capsys.readouterr().out
+    assert "transcribed 0 session(s), uploaded 0 object(s)" in out, out
+    assert bucket_state(archived["client"], "sort-archive-e2e") == before
+
+    # Even when forced past the stage-level skip, publish finds identical objects.
+    assert main([*archived["args"], "--only", "publish", "--force"]) == 0
+    assert "uploaded 0 object(s)" in capsys.readouterr().out
+    assert bucket_state(archived["client"], "sort-archive-e2e") == before
