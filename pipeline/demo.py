@@ -1,11 +1,11 @@
 """The demo forum: a short "recording" of a SORT forum built from real Korean speech.
 
-Nobody may redistribute a real forum recording with the project, and the speech
-corpus (Pansori TEDxKR, CC BY-NC-ND 4.0) may not be copied into the repository.
-So the demo is assembled at run time from the corpus where it lies: per session
-a title card, a slide while a real talk plays, and a quiet gap. Every session
-boundary is known to the sample, which is what makes the demo useful for testing
-the cutter and the transcriber against reference text (`references.json`).
+No real forum recording may ship with the project, and the speech corpus (Pansori
+TEDxKR, CC BY-NC-ND 4.0) may not be copied into the repository. So the demo is
+assembled at run time from the corpus where it lies: per session a title card, a
+slide while a real talk plays, then a quiet gap. Every boundary is exact to the
+sample, which lets tests check the cutter and the transcriber against the
+reference text in `references.json`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import wave
 from array import array
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.config import format_time
 from pipeline.errors import FetchError, MediaError, PipelineError
@@ -41,13 +42,9 @@ MATERIAL = "materials/자료집.pdf"
 SAMPLE_RATE = 48_000
 FPS = 25
 NOISE_AMPLITUDE = round(0.002 * 32767)  # room tone in the gaps, about -54 dBFS
-BUILD_FORMAT = 1  # bump when the rendering changes, so old builds are redone
-_FONT_PATHS = (
-    "/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
-    "/usr/share/fonts/nanum/NanumGothic.ttf",
-    "/Library/Fonts/NanumGothic.ttf",
-    "~/Library/Fonts/NanumGothic.ttf",
-)
+BUILD_FORMAT = 1  # bump when the rendering changes, so that old builds are redone
+_FONT_PATHS = ("/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
+               "/usr/share/fonts/nanum/NanumGothic.ttf", "/Library/Fonts/NanumGothic.ttf")
 
 
 @dataclass(frozen=True)
@@ -83,17 +80,16 @@ class DemoLayout:
         return start, start + self.card_seconds + self.speech_seconds
 
 
-_DEMO_ORG = "TEDxKR 발표 음성 (데모)"
+_ORG = "TEDxKR 발표 음성 (데모)"
 DEMO_SESSIONS = (
-    DemoSession("keynote", "공공기관 혁신과 사회적 가치", "김정현", _DEMO_ORG,
+    DemoSession("keynote", "공공기관 혁신과 사회적 가치", "김정현", _ORG,
                 "data/6rmA7KCV7ZiE/MJ0_NG4dsCY", "Social venture is blue ocean (TEDxBusan 2011)"),
-    DemoSession("measurement", "사회적가치 성과 측정 및 지표", "윤여준", _DEMO_ORG,
+    DemoSession("measurement", "사회적가치 성과 측정 및 지표", "윤여준", _ORG,
                 "data/7Jyk7Jes7KSA/LnGadr1MDs8",
                 "Statecraft, the art of conducting public affairs (TEDx Seoul 2010)"),
-    DemoSession("collaboration", "사회적경제 협업", "이현정", _DEMO_ORG,
+    DemoSession("collaboration", "사회적경제 협업", "이현정", _ORG,
                 "data/7J207ZiE7KCV/R15jiXaSYik", "Becoming a good-earthling (TEDxBusan 2011)"),
-    DemoSession("declaration", "공동선언문 채택", "윤한결", _DEMO_ORG,
-                "data/7Jyk7ZWc6rKw/W-vbPHzNDKA",
+    DemoSession("declaration", "공동선언문 채택", "윤한결", _ORG, "data/7Jyk7ZWc6rKw/W-vbPHzNDKA",
                 "Take time to imagine the world to rights (TEDxBusan 2013)"),
 )
 FULL_LAYOUT = DemoLayout(DEMO_SESSIONS, card_seconds=4, speech_seconds=36, gap_seconds=5)
@@ -120,15 +116,10 @@ class _Fragment:
     samples: int  # at SAMPLE_RATE
 
 
-# --- finding the inputs ---------------------------------------------------------
-
 def _speech_error(problem: str) -> FetchError:
-    return FetchError(
-        problem,
-        f"get the Pansori TEDxKR corpus ({CORPUS_REPO} at commit {CORPUS_COMMIT}, "
-        f"licence CC BY-NC-ND 4.0), check it against SHA256SUMS, and set {SPEECH_ENV} "
-        "to its folder (the one holding data/)",
-    )
+    return FetchError(problem, f"get the Pansori TEDxKR corpus ({CORPUS_REPO} at commit "
+                      f"{CORPUS_COMMIT}, licence CC BY-NC-ND 4.0), check it against "
+                      f"SHA256SUMS, and set {SPEECH_ENV} to its folder (the one holding data/)")
 
 
 def _check_speech(path: Path, sessions: tuple[DemoSession, ...] = DEMO_SESSIONS) -> Path:
@@ -144,7 +135,10 @@ def find_speech_dir() -> Path:
     """The corpus folder: `$SORT_ARCHIVE_SPEECH_DIR`, else `../shared/korean-speech`."""
     if env := os.environ.get(SPEECH_ENV):
         # An explicit setting that is wrong must not silently fall back elsewhere.
-        return _check_speech(Path(env).expanduser())
+        try:
+            return _check_speech(Path(env).expanduser())
+        except FetchError as exc:
+            raise _speech_error(f"{SPEECH_ENV}={env}: {exc.message}") from None
     path = Path(__file__).resolve().parents[2] / "shared" / "korean-speech"
     if not path.is_dir() and (Path.cwd().parent / "shared" / "korean-speech").is_dir():
         path = Path.cwd().parent / "shared" / "korean-speech"
@@ -159,19 +153,18 @@ def find_korean_font() -> Path:
     except (OSError, subprocess.SubprocessError):
         found = ""
     # fc-match always answers with *some* font; only a Nanum TTF is sure to have Hangul
-    # and to load in fpdf2 (which cannot read .ttc collections).
-    candidates = [found] if "nanum" in found.lower() and found.endswith(".ttf") else []
-    for path in [*candidates, *_FONT_PATHS]:
-        if Path(path).expanduser().is_file():
-            return Path(path).expanduser()
-    raise PipelineError("no Korean font (NanumGothic) found",
-                        "apt-get install fonts-nanum, or install NanumGothic.ttf")
+    # and to load in fpdf2.
+    matched = [found] if "nanum" in found.lower() and found.endswith(".ttf") else []
+    for path in map(Path, [*matched, *_FONT_PATHS]):
+        if path.is_file():
+            return path
+    raise PipelineError("no Korean font (NanumGothic) found", "apt-get install fonts-nanum")
 
 
 def _flac_samples(path: Path) -> int:
-    """Length in samples at SAMPLE_RATE, read from the FLAC STREAMINFO block.
+    """Length in samples at SAMPLE_RATE, from the FLAC STREAMINFO block.
 
-    Reading 42 header bytes is exact and far cheaper than one ffprobe per fragment.
+    42 header bytes give the exact length, far cheaper than one ffprobe per fragment.
     """
     try:
         with path.open("rb") as handle:
@@ -189,20 +182,18 @@ def _fragments(talk: Path, seconds: float) -> list[_Fragment]:
     trans = sorted(talk.glob("*.trans.txt"))[0]
     lines = [line.split(" ", 1) for line in trans.read_text(encoding="utf-8").splitlines()
              if line.strip()]
-    # The ids carry the fragment number last; sort on it, not on the file's line order.
+    # The fragment number ends the id; sort on it rather than trust the file's order.
     lines.sort(key=lambda parts: int(parts[0].rsplit("-", 1)[1]))
     budget, chosen = round(seconds * SAMPLE_RATE), []
     for frag_id, *text in lines:
-        path = talk / f"{frag_id}.flac"
-        samples = _flac_samples(path)
+        samples = _flac_samples(talk / f"{frag_id}.flac")
         if samples > budget:
             break
         budget -= samples
-        chosen.append(_Fragment(frag_id, " ".join(text).strip(), path, samples))
+        chosen.append(_Fragment(frag_id, " ".join(text).strip(), talk / f"{frag_id}.flac",
+                                samples))
     return chosen
 
-
-# --- rendering ------------------------------------------------------------------
 
 def _ffmpeg(args: list[str], what: str, cwd: Path | None = None) -> bytes:
     try:
@@ -219,29 +210,28 @@ def _ffmpeg(args: list[str], what: str, cwd: Path | None = None) -> bytes:
 def _decode(fragments: list[_Fragment], work: Path, name: str) -> bytes:
     """The fragments back to back as 16-bit mono PCM at SAMPLE_RATE."""
     listing = work / f"{name}.txt"
-    listing.write_text("".join(
-        "file '{}'\n".format(str(f.path).replace("'", "'\\''")) for f in fragments),
-        encoding="utf-8")
+    listing.write_text("".join("file '{}'\n".format(str(f.path).replace("'", "'\\''"))
+                               for f in fragments), encoding="utf-8")
     return _ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-f", "s16le",
                     "-ac", "1", "-ar", str(SAMPLE_RATE), "-"], f"decoding the talk for {name}")
 
 
 def _soundtrack(layout: DemoLayout, talks: list[list[_Fragment]], work: Path,
                 progress: Progress) -> Path:
-    """Assemble the whole soundtrack in Python so every boundary is exact to the sample."""
-    def samples(seconds: float) -> int:
-        return round(seconds * SAMPLE_RATE)
+    """Assemble the soundtrack in Python, so that every boundary is exact to the sample."""
+    def zeros(seconds: float) -> bytes:
+        return bytes(2 * round(seconds * SAMPLE_RATE))
 
     pcm = bytearray()
     with progress.task("demo: soundtrack", total=len(talks)) as task:
         for index, (session, fragments) in enumerate(zip(layout.sessions, talks, strict=True)):
-            speech = _decode(fragments, work, session.id)[: samples(layout.speech_seconds) * 2]
-            pcm += bytes(samples(layout.card_seconds) * 2) + speech
-            pcm += bytes(samples(layout.speech_seconds) * 2 - len(speech))
-            rng = random.Random(index)  # seeded, so a rebuild gives the same file
+            speech = _decode(fragments, work, session.id)[: len(zeros(layout.speech_seconds))]
+            pcm += zeros(layout.card_seconds) + speech
+            pcm += zeros(layout.speech_seconds)[len(speech):]
+            rng = random.Random(index)  # seeded, so that a rebuild gives the same sound
             noise = array("h", (rng.randint(-NOISE_AMPLITUDE, NOISE_AMPLITUDE)
-                                for _ in range(samples(layout.gap_seconds))))
-            if sys.byteorder == "big":
+                                for _ in range(round(layout.gap_seconds * SAMPLE_RATE))))
+            if sys.byteorder == "big":  # WAV is little-endian
                 noise.byteswap()
             pcm += noise.tobytes()
             task.advance()
@@ -257,9 +247,9 @@ def _soundtrack(layout: DemoLayout, talks: list[list[_Fragment]], work: Path,
 def _video_graph(layout: DemoLayout, work: Path) -> str:
     """The picture as a filter graph: coloured backgrounds, then Korean text on top.
 
-    Backgrounds are `color` sources joined with concat: full-frame drawbox fills cost
-    about 20 s per demo, flat sources nearly nothing. Texts go through files so that
-    no Korean text needs filter escaping.
+    Backgrounds are `color` sources joined by concat: full-frame drawbox fills cost
+    about 20 s per demo, flat sources nearly nothing. Texts go through files, so no
+    Korean text needs filter escaping.
     """
     w, h, band = layout.width, layout.height, 2 * round(layout.height * 0.07)
     sources: list[str] = []
@@ -281,8 +271,7 @@ def _video_graph(layout: DemoLayout, work: Path) -> str:
     scenes = []
     for number, session in enumerate(layout.sessions, start=1):
         start, end = layout.bounds(number - 1)
-        card = start + layout.card_seconds
-        speech = layout.speech_seconds
+        card, speech = start + layout.card_seconds, layout.speech_seconds
         scenes.append(bg("0x1f3a5f", layout.card_seconds))
         sources.append(f"{bg('0x1f3a5f', speech, band)}{bg('0xeef1f5', speech, h - band)}"
                        f"vstack[s{number}]")
@@ -302,9 +291,8 @@ def _encode(layout: DemoLayout, soundtrack: Path, work: Path, out: Path) -> None
     # Key frames on every session boundary let the cutter copy streams without re-encoding.
     keys = ",".join(f"{t:.3f}" for i in range(len(layout.sessions)) for t in layout.bounds(i))
     _ffmpeg(["-i", str(soundtrack), "-filter_complex", _video_graph(layout, work),
-             "-map", "[v]", "-map", "0:a",
-             "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage",
-             "-pix_fmt", "yuv420p", "-r", str(FPS), "-g", str(2 * FPS),
+             "-map", "[v]", "-map", "0:a", "-c:v", "libx264", "-preset", "veryfast",
+             "-tune", "stillimage", "-pix_fmt", "yuv420p", "-r", str(FPS), "-g", str(2 * FPS),
              "-force_key_frames", keys, "-c:a", "aac", "-b:a", "128k",
              "-ar", str(SAMPLE_RATE), "-t", total, "-movflags", "+faststart", str(out)],
             "encoding the demo recording", cwd=work)
@@ -319,35 +307,27 @@ def _pdf(layout: DemoLayout, font: Path, out: Path) -> None:
     pdf.set_author(ORGANISER)
     pdf.add_font("Nanum", "", str(font))
 
-    def line(value: str, size: float, height: float, align: str = "L") -> None:
+    def lines(size: float, *values: str, align: str = "L", space: float = 4) -> None:
         pdf.set_font("Nanum", size=size)
-        pdf.multi_cell(0, height, value, align=align, new_x="LMARGIN", new_y="NEXT")
+        for value in values:
+            pdf.multi_cell(0, size * 0.6, value, align=align, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(space)
 
     pdf.add_page()
     pdf.ln(40)
-    line(PDF_TITLE, 22, 12, "C")
-    line("자료집", 18, 12, "C")
-    pdf.ln(10)
-    line(f"일시: {FORUM_DATE.isoformat()} (2021년 7월 2일)", 12, 8, "C")
-    line(f"주최: {ORGANISER}", 12, 8, "C")
-    pdf.ln(16)
-    line("프로그램", 15, 10)
-    for number, session in enumerate(layout.sessions, start=1):
-        start, _ = layout.bounds(number - 1)
-        line(f"{number}. {format_time(start)}  {session.title} — {session.speaker} "
-             f"({session.organisation})", 11, 7)
-    pdf.ln(10)
-    line("이 자료집과 영상은 sort-archive 시연용으로 만든 것이며 실제 포럼 기록이 아닙니다.", 10, 6)
+    lines(22, PDF_TITLE, "자료집", align="C", space=10)
+    lines(12, "일시: 2021년 7월 2일 (금)", f"주최: {ORGANISER}", align="C", space=16)
+    lines(15, "프로그램")
+    lines(11, *(f"{n}. {format_time(layout.bounds(n - 1)[0])}  {s.title} — {s.speaker} "
+                f"({s.organisation})" for n, s in enumerate(layout.sessions, start=1)), space=10)
+    lines(10, "이 자료집과 영상은 sort-archive 시연용으로 만든 것이며 실제 포럼 기록이 아닙니다.")
     pdf.add_page()
-    line("음성 자료 출처 (Speech corpus credit)", 15, 10)
-    line(f"{CORPUS_CREDIT}. https://github.com/{CORPUS_REPO} (commit {CORPUS_COMMIT}). "
-         "Licence: https://creativecommons.org/licenses/by-nc-nd/4.0/", 10, 6)
-    pdf.ln(4)
-    for session in layout.sessions:
-        line(f"• {session.speaker}: {session.talk_title} — {session.talk_dir}", 10, 6)
-    pdf.ln(4)
-    line("발표 음성은 원문 그대로 잘라 이어 붙였을 뿐 수정하지 않았습니다 "
-         "(the fragments are played unaltered, in order).", 10, 6)
+    lines(15, "음성 자료 출처 (Speech corpus credit)")
+    lines(10, f"{CORPUS_CREDIT}. https://github.com/{CORPUS_REPO} (commit {CORPUS_COMMIT}). "
+          "Licence: https://creativecommons.org/licenses/by-nc-nd/4.0/")
+    lines(10, *(f"• {s.speaker}: {s.talk_title} — {s.talk_dir}" for s in layout.sessions))
+    lines(10, "발표 음성은 원문 그대로 순서대로 이어 붙였을 뿐 수정하지 않았습니다 "
+          "(the fragments are played unaltered, in order).")
     out.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(out))
 
@@ -358,16 +338,14 @@ def _q(value: str) -> str:
 
 def render_demo_config(layout: DemoLayout, *, source_file: str, material_path: str,
                        storage_local: str) -> str:
-    """The demo forum's YAML config; also the worked example staff copy from."""
+    """The demo forum's YAML config; also the worked example that staff copy from."""
     lines = [
         "# Generated by scripts/make_demo_forum.py from pipeline/demo.py: do not edit by hand.",
-        "# The demo forum is built from real Korean speech (Pansori TEDxKR Corpus,",
+        "# The demo recording is built from real Korean speech (Pansori TEDxKR Corpus,",
         "# CC BY-NC-ND 4.0) by `make demo`; see README.md.",
         "id: demo-sort", f"title: {_q(FORUM_TITLE)}", f"date: {FORUM_DATE.isoformat()}",
-        f"organiser: {_q(ORGANISER)}", "language: ko",
-        "source:", f"  file: {_q(source_file)}",
-        "glossary:", *(f"  - {_q(term)}" for term in GLOSSARY),
-        "sessions:",
+        f"organiser: {_q(ORGANISER)}", "language: ko", "source:", f"  file: {_q(source_file)}",
+        "glossary:", *(f"  - {_q(term)}" for term in GLOSSARY), "sessions:",
     ]
     for index, session in enumerate(layout.sessions):
         start, end = layout.bounds(index)
@@ -381,25 +359,24 @@ def render_demo_config(layout: DemoLayout, *, source_file: str, material_path: s
 
 
 def shipped_config_text() -> str:
-    """What `config/forums/demo.yaml` must contain (paths relative to that folder)."""
+    """What `config/forums/demo.yaml` holds: paths relative to that folder."""
     return render_demo_config(FULL_LAYOUT, source_file="../../build/demo/master.mp4",
                               material_path=f"../../build/demo/{MATERIAL}",
                               storage_local="../../archive")
 
 
-# --- the build ------------------------------------------------------------------
-
-def _stamp(layout: DemoLayout, speech_dir: Path) -> dict[str, object]:
+def _stamp(layout: DemoLayout, speech_dir: Path) -> dict[str, Any]:
     digest = hashlib.sha256()
     for session in layout.sessions:
         for trans in sorted((speech_dir / session.talk_dir).glob("*.trans.txt")):
             digest.update(trans.read_bytes())
     stamp = {"format": BUILD_FORMAT, "layout": asdict(layout), "speech": digest.hexdigest()}
-    return dict(json.loads(json.dumps(stamp)))  # as read back: tuples become lists
+    return dict(json.loads(json.dumps(stamp)))  # as it reads back: tuples become lists
 
 
-def _references(layout: DemoLayout, talks: list[list[_Fragment]]) -> dict[str, object]:
-    sessions: dict[str, object] = {}
+def _references(layout: DemoLayout, talks: list[list[_Fragment]]) -> dict[str, Any]:
+    """Per session: its bounds and each fragment's text and place in the master."""
+    sessions: dict[str, Any] = {}
     for index, (session, fragments) in enumerate(zip(layout.sessions, talks, strict=True)):
         start, end = layout.bounds(index)
         at, items = start + layout.card_seconds, []
@@ -410,14 +387,8 @@ def _references(layout: DemoLayout, talks: list[list[_Fragment]]) -> dict[str, o
             at += length
         sessions[session.id] = {"title": session.title, "start": start, "end": end,
                                 "speech_start": start + layout.card_seconds,
-                                "fragments": items,
-                                "text": " ".join(f.text for f in fragments)}
+                                "fragments": items, "text": " ".join(f.text for f in fragments)}
     return sessions
-
-
-def _texts(references: dict[str, object]) -> dict[str, list[str]]:
-    return {sid: [f["text"] for f in entry["fragments"]]  # type: ignore[index]
-            for sid, entry in references.items()}
 
 
 def build_demo_forum(out_dir: Path, layout: DemoLayout = FULL_LAYOUT, *,
@@ -426,15 +397,16 @@ def build_demo_forum(out_dir: Path, layout: DemoLayout = FULL_LAYOUT, *,
 
     A matching `build.json` stamp (same layout, same corpus text) makes this a no-op.
     """
-    speech_dir = find_speech_dir() if speech_dir is None else _check_speech(
-        speech_dir, layout.sessions)
+    speech_dir = (find_speech_dir() if speech_dir is None
+                  else _check_speech(speech_dir, layout.sessions))
     out_dir = out_dir.resolve()
     paths = {name: out_dir / name
              for name in ("master.mp4", MATERIAL, "references.json", "demo.yaml")}
     stamp_path, stamp = out_dir / "build.json", _stamp(layout, speech_dir)
 
-    def result(references: dict[str, object], built: bool) -> DemoForum:
-        return DemoForum(paths["demo.yaml"], paths["master.mp4"], _texts(references), layout,
+    def result(references: dict[str, Any], built: bool) -> DemoForum:
+        texts = {sid: [f["text"] for f in entry["fragments"]] for sid, entry in references.items()}
+        return DemoForum(paths["demo.yaml"], paths["master.mp4"], texts, layout,
                          paths[MATERIAL], paths["references.json"], built)
 
     try:
@@ -456,7 +428,7 @@ def build_demo_forum(out_dir: Path, layout: DemoLayout = FULL_LAYOUT, *,
         soundtrack = _soundtrack(layout, talks, work, progress)
         with progress.task("demo: encoding master.mp4"):
             _encode(layout, soundtrack, work, work / "master.mp4")
-        os.replace(work / "master.mp4", paths["master.mp4"])
+        os.replace(work / "master.mp4", paths["master.mp4"])  # never a half-written master
     with progress.task("demo: materials and config"):
         _pdf(layout, font, paths[MATERIAL])
         references = _references(layout, talks)
@@ -465,6 +437,5 @@ def build_demo_forum(out_dir: Path, layout: DemoLayout = FULL_LAYOUT, *,
         paths["demo.yaml"].write_text(
             render_demo_config(layout, source_file="master.mp4", material_path=MATERIAL,
                                storage_local="./archive"), encoding="utf-8")
-        stamp_path.write_text(json.dumps(stamp, ensure_ascii=False, indent=2) + "\n",
-                              encoding="utf-8")
+        stamp_path.write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
     return result(references, True)
