@@ -110,12 +110,14 @@ def _run_stages(config: ForumConfig, options: RunOptions, progress: Progress,
     work_dir = manifest.work_dir
     wanted = selected_stages(options)
     results: dict[str, Any] = {}
+    ran: set[str] = set()  # stages that did work this time, for the summary's counts
 
     def step(stage: str, result_type: type[BaseModel], inputs: list[Any],
              outputs_of: Callable[[Any], list[Path]], work: Callable[[], Any]) -> Any:
         """Run, reuse or (dry run) describe one stage."""
         key = fingerprint(stage, inputs)
-        stored = None if options.force else manifest.fresh_stage_result(stage, key)
+        forced = options.force and stage in wanted
+        stored = None if forced else manifest.fresh_stage_result(stage, key)
         reusable = stored is not None and stage not in _ALWAYS_RUN
         if stage not in wanted or options.dry_run:
             if stage in wanted:
@@ -124,14 +126,16 @@ def _run_stages(config: ForumConfig, options: RunOptions, progress: Progress,
             if stored is None:
                 if stage in wanted or options.dry_run:
                     return None
-                raise UsageError(f"stage '{stage}' has not finished for forum {forum.id} yet",
-                                 f"run without --only/--from, or with --from {stage}")
+                raise UsageError(
+                    f"stage '{stage}' has no up-to-date result for forum {forum.id}",
+                    f"run without --only/--from, or with --from {stage}")
             return result_type.model_validate(stored)
         if reusable:
             report.outcomes.append(StageOutcome(stage, "skipped (up to date)"))
             return result_type.model_validate(stored)
         manifest.forget_stage(stage)
         result = work()
+        ran.add(stage)
         if not getattr(result, "failures", None):
             manifest.record_stage(stage, key, outputs_of(result), result.model_dump(mode="json"))
         report.outcomes.append(StageOutcome(stage, "ran"))
@@ -200,11 +204,11 @@ def _run_stages(config: ForumConfig, options: RunOptions, progress: Progress,
     for stage in ("split", "transcribe"):
         if results[stage] is not None:
             report.failures.update(results[stage].failures)
-    if results["transcribe"] is not None and "transcribe" in wanted:
+    if "transcribe" in ran:
         report.transcribed = results["transcribe"].transcribed
     if results["publish"] is not None:
         report.archive_url = results["publish"].forum_url
-        if "publish" in wanted and not options.dry_run:
+        if "publish" in ran:
             report.uploaded = results["publish"].uploaded_count
     if indexed is not None:
         report.catalogue = indexed.catalogue
