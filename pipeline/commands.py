@@ -41,13 +41,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _run(args, args.config)
 
 
-def _run(args: argparse.Namespace, config_path: Path) -> int:
+def _run(args: argparse.Namespace, config_path: Path, work_root: Path | None = None) -> int:
     from pipeline.runner import RunOptions, default_work_root, run_forum
     from pipeline.stages.transcribe import WhisperSettings
 
     config = load_config(config_path)
     options = RunOptions(
-        work_root=args.work_dir or default_work_root(),
+        work_root=args.work_dir or work_root or default_work_root(),
         from_stage=getattr(args, "from_stage", None),
         only_stage=getattr(args, "only_stage", None),
         force=getattr(args, "force", False),
@@ -94,7 +94,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     progress = _progress(args)
     layout = SMALL_LAYOUT if args.small else FULL_LAYOUT
     demo = build_demo_forum(args.out, layout, progress=progress)
-    code = _run(args, demo.config_path)
+    code = _run(args, demo.config_path, work_root=args.out / "work")
     print(f"demo forum: {demo.config_path}")
     print("try:  sort-archive search 사회적")
     return code

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import random
 import shutil
@@ -299,6 +300,8 @@ def _encode(layout: DemoLayout, soundtrack: Path, work: Path, out: Path) -> None
 
 
 def _pdf(layout: DemoLayout, font: Path, out: Path) -> None:
+    # fpdf2's font subsetter warns about Nanum's hinting tables it drops: noise for staff.
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
     from fpdf import FPDF  # imported here: only the demo needs fpdf2
 
     pdf = FPDF(format="A4")

@@ -173,11 +173,11 @@ def _run_stages(config: ForumConfig, options: RunOptions, progress: Progress,
     results["transcribe"] = step(
         "transcribe", TranscribeResult,
         [recording.audio_path, [c.model_dump(mode="json") for c in clips], forum.language,
-         forum.glossary, settings.model, settings.beam_size, settings.vad],
+         transcribe.TRANSCRIPT_FORMAT, settings.model, settings.beam_size, settings.vad],
         lambda r: [path for t in r.transcripts for path in t.files.all()],
         lambda: transcribe.transcribe(transcribe.TranscribeRequest(
             clips=clips, audio_path=recording.audio_path, language=forum.language,
-            glossary=forum.glossary, settings=settings,
+            settings=settings,
             cache=ItemCache(manifest, "transcribe", force=options.force)), progress),
     )
     transcripts = list(results["transcribe"].transcripts) if results["transcribe"] else []

@@ -25,6 +25,42 @@ def _cue_text(text: str) -> str:
     return " ".join(text.replace("-->", "→").split())
 
 
+MAX_CUE_SECONDS = 7.0
+MAX_CUE_CHARS = 42  # two short lines of Korean on a phone screen
+
+
+def readable_cues(segments: tuple[Segment, ...] | list[Segment]) -> tuple[Segment, ...]:
+    """Split Whisper segments (up to 30 s long) into subtitle-sized ones at word boundaries.
+
+    Whisper's segments follow its 30-second windows, not the reader; a 30-second cue
+    covers the screen. Word timings let us break where a word ends, so every cue still
+    starts and ends on speech.
+    """
+    cues: list[Segment] = []
+    for segment in segments:
+        too_long = (segment.end - segment.start > MAX_CUE_SECONDS
+                    or len(segment.text.strip()) > MAX_CUE_CHARS)
+        if not segment.words or not too_long:
+            cues.append(segment)
+            continue
+        group: list[Word] = []
+        for word in segment.words:
+            if group and (word.end - group[0].start > MAX_CUE_SECONDS
+                          or len("".join(w.word for w in [*group, word]).strip())
+                          > MAX_CUE_CHARS):
+                cues.append(_joined(group))
+                group = []
+            group.append(word)
+        if group:
+            cues.append(_joined(group))
+    return tuple(cues)
+
+
+def _joined(words: list[Word]) -> Segment:
+    return Segment(start=words[0].start, end=words[-1].end,
+                   text="".join(w.word for w in words).strip(), words=tuple(words))
+
+
 def to_vtt(segments: tuple[Segment, ...] | list[Segment]) -> str:
     lines = ["WEBVTT", "Language: ko", ""]
     for number, segment in enumerate(segments, start=1):

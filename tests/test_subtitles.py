@@ -34,3 +34,18 @@ def test_json_round_trips_with_words() -> None:
 
 def test_text_has_one_line_per_segment() -> None:
     assert to_text(SEGMENTS) == "사회적 기업에 대해서\nA → B <b> 끝\n"
+
+
+def test_long_segments_become_readable_cues_at_word_boundaries() -> None:
+    from pipeline.subtitles import MAX_CUE_CHARS, MAX_CUE_SECONDS, readable_cues
+
+    words = tuple(Word(start=i * 0.8, end=i * 0.8 + 0.6, word=f" 단어{i}", probability=0.9)
+                  for i in range(30))
+    long = Segment(start=0.0, end=words[-1].end, text="".join(w.word for w in words),
+                   words=words)
+    cues = readable_cues([long, SEGMENTS[0]])
+    assert len(cues) > 3 and cues[-1] == SEGMENTS[0]
+    assert [w for cue in cues[:-1] for w in cue.words] == list(words)  # nothing lost
+    for cue in cues[:-1]:
+        assert cue.end - cue.start <= MAX_CUE_SECONDS and len(cue.text) <= MAX_CUE_CHARS
+        assert cue.start == cue.words[0].start and cue.text.startswith("단어")

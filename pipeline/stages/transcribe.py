@@ -5,8 +5,14 @@ times, which are exactly the times the clip was cut at, so the timestamps
 written here (relative to the session start) line up with the clip.
 
 VAD is on: forum recordings have long pauses, applause and music, where
-Whisper otherwise invents text. The glossary goes in as `hotwords` so agency
-names are spelled the way the agencies spell them.
+Whisper otherwise invents text.
+
+The forum's glossary is deliberately NOT given to Whisper. We measured both
+faster-whisper's `hotwords` and an `initial_prompt` listing the terms on the
+demo speech with the base model: hotwords made decoding 4x slower, merged a
+talk into one 30-second segment and, in the quiet after a talk, produced
+"사회적기업진흥원 사회적기업진흥원 ..." out of nothing; the prompt also merged
+segments. Plain decoding spelled the same words correctly.
 
 A session whose outputs already match its inputs is not run again, and the
 model is only loaded when at least one session needs it.
@@ -33,11 +39,19 @@ from pipeline.models import (
 )
 from pipeline.progress import Progress, Task
 from pipeline.state import ItemCache, fingerprint
-from pipeline.subtitles import segments_from_json, to_json, to_srt, to_text, to_vtt
+from pipeline.subtitles import (
+    readable_cues,
+    segments_from_json,
+    to_json,
+    to_srt,
+    to_text,
+    to_vtt,
+)
 from pipeline.weights import resolve_model
 
 log = logging.getLogger("pipeline.transcribe")
 SAMPLE_RATE = 16_000
+TRANSCRIPT_FORMAT = 2  # bump when the written files change, so old transcripts are redone
 
 
 @dataclass(frozen=True)
@@ -56,7 +70,6 @@ class TranscribeRequest:
     clips: list[Clip]
     audio_path: Path  # the whole recording, 16 kHz mono WAV
     language: str
-    glossary: list[str]
     settings: WhisperSettings
     cache: ItemCache
 
@@ -86,7 +99,7 @@ def transcribe(request: TranscribeRequest, progress: Progress) -> TranscribeResu
             session = clip.session
             files = transcript_files(clip, request.language)
             inputs = fingerprint(audio_sha, session.start, session.end, request.language,
-                                 request.glossary, settings.model, settings.beam_size,
+                                 TRANSCRIPT_FORMAT, settings.model, settings.beam_size,
                                  settings.vad)
             try:
                 if request.cache.is_fresh(session.slug, inputs):
@@ -145,12 +158,11 @@ def _read_slice(audio_path: Path, session: SessionPlan) -> Any:
 
 def _run_whisper(model: Any, audio: Any, request: TranscribeRequest, session: SessionPlan,
                  bar: Task, done_before: float) -> tuple[Segment, ...]:
-    hotwords = " ".join(request.glossary) or None
     try:
         raw_segments, _info = model.transcribe(
             audio, language=request.language, task="transcribe",
             beam_size=request.settings.beam_size, vad_filter=request.settings.vad,
-            word_timestamps=True, hotwords=hotwords, condition_on_previous_text=False,
+            word_timestamps=True, condition_on_previous_text=False,
         )
         segments = []
         for raw in raw_segments:  # a generator: decoding happens while we iterate
@@ -164,7 +176,7 @@ def _run_whisper(model: Any, audio: Any, request: TranscribeRequest, session: Se
             bar.update(done_before + min(raw.end, session.duration))
     except (RuntimeError, ValueError) as exc:
         raise TranscribeError(f"Whisper failed on session {session.slug}: {exc}") from exc
-    return tuple(segments)
+    return readable_cues(segments)
 
 
 def _write_files(files: TranscriptFiles, session: SessionPlan, language: str, model: str,

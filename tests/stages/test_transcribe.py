@@ -41,7 +41,7 @@ def request(audio: Path, work: Path, end: float) -> TranscribeRequest:
                 duration=session.duration)
     clip.path.parent.mkdir(parents=True, exist_ok=True)
     return TranscribeRequest(clips=[clip], audio_path=audio, language="ko",
-                             glossary=["사회적기업"], settings=WhisperSettings(),
+                             settings=WhisperSettings(),
                              cache=ItemCache(Manifest(work), "transcribe"))
 
 
@@ -49,23 +49,26 @@ def test_korean_speech_becomes_vtt_srt_json_and_text(
         tmp_path: Path, speech_recording: tuple[Path, list[str]]) -> None:
     import wave
 
-    audio, _ = speech_recording
+    audio, references = speech_recording
     with wave.open(str(audio)) as wav:
         end = wav.getnframes() / 16000
     result = transcribe(request(audio, tmp_path, end), LogProgress())
     assert not result.failures and result.transcribed == 1
     transcript = result.transcripts[0]
-    text = " ".join(s.text for s in transcript.segments)
-    for word in ("사회적", "기업", "사람들", "멋진"):
+    text = "".join(s.text for s in transcript.segments).replace(" ", "")
+    words = {w for line in references for w in line.split()}
+    found = {w for w in words if w in text}
+    assert len(found) >= 0.7 * len(words), (sorted(words - found), text)
+    for word in ("기업", "사람들", "멋진", "도움"):
         assert word in text, (word, text)
 
     files = transcript.files
     vtt = files.vtt.read_text(encoding="utf-8")
-    assert vtt.startswith("WEBVTT") and "-->" in vtt and "사회적" in vtt
+    assert vtt.startswith("WEBVTT") and "-->" in vtt and "도움" in vtt
     assert files.vtt.name == "01-keynote.ko.vtt" and files.srt.name == "01-keynote.ko.srt"
     srt = files.srt.read_text(encoding="utf-8")
     assert srt.startswith("1\n00:00:0") and "," in srt.splitlines()[1]
-    assert "사회적" in files.txt.read_text(encoding="utf-8")
+    assert "도움" in files.txt.read_text(encoding="utf-8")
 
     document = json.loads(files.json_path.read_text(encoding="utf-8"))
     words = [w for segment in document["segments"] for w in segment["words"]]
