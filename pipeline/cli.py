@@ -91,9 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work-dir", type=Path,
                         help="work folder root (default $SORT_ARCHIVE_WORK_DIR or ./work)")
-    parser.add_argument("--model", default="base",
-                        help="Whisper model: 'base' (bundled, offline) or any faster-whisper "
-                             "name such as large-v3 (downloads when online)")
+    parser.add_argument("--model",
+                        help="Whisper model: 'base' (bundled, offline; the default) or any "
+                             "faster-whisper name such as large-v3 (downloads when online); "
+                             "overrides whisper.model in the config")
     parser.add_argument("--catalogue", type=Path, help="search catalogue file to write")
 
 

@@ -46,13 +46,17 @@ def _run(args: argparse.Namespace, config_path: Path, work_root: Path | None = N
     from pipeline.stages.transcribe import WhisperSettings
 
     config = load_config(config_path)
+    whisper = config.forum.whisper
+    model_dir = config.resolve(whisper.model_dir) if whisper.model_dir else None
     options = RunOptions(
         work_root=args.work_dir or work_root or default_work_root(),
         from_stage=getattr(args, "from_stage", None),
         only_stage=getattr(args, "only_stage", None),
         force=getattr(args, "force", False),
         dry_run=getattr(args, "dry_run", False),
-        whisper=WhisperSettings(model=args.model),
+        whisper=WhisperSettings(model=args.model or whisper.model, model_dir=model_dir,
+                                compute_type=whisper.compute_type,
+                                beam_size=whisper.beam_size),
         catalogue=args.catalogue,
     )
     report = run_forum(config, options, _progress(args))

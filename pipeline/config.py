@@ -148,6 +148,15 @@ class Storage(_Strict):
         return self
 
 
+class WhisperConfig(_Strict):
+    """Optional `whisper:` section; `--model` on the command line wins over `model`."""
+
+    model: str = "base"  # bundled and offline; or any faster-whisper name, e.g. large-v3
+    model_dir: Path | None = None  # model cache; default $SORT_ARCHIVE_MODEL_DIR or ~/.cache
+    compute_type: str = "int8"
+    beam_size: int = Field(default=5, ge=1, le=10)
+
+
 def _default_storage() -> Storage:
     return Storage(local=Path("archive"))
 
@@ -163,6 +172,7 @@ class Forum(_Strict):
     sessions: list[Session] = Field(default_factory=list)
     materials: list[Material] = Field(default_factory=list)
     storage: Storage = Field(default_factory=_default_storage)
+    whisper: WhisperConfig = Field(default_factory=WhisperConfig)
 
     @field_validator("id")
     @classmethod

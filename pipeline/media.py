@@ -92,10 +92,11 @@ def run_with_progress(
             on_progress(min(duration, max(0.0, int(line[12:]) / 1_000_000)))
     code = process.wait()
     drain.join()
+    stderr = _decode(b"".join(stderr_chunks))
+    # ffmpeg 5 exits 0 when the disk fills up while it closes the file, so look for it.
+    if "No space left on device" in stderr:
+        raise OSError(28, "No space left on device", f"while {what}")
     if code != 0:
-        stderr = _decode(b"".join(stderr_chunks))
-        if "No space left on device" in stderr:
-            raise OSError(28, "No space left on device", what)
         raise MediaError(f"ffmpeg failed while {what}", stderr_tail=stderr)
 
 
@@ -108,6 +109,9 @@ def extract_audio(source: Path, target: Path, *, duration: float,
     )
     run_with_progress(stream, what=f"extracting audio from {source.name}", duration=duration,
                       on_progress=on_progress)
+    if not partial.is_file() or partial.stat().st_size <= 44:  # 44 bytes: a bare WAV header
+        raise MediaError(f"ffmpeg wrote no audio while extracting it from {source.name}",
+                         hint="check that the recording has sound and the disk has space")
     partial.replace(target)
 
 

@@ -12,6 +12,7 @@ goes on with the rest and ends with `PartialFailure` listing what failed.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from collections.abc import Callable
@@ -95,7 +96,7 @@ def run_forum(config: ForumConfig, options: RunOptions, progress: Progress) -> R
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise DiskFullError(
-                f"no space left on the device while writing {exc.filename or work_dir}",
+                f"no space left on the device ({exc.filename or work_dir})",
                 "free some space and run the same command again; finished work is kept",
             ) from exc
         raise
@@ -104,17 +105,45 @@ def run_forum(config: ForumConfig, options: RunOptions, progress: Progress) -> R
     return report
 
 
+class _PastLastStage(Exception):
+    """Raised by a stage step after the last selected stage (`--only`), to stop early."""
+
+
 def _run_stages(config: ForumConfig, options: RunOptions, progress: Progress,
                 manifest: Manifest, report: RunReport, materials: list[MaterialFile]) -> None:
+    results: dict[str, Any] = dict.fromkeys(STAGES)
+    ran: set[str] = set()  # stages that did work this time, for the summary's counts
+    with contextlib.suppress(_PastLastStage):
+        _steps(config, options, progress, manifest, report, materials, results, ran)
+    _summarise(report, results, ran)
+
+
+def _summarise(report: RunReport, results: dict[str, Any], ran: set[str]) -> None:
+    for stage in ("split", "transcribe"):
+        if results[stage] is not None:
+            report.failures.update(results[stage].failures)
+    if "transcribe" in ran:
+        report.transcribed = results["transcribe"].transcribed
+    if results["publish"] is not None:
+        report.archive_url = results["publish"].forum_url
+        if "publish" in ran:
+            report.uploaded = results["publish"].uploaded_count
+    if results["index"] is not None:
+        report.catalogue = results["index"].catalogue
+
+
+def _steps(config: ForumConfig, options: RunOptions, progress: Progress, manifest: Manifest,
+           report: RunReport, materials: list[MaterialFile], results: dict[str, Any],
+           ran: set[str]) -> None:
     forum = config.forum
     work_dir = manifest.work_dir
     wanted = selected_stages(options)
-    results: dict[str, Any] = {}
-    ran: set[str] = set()  # stages that did work this time, for the summary's counts
 
     def step(stage: str, result_type: type[BaseModel], inputs: list[Any],
              outputs_of: Callable[[Any], list[Path]], work: Callable[[], Any]) -> Any:
         """Run, reuse or (dry run) describe one stage."""
+        if STAGES.index(stage) > STAGES.index(wanted[-1]):
+            raise _PastLastStage
         key = fingerprint(stage, inputs)
         forced = options.force and stage in wanted
         stored = None if forced else manifest.fresh_stage_result(stage, key)
@@ -153,6 +182,7 @@ def _run_stages(config: ForumConfig, options: RunOptions, progress: Progress,
         lambda r: [r.video_path, r.audio_path, r.info_path],
         lambda: fetch.fetch(fetch.FetchRequest(url=source_url, work_dir=work_dir), progress),
     )
+    results["fetch"] = recording
     if recording is None:
         return  # dry run before anything was fetched: later stages depend on it
     config.check_duration(recording.duration)
@@ -194,24 +224,13 @@ def _run_stages(config: ForumConfig, options: RunOptions, progress: Progress,
             storage=storage), progress),
     )
     catalogue = options.catalogue or index.default_catalogue_path()
-    indexed: IndexResult | None = step(
+    results["index"] = step(
         "index", IndexResult, [str(catalogue), checksums], lambda r: [],
         lambda: index.index_forum(index.IndexRequest(
             forum=config.summary(), transcripts=transcripts, published=results["publish"],
             catalogue=catalogue), progress),
     )
 
-    for stage in ("split", "transcribe"):
-        if results[stage] is not None:
-            report.failures.update(results[stage].failures)
-    if "transcribe" in ran:
-        report.transcribed = results["transcribe"].transcribed
-    if results["publish"] is not None:
-        report.archive_url = results["publish"].forum_url
-        if "publish" in ran:
-            report.uploaded = results["publish"].uploaded_count
-    if indexed is not None:
-        report.catalogue = indexed.catalogue
 
 
 def _materials(config: ForumConfig) -> list[MaterialFile]:

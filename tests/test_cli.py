@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def sort_archive(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True,
-                          text=True, cwd=ROOT, env={**os.environ, **(env or {})}, timeout=300)
+                          text=True, cwd=ROOT, env={**os.environ, **(env or {})}, timeout=120)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int,
@@ -114,3 +114,24 @@ def test_every_command_has_help_and_an_example(command: str) -> None:
     assert sub.description and sub.epilog and "example" in sub.epilog
     assert f"sort-archive {command}" in sub.epilog
     assert command in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_full_disk_is_reported_and_finished_work_is_kept(tmp_path: Path) -> None:
+    """/dev/full answers every write with ENOSPC, exactly as a full disk does."""
+    counter_video(tmp_path / "master.mp4", 3, [440])
+    path = forum_yaml(tmp_path, "{file: master.mp4}")
+    source = tmp_path / "work" / "cli-test" / "source"
+    source.mkdir(parents=True)
+    (source / "audio.wav.part.wav").symlink_to("/dev/full")
+    args = ("run", str(path), "--work-dir", str(tmp_path / "work"), "--only", "fetch")
+    assert_one_line_error(sort_archive(*args), ExitCode.DISK_FULL, "no space left",
+                          "finished work is kept")
+    downloaded = source / "recording.mp4"
+    assert downloaded.is_file()
+    stamp = downloaded.stat().st_mtime_ns
+
+    (source / "audio.wav.part.wav").unlink()  # space freed
+    result = sort_archive(*args)
+    assert result.returncode == 0, result.stderr
+    assert downloaded.stat().st_mtime_ns == stamp  # the download was not redone
+    assert (source / "audio.wav").is_file()

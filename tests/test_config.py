@@ -126,3 +126,12 @@ def test_shipped_first_forum_config_lists_what_staff_must_fill_in(tmp_path: Path
         '"FILL-IN: path to the 자료집 (proceedings) PDF, e.g. materials/자료집.pdf"', "x.pdf")
     assert '"FILL-IN' not in filled
     assert len(load_config(write(tmp_path, filled)).forum.sessions) == 5
+
+
+def test_whisper_section_is_optional_and_checked(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, GOOD)).forum.whisper.model == "base"
+    custom = GOOD + "whisper: {model: large-v3, model_dir: models, beam_size: 1}\n"
+    whisper = load_config(write(tmp_path, custom)).forum.whisper
+    assert (whisper.model, whisper.beam_size) == ("large-v3", 1)
+    with pytest.raises(ConfigError, match=r"whisper\.beam_size"):
+        load_config(write(tmp_path, GOOD + "whisper: {beam_size: 0}\n"))
