@@ -59,7 +59,7 @@ class WhisperSettings:
     model: str = "base"
     model_dir: Path | None = None
     device: str = "cpu"
-    compute_type: str = "int8"  # 1.23x float32 speed on CPU for 2 points of recall (docs/benchmarks.md)
+    compute_type: str = "int8"  # 1.23x float32 on CPU, 2 points less recall (docs/benchmarks.md)
     beam_size: int = 5
     vad: bool = True
     cpu_threads: int = field(default_factory=lambda: os.cpu_count() or 2)
