@@ -7,6 +7,7 @@ heavy stages happen here, so `sort-archive --help` stays instant.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -23,7 +24,13 @@ def dispatch(args: argparse.Namespace) -> int:
 def _progress(args: argparse.Namespace) -> Progress:
     if args.quiet or not sys.stderr.isatty():
         return LogProgress()
-    return RichProgress()
+    progress = RichProgress()
+    # Log lines must go through the same console as the bars, or they tear the bars apart.
+    from rich.logging import RichHandler
+
+    root = logging.getLogger()
+    root.handlers = [RichHandler(console=progress.console, show_path=False, show_time=False)]
+    return progress
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -34,13 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoForum:
-    try:
-        find_speech_dir()
-    except FetchError as exc:  # the corpus may not be copied into the repo; say how to get it
-        pytest.skip(exc.one_line())
-    return build_demo_forum(tmp_path_factory.mktemp("demo"), SMALL_LAYOUT,
-                            progress=LogProgress())
+def demo(small_demo: DemoForum) -> DemoForum:
+    """The session's small demo forum (tests/conftest.py); a missing corpus fails loudly."""
+    return small_demo
 
 
 def probe(path: Path) -> dict[str, Any]:
