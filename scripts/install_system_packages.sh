@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Debian packages the pipeline needs: ffmpeg (cutting, probing, audio) and a Korean
-# font (title cards, the demo 자료집). Installs only what is missing, so re-runs are quiet.
+# Debian packages the pipeline needs: ffmpeg (cutting, probing, audio), a Korean font
+# (title cards, the demo 자료집) and, for the tests, Chromium. Installs only what is
+# missing, so re-runs are quiet. SORT_ARCHIVE_NO_BROWSER=1 skips Chromium (production hosts).
 set -euo pipefail
 missing=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 [ -f /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || missing+=(fonts-nanum)
 command -v fc-match >/dev/null 2>&1 || missing+=(fontconfig)
+# The tests open the viewer pages in a real browser (Playwright drives Debian's Chromium).
+if [ "${SORT_ARCHIVE_NO_BROWSER:-0}" != 1 ]; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
 import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -36,8 +38,52 @@ def http_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files with single byte-range support, as S3 and every CDN do: browsers
+    need ranges to seek in a video."""
+
+    extensions_map: ClassVar[dict[str, str]] = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".vtt": "text/vtt; charset=utf-8", ".mp4": "video/mp4",
+    }
+
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        ranged = self.headers.get("Range", "")
+        path = Path(self.translate_path(self.path))
+        if not ranged.startswith("bytes=") or not path.is_file():
+            return super().send_head()
+        size = path.stat().st_size
+        first_text, _, last_text = ranged[6:].partition("-")
+        first = int(first_text or 0)
+        last = min(int(last_text) if last_text else size - 1, size - 1)
+        handle = path.open("rb")
+        handle.seek(first)
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
+        self.send_header("Content-Length", str(last - first + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        return _Limited(handle, last - first + 1)
+
+
+class _Limited(io.RawIOBase):
+    """A file object that stops after `remaining` bytes (the end of a range)."""
+
+    def __init__(self, handle: io.BufferedReader, remaining: int) -> None:
+        self.handle, self.remaining = handle, remaining
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.remaining if size < 0 else min(size, self.remaining)
+        data = self.handle.read(size)
+        self.remaining -= len(data)
+        return data
+
+    def close(self) -> None:
+        self.handle.close()
+        super().close()
 
 
 @pytest.fixture(scope="session")
