@@ -7,6 +7,8 @@ missing=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 [ -f /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || missing+=(fonts-nanum)
 command -v fc-match >/dev/null 2>&1 || missing+=(fontconfig)
+# Debian's own python3 needs python3-venv for `python3 -m venv` (ensurepip).
+python3 -c "import ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 # The tests open the viewer pages in a real browser (Playwright drives Debian's Chromium).
 if [ "${SORT_ARCHIVE_NO_BROWSER:-0}" != 1 ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
