@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import logging
 import os
 import random
 import shutil
@@ -28,6 +27,7 @@ from typing import Any
 
 from pipeline.config import format_time
 from pipeline.errors import FetchError, MediaError, PipelineError
+from pipeline.proceedings import write_proceedings
 from pipeline.progress import Progress
 
 SPEECH_ENV = "SORT_ARCHIVE_SPEECH_DIR"
@@ -300,39 +300,22 @@ def _encode(layout: DemoLayout, soundtrack: Path, work: Path, out: Path) -> None
 
 
 def _pdf(layout: DemoLayout, font: Path, out: Path) -> None:
-    # fpdf2's font subsetter warns about Nanum's hinting tables it drops: noise for staff.
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    from fpdf import FPDF  # imported here: only the demo needs fpdf2
-
-    pdf = FPDF(format="A4")
-    pdf.set_creation_date(dt.datetime(2021, 7, 2, tzinfo=dt.UTC))  # reproducible bytes
-    pdf.set_title(PDF_TITLE)
-    pdf.set_author(ORGANISER)
-    pdf.add_font("Nanum", "", str(font))
-
-    def lines(size: float, *values: str, align: str = "L", space: float = 4) -> None:
-        pdf.set_font("Nanum", size=size)
-        for value in values:
-            pdf.multi_cell(0, size * 0.6, value, align=align, new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(space)
-
-    pdf.add_page()
-    pdf.ln(40)
-    lines(22, PDF_TITLE, "자료집", align="C", space=10)
-    lines(12, "일시: 2021년 7월 2일 (금)", f"주최: {ORGANISER}", align="C", space=16)
-    lines(15, "프로그램")
-    lines(11, *(f"{n}. {format_time(layout.bounds(n - 1)[0])}  {s.title} — {s.speaker} "
-                f"({s.organisation})" for n, s in enumerate(layout.sessions, start=1)), space=10)
-    lines(10, "이 자료집과 영상은 sort-archive 시연용으로 만든 것이며 실제 포럼 기록이 아닙니다.")
-    pdf.add_page()
-    lines(15, "음성 자료 출처 (Speech corpus credit)")
-    lines(10, f"{CORPUS_CREDIT}. https://github.com/{CORPUS_REPO} (commit {CORPUS_COMMIT}). "
-          "Licence: https://creativecommons.org/licenses/by-nc-nd/4.0/")
-    lines(10, *(f"• {s.speaker}: {s.talk_title} — {s.talk_dir}" for s in layout.sessions))
-    lines(10, "발표 음성은 원문 그대로 순서대로 이어 붙였을 뿐 수정하지 않았습니다 "
-          "(the fragments are played unaltered, in order).")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pdf.output(str(out))
+    programme = [f"{n}. {format_time(layout.bounds(n - 1)[0])}  {s.title} — {s.speaker} "
+                 f"({s.organisation})" for n, s in enumerate(layout.sessions, start=1)]
+    credit = [
+        f"{CORPUS_CREDIT}. https://github.com/{CORPUS_REPO} (commit {CORPUS_COMMIT}). "
+        "Licence: https://creativecommons.org/licenses/by-nc-nd/4.0/",
+        *(f"• {s.speaker}: {s.talk_title} — {s.talk_dir}" for s in layout.sessions),
+        "발표 음성은 원문 그대로 순서대로 이어 붙였을 뿐 수정하지 않았습니다 "
+        "(the fragments are played unaltered, in order).",
+    ]
+    write_proceedings(
+        out, font=font, title=PDF_TITLE, organiser=ORGANISER,
+        facts=["일시: 2021년 7월 2일 (금)", f"주최: {ORGANISER}"], programme=programme,
+        note="이 자료집과 영상은 sort-archive 시연용으로 만든 것이며 실제 포럼 기록이 아닙니다.",
+        credit_title="음성 자료 출처 (Speech corpus credit)", credit=credit,
+        created=dt.datetime(2021, 7, 2, tzinfo=dt.UTC),
+    )
 
 
 def _q(value: str) -> str:
