@@ -7,6 +7,7 @@ where, and what to do next.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -118,3 +119,17 @@ class PartialFailure(PipelineError):
             f"{stage}: {len(failures)} session(s) failed ({names}): {first}",
             "the other sessions are finished and kept; fix the cause and run again",
         )
+
+
+def session_failure(exc: PipelineError | OSError) -> str:
+    """One line for a session that failed, so the batch can go on without it.
+
+    A full disk is not one session's problem: every later session would fail the
+    same way, so it is raised again to stop the run (finished work is kept).
+    """
+    if isinstance(exc, PipelineError):
+        return exc.one_line()
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise exc
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"

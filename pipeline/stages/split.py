@@ -16,7 +16,7 @@ from pathlib import Path
 
 import ffmpeg
 
-from pipeline.errors import MediaError, PipelineError, SplitError
+from pipeline.errors import MediaError, PipelineError, SplitError, session_failure
 from pipeline.media import probe, run_with_progress
 from pipeline.models import Chapter, Clip, Recording, SessionPlan, SplitResult
 from pipeline.progress import Progress, Task
@@ -78,8 +78,8 @@ def split(request: SplitRequest, progress: Progress) -> SplitResult:
                 clips.append(_checked_clip(session, target))
                 if not fresh:
                     request.cache.record(session.slug, inputs, [target])
-            except PipelineError as exc:
-                failures[session.slug] = exc.one_line()
+            except (PipelineError, OSError) as exc:
+                failures[session.slug] = session_failure(exc)
             done += session.duration
             bar.update(done)
     return SplitResult(clips=tuple(clips), failures=failures)

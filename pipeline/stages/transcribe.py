@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import PipelineError, TranscribeError
+from pipeline.errors import PipelineError, TranscribeError, session_failure
 from pipeline.models import (
     Clip,
     Segment,
@@ -116,8 +116,8 @@ def transcribe(request: TranscribeRequest, progress: Progress) -> TranscribeResu
                 transcripts.append(Transcript(session=session, language=request.language,
                                               files=files, segments=segments,
                                               model=settings.model))
-            except PipelineError as exc:
-                failures[session.slug] = exc.one_line()
+            except (PipelineError, OSError) as exc:
+                failures[session.slug] = session_failure(exc)
             done += session.duration
             bar.update(done)
     return TranscribeResult(transcripts=tuple(transcripts), failures=failures,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,6 @@ from pipeline.models import (
     Transcript,
     TranscriptFiles,
 )
-from pipeline.progress import Task
 from pipeline.stages.index import (
     IndexRequest,
     SearchHit,
@@ -30,6 +27,7 @@ from pipeline.stages.index import (
     make_snippet,
     search,
 )
+from tests.progress_recorder import RecordingProgress
 
 FORUM_2024 = ForumSummary(
     id="sort-2024",
@@ -45,31 +43,6 @@ FORUM_2025 = ForumSummary(
     organiser="SORT",
     language="ko",
 )
-
-
-class RecordingProgress:
-    """A real Progress that remembers the tasks it was given."""
-
-    def __init__(self) -> None:
-        self.tasks: list[tuple[str, float | None]] = []
-        self.advanced = 0.0
-
-    @contextmanager
-    def task(self, description: str, total: float | None = None) -> Iterator[Task]:
-        self.tasks.append((description, total))
-        outer = self
-
-        class _Task:
-            def update(self, completed: float, total: float | None = None) -> None:
-                outer.advanced = completed
-
-            def advance(self, amount: float = 1.0) -> None:
-                outer.advanced += amount
-
-        yield _Task()
-
-    def note(self, message: str) -> None:
-        pass
 
 
 def transcript(

@@ -14,8 +14,7 @@ import shutil
 import subprocess
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -37,8 +36,8 @@ from pipeline.models import (
     Transcript,
     TranscriptFiles,
 )
-from pipeline.progress import Task
 from pipeline.stages.publish import PublishRequest, publish
+from tests.progress_recorder import RecordingProgress
 
 FORUM = ForumSummary(id="sort-2025", title="2025 공공부문 사회적가치 포럼",
                      date="2025-11-20", organiser="사회적가치연구원", language="ko")
@@ -75,32 +74,6 @@ def expected_objects(root: str) -> dict[str, str]:
             f"{root}/sessions/{plan.slug}/index.html": "text/html; charset=utf-8",
         }
     return objects
-
-
-class CountingProgress:
-    """A real Progress that remembers each task's total and the amount advanced."""
-
-    def __init__(self) -> None:
-        self.tasks: list[tuple[str, float | None]] = []
-        self.advanced = 0.0
-        self.notes: list[str] = []
-
-    @contextmanager
-    def task(self, description: str, total: float | None = None) -> Iterator[Task]:
-        self.tasks.append((description, total))
-        outer = self
-
-        class _Task:
-            def update(self, completed: float, total: float | None = None) -> None:
-                outer.advanced = completed
-
-            def advance(self, amount: float = 1.0) -> None:
-                outer.advanced += amount
-
-        yield _Task()
-
-    def note(self, message: str) -> None:
-        self.notes.append(message)
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +172,7 @@ def uploaded(result: PublishResult) -> set[str]:
 def test_s3_publish_writes_every_key_with_its_content_type(
     s3_endpoint: str, s3: Any, bucket: str, make_request: Callable[[Storage], PublishRequest],
 ) -> None:
-    progress = CountingProgress()
+    progress = RecordingProgress()
     result = publish(make_request(s3_storage(s3_endpoint, bucket, prefix="/archive/2025/")),
                      progress)
 
@@ -243,10 +216,10 @@ def test_s3_second_publish_uploads_nothing(
     s3_endpoint: str, s3: Any, bucket: str, make_request: Callable[[Storage], PublishRequest],
 ) -> None:
     request = make_request(s3_storage(s3_endpoint, bucket))
-    first = publish(request, CountingProgress())
+    first = publish(request, RecordingProgress())
     before = state(s3, bucket)
 
-    progress = CountingProgress()
+    progress = RecordingProgress()
     second = publish(request, progress)
 
     assert not uploaded(second)
@@ -261,12 +234,12 @@ def test_s3_changed_transcript_reuploads_only_that_object(
     s3_endpoint: str, s3: Any, bucket: str, make_request: Callable[[Storage], PublishRequest],
 ) -> None:
     request = make_request(s3_storage(s3_endpoint, bucket))
-    publish(request, CountingProgress())
+    publish(request, RecordingProgress())
     before = state(s3, bucket)
     srt = request.transcripts[1].files.srt
     srt.write_text(srt.read_text(encoding="utf-8").replace("협력이", "연대가"), encoding="utf-8")
 
-    progress = CountingProgress()
+    progress = RecordingProgress()
     result = publish(request, progress)
 
     key = "sort-2025/sessions/02-panel/02-panel.ko.srt"
@@ -284,7 +257,7 @@ def test_missing_bucket_is_one_clear_line(
     s3_endpoint: str, s3: Any, make_request: Callable[[Storage], PublishRequest],
 ) -> None:
     with pytest.raises(PublishError) as caught:
-        publish(make_request(s3_storage(s3_endpoint, "no-such-archive")), CountingProgress())
+        publish(make_request(s3_storage(s3_endpoint, "no-such-archive")), RecordingProgress())
 
     line = caught.value.one_line()
     assert "bucket 'no-such-archive' does not exist" in line
@@ -301,7 +274,7 @@ def test_missing_credentials_say_which_variables_to_set(
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
 
     with pytest.raises(PublishError) as caught:
-        publish(make_request(s3_storage(s3_endpoint, bucket)), CountingProgress())
+        publish(make_request(s3_storage(s3_endpoint, bucket)), RecordingProgress())
 
     assert "AWS_ACCESS_KEY_ID" in caught.value.one_line()
     assert "AWS_PROFILE" in caught.value.one_line()
@@ -311,7 +284,7 @@ def test_public_base_url_is_used_for_links(
     s3_endpoint: str, s3: Any, bucket: str, make_request: Callable[[Storage], PublishRequest],
 ) -> None:
     storage = s3_storage(s3_endpoint, bucket, public_base_url="https://media.example.org/sort/")
-    result = publish(make_request(storage), CountingProgress())
+    result = publish(make_request(storage), RecordingProgress())
 
     assert result.forum_url == "https://media.example.org/sort/sort-2025/index.html"
     assert {o.url for o in result.objects if o.key.endswith(".pdf")} == {
@@ -329,7 +302,7 @@ def test_local_folder_gets_the_same_layout_and_skips_identical_files(
 ) -> None:
     root = tmp_path / "archive" / "not-yet-there"
     request = make_request(Storage(local=root))
-    first = publish(request, CountingProgress())
+    first = publish(request, RecordingProgress())
 
     before = files_under(root)
     assert set(before) == set(expected_objects("sort-2025"))
@@ -338,14 +311,14 @@ def test_local_folder_gets_the_same_layout_and_skips_identical_files(
     for obj in first.objects:
         assert hashlib.sha256((root / obj.key).read_bytes()).hexdigest() == obj.sha256
 
-    progress = CountingProgress()
+    progress = RecordingProgress()
     second = publish(request, progress)
     assert not uploaded(second)
     assert progress.advanced == 0
     assert files_under(root) == before  # not rewritten: same inode, same mtime
 
     request.materials[0].path.write_bytes(b"%PDF-1.4\n% revised\n%%EOF\n")
-    third = publish(request, CountingProgress())
+    third = publish(request, RecordingProgress())
     # The forum page and manifest show the material's size and checksum, so they follow.
     assert uploaded(third) == {f"sort-2025/materials/{MATERIAL}", "sort-2025/forum.json",
                                "sort-2025/index.html"}
@@ -360,7 +333,7 @@ def test_local_root_that_is_a_file_is_a_clear_error(
     root.write_text("not a folder")
 
     with pytest.raises(PublishError, match="is not a folder") as caught:
-        publish(make_request(Storage(local=root)), CountingProgress())
+        publish(make_request(Storage(local=root)), RecordingProgress())
     assert "storage.local" in caught.value.one_line()
 
 
@@ -381,7 +354,7 @@ def test_viewer_pages_play_seek_and_link_to_files_that_exist(
     tmp_path: Path, make_request: Callable[[Storage], PublishRequest],
 ) -> None:
     root = tmp_path / "archive"
-    publish(make_request(Storage(local=root)), CountingProgress())
+    publish(make_request(Storage(local=root)), RecordingProgress())
     forum_page = root / "sort-2025" / "index.html"
     session_page = root / "sort-2025" / "sessions" / "02-panel" / "index.html"
 
@@ -416,7 +389,7 @@ def test_session_without_transcript_gets_a_page_without_subtitles(
     full = make_request(Storage(local=tmp_path / "archive"))
     request = PublishRequest(forum=full.forum, clips=full.clips, transcripts=full.transcripts[:1],
                              materials=full.materials, storage=full.storage)
-    result = publish(request, CountingProgress())
+    result = publish(request, RecordingProgress())
 
     assert [s.vtt_url is None for s in result.sessions] == [False, True]
     folder = tmp_path / "archive" / "sort-2025" / "sessions" / "02-panel"
@@ -437,4 +410,4 @@ def test_two_materials_with_one_name_are_refused(
                              storage=full.storage)
 
     with pytest.raises(PublishError, match=f"both named '{MATERIAL}'"):
-        publish(request, CountingProgress())
+        publish(request, RecordingProgress())
