@@ -28,7 +28,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def http_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     """A real HTTP server on 127.0.0.1 serving a temporary folder: (folder, base URL)."""
     folder = tmp_path_factory.mktemp("www")
-    handler = functools.partial(_QuietHandler, directory=str(folder))
+    handler = functools.partial(RangeHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -37,7 +37,7 @@ def http_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     server.server_close()
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class RangeHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files with single byte-range support, as S3 and every CDN do: browsers
     need ranges to seek in a video."""
 
@@ -49,8 +49,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
+    ranges_seen: ClassVar[list[str]] = []  # lets a test prove a download was resumed
+
     def send_head(self):  # type: ignore[no-untyped-def]
         ranged = self.headers.get("Range", "")
+        if ranged:
+            self.ranges_seen.append(f"{self.path} {ranged}")
         path = Path(self.translate_path(self.path))
         if not ranged.startswith("bytes=") or not path.is_file():
             return super().send_head()

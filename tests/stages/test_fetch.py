@@ -80,3 +80,22 @@ def test_second_fetch_reuses_the_download(tmp_path: Path, master: Path) -> None:
     stamp = first.video_path.stat().st_mtime_ns, first.audio_path.stat().st_mtime_ns
     second = fetch(FetchRequest(url=file_url(master), work_dir=tmp_path), LogProgress())
     assert (second.video_path.stat().st_mtime_ns, second.audio_path.stat().st_mtime_ns) == stamp
+
+
+def test_an_interrupted_download_resumes_where_it_stopped(
+        tmp_path: Path, master: Path, http_root: tuple[Path, str]) -> None:
+    from tests.conftest import RangeHandler
+
+    folder, base = http_root
+    shutil.copy(master, folder / "resume.mp4")
+    whole = master.read_bytes()
+    half = len(whole) // 2
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "recording.mp4.part").write_bytes(whole[:half])  # what the interruption left
+    RangeHandler.ranges_seen.clear()
+
+    recording = fetch(FetchRequest(url=f"{base}/resume.mp4", work_dir=tmp_path), LogProgress())
+    assert recording.video_path.read_bytes() == whole
+    assert f"/resume.mp4 bytes={half}-" in RangeHandler.ranges_seen
+    assert not (source / "recording.mp4.part").exists()
