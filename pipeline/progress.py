@@ -61,7 +61,6 @@ class RichProgress:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
-            DownloadColumn,
             TaskProgressColumn,
             TextColumn,
             TimeRemainingColumn,
@@ -69,7 +68,6 @@ class RichProgress:
         from rich.progress import Progress as _RichBars
 
         self.console = Console(stderr=True)
-        self._download_column = DownloadColumn
         self._bars = _RichBars(
             TextColumn("[bold]{task.description}"),
             BarColumn(),

@@ -107,10 +107,6 @@ class Manifest:
         }
         self.save()
 
-    def forget_items(self, prefix: str) -> None:
-        for key in [k for k in self._data["items"] if k.startswith(prefix)]:
-            del self._data["items"][key]
-
     def save(self) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         # Write-then-rename: a crash mid-write must not destroy the record of finished work.
