@@ -176,11 +176,14 @@ def _steps(config: ForumConfig, options: RunOptions, progress: Progress, manifes
 
     source_url = (forum.source.url if forum.source.url
                   else fetch.file_url(config.resolve(forum.source.file or Path())))
-    source_stamp = _local_stamp(config, forum.source.file)
+    fetch_inputs = [source_url, _local_stamp(config, forum.source.file)]
+    changed = (manifest.source_changed("fetch", fingerprint("fetch", fetch_inputs))
+               or (options.force and "fetch" in wanted))
     recording: Recording | None = step(
-        "fetch", Recording, [source_url, source_stamp],
+        "fetch", Recording, fetch_inputs,
         lambda r: [r.video_path, r.audio_path, r.info_path],
-        lambda: fetch.fetch(fetch.FetchRequest(url=source_url, work_dir=work_dir), progress),
+        lambda: fetch.fetch(fetch.FetchRequest(url=source_url, work_dir=work_dir,
+                                               discard_previous=changed), progress),
     )
     results["fetch"] = recording
     if recording is None:
@@ -190,8 +193,9 @@ def _steps(config: ForumConfig, options: RunOptions, progress: Progress, manifes
     if not plans:
         raise ConfigError(config.path, "sessions",
                           "no sessions listed and the video has no chapters; add the agenda")
+    # Content checksums, not paths: a re-fetched recording keeps its file name.
     results["split"] = step(
-        "split", SplitResult, [recording.model_dump(mode="json"),
+        "split", SplitResult, [manifest.checksum(recording.video_path),
                                [p.model_dump(mode="json") for p in plans]],
         lambda r: [clip.path for clip in r.clips],
         lambda: split.split(split.SplitRequest(
@@ -202,7 +206,8 @@ def _steps(config: ForumConfig, options: RunOptions, progress: Progress, manifes
     settings = options.whisper
     results["transcribe"] = step(
         "transcribe", TranscribeResult,
-        [recording.audio_path, [c.model_dump(mode="json") for c in clips], forum.language,
+        [manifest.checksum(recording.audio_path), [c.model_dump(mode="json") for c in clips],
+         [manifest.checksum(c.path) for c in clips], forum.language,
          transcribe.TRANSCRIPT_FORMAT, settings.model, settings.beam_size, settings.vad],
         lambda r: [path for t in r.transcripts for path in t.files.all()],
         lambda: transcribe.transcribe(transcribe.TranscribeRequest(

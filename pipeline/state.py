@@ -82,6 +82,11 @@ class Manifest:
             return None
         return entry.get("result")
 
+    def source_changed(self, stage: str, inputs_fingerprint: str) -> bool:
+        """True when `stage` finished before with other inputs (not merely unfinished)."""
+        entry = self._data["stages"].get(stage)
+        return bool(entry) and entry.get("fingerprint") != inputs_fingerprint
+
     def record_stage(self, stage: str, inputs_fingerprint: str, outputs: list[Path],
                      result: Any) -> None:
         self._data["stages"][stage] = {

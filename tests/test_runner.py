@@ -93,3 +93,14 @@ def test_one_failed_session_does_not_sink_the_batch(tmp_path: Path, forum: Path)
     assert report.transcribed == 1  # only the session that failed
     assert (finished / "01-one.mp4").stat().st_mtime_ns == stamp
     assert (blocker / "02-two.mp4").is_file()
+
+
+def test_a_replaced_recording_is_cut_again(tmp_path: Path, forum: Path) -> None:
+    config = load_config(forum)
+    run_forum(config, options(tmp_path), LogProgress())
+    clip = tmp_path / "work" / "runner-test" / "sessions" / "01-one" / "01-one.mp4"
+    before = clip.read_bytes()
+    counter_video(tmp_path / "master.mp4", 4, [660, 1100])  # same length, new content
+    report = run_forum(config, options(tmp_path), LogProgress())
+    assert [o.action for o in report.outcomes[:3]] == ["ran", "ran", "ran"]
+    assert clip.read_bytes() != before

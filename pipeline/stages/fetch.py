@@ -39,6 +39,9 @@ _NOT_READY = {
 class FetchRequest:
     url: str  # http(s)://, or file:// for a local master file
     work_dir: Path  # the forum's work directory; files go under source/
+    # The source changed since the last finished fetch: the old download must not be
+    # mistaken for a resumable or finished one.
+    discard_previous: bool = False
 
 
 def file_url(path: Path) -> str:
@@ -52,6 +55,9 @@ def fetch(request: FetchRequest, progress: Progress) -> Recording:
     source_dir = request.work_dir / "source"
     source_dir.mkdir(parents=True, exist_ok=True)
     _check_local_source(request.url)
+    if request.discard_previous:
+        for old in [*source_dir.glob(f"{VIDEO_STEM}.*"), source_dir / "audio.wav"]:
+            old.unlink(missing_ok=True)
 
     with progress.task("download", total=None) as bar:
         options = _options(source_dir, bar)
