@@ -108,6 +108,20 @@ class MaterialFile(Record):
     title: str | None = None
 
 
+class MaterialLink(Record):
+    """A material the config gives by URL; fetch downloads it into the work folder."""
+
+    url: str
+    kind: str
+    title: str | None = None
+    field: str  # where it sits in the config, e.g. "materials[1].url", for error messages
+
+
+class FetchResult(Record):
+    recording: Recording
+    materials: tuple[MaterialFile, ...] = ()  # downloaded from MaterialLinks
+
+
 class ForumSummary(Record):
     """The forum facts publish and index need, without the whole config."""
 

@@ -25,10 +25,11 @@ from pydantic import BaseModel
 from pipeline.config import ForumConfig
 from pipeline.errors import ConfigError, DiskFullError, PartialFailure, UsageError
 from pipeline.models import (
+    FetchResult,
     IndexResult,
     MaterialFile,
+    MaterialLink,
     PublishResult,
-    Recording,
     SplitResult,
     TranscribeResult,
 )
@@ -179,15 +180,21 @@ def _steps(config: ForumConfig, options: RunOptions, progress: Progress, manifes
     fetch_inputs = [source_url, _local_stamp(config, forum.source.file)]
     changed = (manifest.source_changed("fetch", fingerprint("fetch", fetch_inputs))
                or (options.force and "fetch" in wanted))
-    recording: Recording | None = step(
-        "fetch", Recording, fetch_inputs,
-        lambda r: [r.video_path, r.audio_path, r.info_path],
-        lambda: fetch.fetch(fetch.FetchRequest(url=source_url, work_dir=work_dir,
-                                               discard_previous=changed), progress),
+    links = _material_links(config)
+    fetched: FetchResult | None = step(
+        "fetch", FetchResult, [*fetch_inputs, [link.model_dump() for link in links]],
+        lambda r: [r.recording.video_path, r.recording.audio_path, r.recording.info_path,
+                   *(m.path for m in r.materials)],
+        lambda: FetchResult(
+            recording=fetch.fetch(fetch.FetchRequest(url=source_url, work_dir=work_dir,
+                                                     discard_previous=changed), progress),
+            materials=fetch.fetch_materials(links, work_dir, progress)),
     )
-    results["fetch"] = recording
-    if recording is None:
+    results["fetch"] = fetched
+    if fetched is None:
         return  # dry run before anything was fetched: later stages depend on it
+    recording = fetched.recording
+    materials = [*materials, *fetched.materials]
     config.check_duration(recording.duration)
     plans = config.session_plans() or split.sessions_from_chapters(recording.chapters)
     if not plans:
@@ -242,13 +249,18 @@ def _materials(config: ForumConfig) -> list[MaterialFile]:
     files = []
     for number, material in enumerate(config.forum.materials):
         if material.path is None:
-            continue  # URL materials are not copied into the archive yet (README: limits)
+            continue  # given by URL: fetch downloads it (see _material_links)
         path = config.resolve(material.path)
         if not path.is_file():
             raise ConfigError(config.path, f"materials[{number}].path",
                               f"file {path} not found; fix the path or remove the entry")
         files.append(MaterialFile(path=path, kind=material.kind, title=material.title))
     return files
+
+
+def _material_links(config: ForumConfig) -> list[MaterialLink]:
+    return [MaterialLink(url=m.url, kind=m.kind, title=m.title, field=f"materials[{n}].url")
+            for n, m in enumerate(config.forum.materials) if m.url is not None]
 
 
 def _local_stamp(config: ForumConfig, source_file: Path | None) -> list[Any]:

@@ -104,3 +104,29 @@ def test_a_replaced_recording_is_cut_again(tmp_path: Path, forum: Path) -> None:
     report = run_forum(config, options(tmp_path), LogProgress())
     assert [o.action for o in report.outcomes[:3]] == ["ran", "ran", "ran"]
     assert clip.read_bytes() != before
+
+
+def test_materials_given_by_url_are_downloaded_and_published(
+        tmp_path: Path, forum: Path, http_root: tuple[Path, str]) -> None:
+    folder, base = http_root
+    (folder / "slides.pdf").write_bytes(b"%PDF-1.4 slides of the keynote\n")
+    text = forum.read_text(encoding="utf-8").replace(
+        "storage:", f"materials:\n  - {{url: '{base}/slides.pdf', kind: slides}}\nstorage:")
+    forum.write_text(text, encoding="utf-8")
+    run_forum(load_config(forum), options(tmp_path), LogProgress())
+    published = tmp_path / "archive" / "runner-test" / "materials" / "slides.pdf"
+    assert published.read_bytes() == b"%PDF-1.4 slides of the keynote\n"
+    assert "slides.pdf" in (tmp_path / "archive" / "runner-test" / "index.html").read_text(
+        encoding="utf-8")
+
+
+def test_a_dead_material_url_names_its_field(tmp_path: Path, forum: Path,
+                                             http_root: tuple[Path, str]) -> None:
+    from pipeline.errors import FetchError
+
+    _, base = http_root
+    text = forum.read_text(encoding="utf-8").replace(
+        "storage:", f"materials:\n  - {{url: '{base}/gone.pdf'}}\nstorage:")
+    forum.write_text(text, encoding="utf-8")
+    with pytest.raises(FetchError, match=r"gone\.pdf.*materials\[0\]\.url"):
+        run_forum(load_config(forum), options(tmp_path), LogProgress())

@@ -19,7 +19,7 @@ from typing import Any
 
 from pipeline.errors import FetchError
 from pipeline.media import extract_audio, probe
-from pipeline.models import Chapter, Recording
+from pipeline.models import Chapter, MaterialFile, MaterialLink, Recording
 from pipeline.progress import Progress, Task
 
 log = logging.getLogger("pipeline.fetch")
@@ -196,3 +196,41 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 def _first_line(exc: Exception) -> str:
     text = str(exc).replace("ERROR: ", "").strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def fetch_materials(links: list[MaterialLink], work_dir: Path,
+                    progress: Progress) -> tuple[MaterialFile, ...]:
+    """Download materials given by URL (자료집, slides) into `work_dir/materials/`.
+
+    A file already downloaded is kept: materials are published documents that do not
+    change under the same link, and re-runs must not fetch them again.
+    """
+    import urllib.error
+    import urllib.request
+    from urllib.parse import unquote, urlparse
+
+    folder = work_dir / "materials"
+    files = []
+    with progress.task("download materials", total=len(links)) as bar:
+        for link in links:
+            name = Path(unquote(urlparse(link.url).path)).name or "material"
+            target = folder / name
+            if not target.is_file():
+                folder.mkdir(parents=True, exist_ok=True)
+                partial = target.with_name(target.name + ".part")
+                try:
+                    with urllib.request.urlopen(link.url, timeout=60) as response, \
+                            partial.open("wb") as out:
+                        while block := response.read(1 << 20):
+                            out.write(block)
+                except (urllib.error.URLError, OSError, ValueError) as exc:
+                    partial.unlink(missing_ok=True)
+                    if isinstance(exc, OSError) and exc.errno == 28:
+                        raise
+                    reason = getattr(exc, "reason", None) or exc
+                    raise FetchError(f"cannot download {link.url}: {reason}",
+                                     f"check {link.field} in the forum config") from None
+                partial.replace(target)
+            files.append(MaterialFile(path=target.resolve(), kind=link.kind, title=link.title))
+            bar.advance()
+    return tuple(files)
