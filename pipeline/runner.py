@@ -152,7 +152,7 @@ def _steps(config: ForumConfig, options: RunOptions, progress: Progress, manifes
         if stage not in wanted or options.dry_run:
             if stage in wanted:
                 action = "would skip (up to date)" if reusable else "would run"
-                report.outcomes.append(StageOutcome(stage, action))
+                report.outcomes.append(StageOutcome(stage, action, plan_detail(stage)))
             if stored is None:
                 if stage in wanted or options.dry_run:
                     return None
@@ -172,6 +172,22 @@ def _steps(config: ForumConfig, options: RunOptions, progress: Progress, manifes
         return result
 
     storage = _resolved_storage(config)
+    catalogue = options.catalogue or index.default_catalogue_path()
+
+    def plan_detail(stage: str) -> str:
+        """What a stage would work on, for --dry-run."""
+        where = (str(storage.local) if storage.local is not None else
+                 f"s3://{storage.s3.bucket}/{storage.s3.prefix}" if storage.s3 else "")
+        sessions = len(config.session_plans()) or "chapter"
+        return {
+            "fetch": f"{forum.source.url or forum.source.file}"
+                     + (f" and {len(forum.materials)} material(s)" if forum.materials else ""),
+            "split": f"{sessions} session(s)",
+            "transcribe": f"{sessions} session(s) with Whisper {options.whisper.model}",
+            "publish": f"to {where}",
+            "index": f"into {catalogue}",
+        }[stage]
+
     if "publish" in wanted and not options.dry_run:
         publish.check_storage(storage)  # a missing bucket must not cost an hour of Whisper first
 
@@ -192,7 +208,10 @@ def _steps(config: ForumConfig, options: RunOptions, progress: Progress, manifes
     )
     results["fetch"] = fetched
     if fetched is None:
-        return  # dry run before anything was fetched: later stages depend on it
+        # Dry run before anything was fetched: later stages depend on it, so describe them.
+        report.outcomes += [StageOutcome(stage, "would run", plan_detail(stage))
+                            for stage in wanted if stage != "fetch"]
+        return
     recording = fetched.recording
     materials = [*materials, *fetched.materials]
     config.check_duration(recording.duration)
@@ -235,7 +254,6 @@ def _steps(config: ForumConfig, options: RunOptions, progress: Progress, manifes
             forum=config.summary(), clips=clips, transcripts=transcripts, materials=materials,
             storage=storage), progress),
     )
-    catalogue = options.catalogue or index.default_catalogue_path()
     results["index"] = step(
         "index", IndexResult, [str(catalogue), checksums], lambda r: [],
         lambda: index.index_forum(index.IndexRequest(

@@ -60,7 +60,11 @@ def test_full_run_then_rerun_skips_every_stage(tmp_path: Path, forum: Path) -> N
 
 def test_dry_run_plans_without_touching_anything(tmp_path: Path, forum: Path) -> None:
     report = run_forum(load_config(forum), options(tmp_path, dry_run=True), LogProgress())
-    assert [(o.stage, o.action) for o in report.outcomes] == [("fetch", "would run")]
+    assert [(o.stage, o.action) for o in report.outcomes] == [
+        (stage, "would run") for stage in STAGES]
+    details = {o.stage: o.detail for o in report.outcomes}
+    assert details["fetch"] == "master.mp4" and details["split"] == "2 session(s)"
+    assert details["publish"] == f"to {tmp_path / 'archive'}"
     assert not (tmp_path / "work").exists() and not (tmp_path / "archive").exists()
 
 
