@@ -194,17 +194,24 @@ def _steps(config: ForumConfig, options: RunOptions, progress: Progress, manifes
     source_url = (forum.source.url if forum.source.url
                   else fetch.file_url(config.resolve(forum.source.file or Path())))
     fetch_inputs = [source_url, _local_stamp(config, forum.source.file)]
-    changed = (manifest.source_changed("fetch", fingerprint("fetch", fetch_inputs))
+    # Only a new source (or --force) may throw away a download: it can be gigabytes.
+    source_key = fingerprint(fetch_inputs)
+    changed = (manifest.changed_since_recorded("fetch/source", source_key)
                or (options.force and "fetch" in wanted))
     links = _material_links(config)
+
+    def fetch_all() -> FetchResult:
+        recording = fetch.fetch(fetch.FetchRequest(url=source_url, work_dir=work_dir,
+                                                   discard_previous=changed), progress)
+        manifest.record_item("fetch/source", source_key, [recording.video_path])
+        return FetchResult(recording=recording,
+                           materials=fetch.fetch_materials(links, work_dir, progress))
+
     fetched: FetchResult | None = step(
         "fetch", FetchResult, [*fetch_inputs, [link.model_dump() for link in links]],
         lambda r: [r.recording.video_path, r.recording.audio_path, r.recording.info_path,
                    *(m.path for m in r.materials)],
-        lambda: FetchResult(
-            recording=fetch.fetch(fetch.FetchRequest(url=source_url, work_dir=work_dir,
-                                                     discard_previous=changed), progress),
-            materials=fetch.fetch_materials(links, work_dir, progress)),
+        fetch_all,
     )
     results["fetch"] = fetched
     if fetched is None:

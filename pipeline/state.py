@@ -82,9 +82,9 @@ class Manifest:
             return None
         return entry.get("result")
 
-    def source_changed(self, stage: str, inputs_fingerprint: str) -> bool:
-        """True when `stage` finished before with other inputs (not merely unfinished)."""
-        entry = self._data["stages"].get(stage)
+    def changed_since_recorded(self, item: str, inputs_fingerprint: str) -> bool:
+        """True when `item` was recorded before with other inputs (not merely never)."""
+        entry = self._data["items"].get(item)
         return bool(entry) and entry.get("fingerprint") != inputs_fingerprint
 
     def record_stage(self, stage: str, inputs_fingerprint: str, outputs: list[Path],
