@@ -259,7 +259,7 @@ def _steps(config: ForumConfig, options: RunOptions, progress: Progress, manifes
         lambda r: [],
         lambda: publish.publish(publish.PublishRequest(
             forum=config.summary(), clips=clips, transcripts=transcripts, materials=materials,
-            storage=storage), progress),
+            storage=storage, checksum=manifest.checksum), progress),
     )
     results["index"] = step(
         "index", IndexResult, [str(catalogue), checksums], lambda r: [],

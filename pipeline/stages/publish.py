@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 from pipeline import pages
@@ -34,6 +36,7 @@ from pipeline.models import (
     Transcript,
 )
 from pipeline.progress import Progress
+from pipeline.state import sha256_file
 from pipeline.storage import StoredItem, data_item, file_item, open_backend
 
 MANIFEST_VERSION = 1
@@ -48,6 +51,9 @@ class PublishRequest:
     transcripts: list[Transcript]
     materials: list[MaterialFile]
     storage: Storage  # local paths already absolute
+    # The runner passes its manifest's cached checksums: re-hashing hours of video on
+    # every run would cost minutes for nothing.
+    checksum: Callable[[Path], str] = sha256_file
 
 
 def _forum_root(storage: Storage, forum_id: str) -> str:
@@ -62,22 +68,26 @@ class _SessionOut:
     files: dict[str, str]  # role -> key
 
 
-def _session_files(root: str, clip: Clip, transcript: Transcript | None) -> dict[str, StoredItem]:
+def _session_files(root: str, clip: Clip, transcript: Transcript | None,
+                   checksum: Callable[[Path], str]) -> dict[str, StoredItem]:
     slug = clip.session.slug
     folder = f"{root}/sessions/{slug}"
-    files = {"video": file_item(f"{folder}/{slug}.mp4", clip.path, "clip")}
+    files = {"video": file_item(f"{folder}/{slug}.mp4", clip.path, "clip", checksum)}
     if transcript is not None:
         lang, paths = transcript.language, transcript.files
         files |= {
-            "vtt": file_item(f"{folder}/{slug}.{lang}.vtt", paths.vtt, "subtitles"),
-            "srt": file_item(f"{folder}/{slug}.{lang}.srt", paths.srt, "subtitles"),
-            "json": file_item(f"{folder}/{slug}.json", paths.json_path, "transcript"),
-            "txt": file_item(f"{folder}/{slug}.txt", paths.txt, "transcript"),
+            role: file_item(f"{folder}/{name}", path, what, checksum)
+            for role, name, path, what in (
+                ("vtt", f"{slug}.{lang}.vtt", paths.vtt, "subtitles"),
+                ("srt", f"{slug}.{lang}.srt", paths.srt, "subtitles"),
+                ("json", f"{slug}.json", paths.json_path, "transcript"),
+                ("txt", f"{slug}.txt", paths.txt, "transcript"),
+            )
         }
     return files
 
 
-def _material_items(root: str, materials: list[MaterialFile]
+def _material_items(root: str, materials: list[MaterialFile], checksum: Callable[[Path], str]
                     ) -> list[tuple[MaterialFile, StoredItem]]:
     items: dict[str, tuple[MaterialFile, StoredItem]] = {}
     for material in materials:
@@ -88,7 +98,7 @@ def _material_items(root: str, materials: list[MaterialFile]
         if key in items:
             raise PublishError(f"two materials are both named '{name}'",
                                "rename one of the files so each material has its own name")
-        items[key] = (material, file_item(key, material.path, "material"))
+        items[key] = (material, file_item(key, material.path, "material", checksum))
     return list(items.values())
 
 
@@ -143,12 +153,12 @@ def _build(request: PublishRequest, root: str, progress: Progress
     outs: list[_SessionOut] = []
     for clip in clips:
         transcript = transcripts.get(clip.session.id)
-        files = _session_files(root, clip, transcript)
+        files = _session_files(root, clip, transcript, request.checksum)
         media += files.values()
         keys = {role: item.key for role, item in files.items()}
         keys["page"] = f"{root}/sessions/{clip.session.slug}/index.html"
         outs.append(_SessionOut(clip, transcript, keys))
-    materials = _material_items(root, request.materials)
+    materials = _material_items(root, request.materials, request.checksum)
     media += [item for _, item in materials]
 
     forum = request.forum
