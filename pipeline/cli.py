@@ -16,10 +16,12 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.errors import ExitCode, PipelineError
+from pipeline.settings import Settings
 
 EPILOG_RUN = """example:
   sort-archive run config/forums/2021-07-02-sort-1.yaml
   sort-archive run config/forums/demo.yaml --only transcribe --force
+  sort-archive run config/forums/*.yaml --executor ray --ray-address 10.0.0.5:6379
 """
 EPILOG_VALIDATE = "example:\n  sort-archive validate config/forums/2021-07-02-sort-1.yaml\n"
 EPILOG_SEARCH = (
@@ -42,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Archive SORT forum recordings: fetch, split, transcribe, publish, index.",
         epilog="exit codes: 0 ok, 1 internal error, 2 config/usage, 3 source, 4 ffmpeg, "
                "5 Whisper, 6 storage, 7 catalogue, 8 some sessions failed, 9 disk full, "
-               "130 interrupted",
+               "10 forum busy, 11 executor (Ray) or shared storage, 130 interrupted",
     )
     parser.add_argument("--version", action="version", version=f"sort-archive {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -52,8 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
                               help="run the whole pipeline for one forum config",
                               description="Fetch, split, transcribe, publish and index a forum. "
                                           "Safe to re-run: finished work is skipped.")
-    run.add_argument("config", type=Path, help="forum config file (.yaml)")
+    run.add_argument("config", type=Path, nargs="+",
+                     help="forum config file(s) (.yaml); several run one after another, or "
+                          "side by side with --executor ray")
     _add_run_options(run)
+    run.add_argument("--executor", choices=("serial", "ray"), default="serial",
+                     help="where per-session work runs: here, one session at a time "
+                          "(default), or on a Ray cluster (needs sort-archive[ray])")
+    run.add_argument("--ray-address", metavar="ADDRESS",
+                     help="join this Ray cluster (e.g. 10.0.0.5:6379) instead of starting a "
+                          "local one; the work folder must be on storage every node mounts")
+    run.add_argument("--wait", action="store_true",
+                     help="if another run is processing the same forum, wait for it instead "
+                          "of stopping")
     run.add_argument("--from", dest="from_stage", metavar="STAGE",
                      help="start at this stage (fetch, split, transcribe, publish, index)")
     run.add_argument("--only", dest="only_stage", metavar="STAGE", help="run just this stage")
@@ -104,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     args.quiet = getattr(args, "quiet", False)
     args.verbose = getattr(args, "verbose", False)
     _configure_logging(args.quiet, args.verbose)
+    args.settings = Settings.from_environ()  # the one place SORT_ARCHIVE_* are read
     try:
         from pipeline import commands
 

@@ -11,9 +11,13 @@ import logging
 import sys
 from pathlib import Path
 
-from pipeline.config import format_time, load_config
-from pipeline.errors import ExitCode
+from pipeline.config import ForumConfig, format_time, load_config
+from pipeline.errors import ExitCode, UsageError
+from pipeline.executor import Executor, SerialExecutor
+from pipeline.options import RunOptions, WhisperSettings
 from pipeline.progress import LogProgress, Progress, RichProgress
+from pipeline.settings import Settings
+from pipeline.stage import RunReport
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -45,18 +49,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return _run(args, args.config)
+    return _run(args, list(args.config))
 
 
-def _run(args: argparse.Namespace, config_path: Path, work_root: Path | None = None) -> int:
-    from pipeline.runner import RunOptions, default_work_root, run_forum
-    from pipeline.stages.transcribe import WhisperSettings
-
-    config = load_config(config_path)
+def _options(args: argparse.Namespace, config: ForumConfig, settings: Settings,
+             work_root: Path | None) -> RunOptions:
     whisper = config.forum.whisper
-    model_dir = config.resolve(whisper.model_dir) if whisper.model_dir else None
-    options = RunOptions(
-        work_root=args.work_dir or work_root or default_work_root(),
+    model_dir = config.resolve(whisper.model_dir) if whisper.model_dir else settings.model_dir
+    return RunOptions(
+        work_root=args.work_dir or work_root or settings.work_root,
         from_stage=getattr(args, "from_stage", None),
         only_stage=getattr(args, "only_stage", None),
         force=getattr(args, "force", False),
@@ -64,15 +65,58 @@ def _run(args: argparse.Namespace, config_path: Path, work_root: Path | None = N
         whisper=WhisperSettings(model=args.model or whisper.model, model_dir=model_dir,
                                 compute_type=whisper.compute_type,
                                 beam_size=whisper.beam_size),
-        catalogue=args.catalogue,
+        catalogue=args.catalogue or settings.catalogue,
+        wait_for_lock=getattr(args, "wait", False),
     )
-    report = run_forum(config, options, _progress(args))
-    title = "plan (dry run, nothing changed)" if options.dry_run else "done"
-    print(f"{config.forum.id}: {title}")
+
+
+def _executor(args: argparse.Namespace, work_roots: list[Path]) -> Executor:
+    if getattr(args, "executor", "serial") != "ray":
+        if getattr(args, "ray_address", None):
+            raise UsageError("--ray-address needs --executor ray")
+        return SerialExecutor()
+    from pipeline.ray_executor import RayExecutor
+
+    return RayExecutor(address=args.ray_address, shared_dirs=work_roots)
+
+
+def _run(args: argparse.Namespace, config_paths: list[Path],
+         work_root: Path | None = None) -> int:
+    from pipeline.runner import run_forums
+
+    settings: Settings = args.settings
+    configs = [load_config(path) for path in config_paths]  # every config is checked first
+    ids = [config.forum.id for config in configs]
+    if len(set(ids)) != len(ids):
+        raise UsageError(f"the same forum id is given twice ({', '.join(ids)})",
+                         "list each forum config once")
+    options = [_options(args, config, settings, work_root) for config in configs]
+    executor = _executor(args, sorted({o.work_root.resolve() for o in options}))
+    try:
+        runs = run_forums(configs, options, _progress(args), executor,
+                          concurrent=executor.name != "serial")
+    finally:
+        executor.close()
+    failed = [run for run in runs if run.error is not None]
+    if len(runs) == 1 and failed and failed[0].error is not None:
+        raise failed[0].error  # one forum: exactly the one-line error of the single run
+    for run in runs:
+        if run.report is not None:
+            _print_report(run.report, dry_run=options[0].dry_run)
+    for run in failed:
+        assert run.error is not None
+        print(f"sort-archive: error: {run.config.forum.id}: {run.error.one_line()}",
+              file=sys.stderr)
+    return failed[0].error.exit_code if failed and failed[0].error else ExitCode.OK
+
+
+def _print_report(report: RunReport, *, dry_run: bool) -> None:
+    title = "plan (dry run, nothing changed)" if dry_run else "done"
+    print(f"{report.forum_id}: {title}")
     for outcome in report.outcomes:
         detail = f": {outcome.detail}" if outcome.detail else ""
         print(f"  {outcome.stage:<11} {outcome.action}{detail}")
-    if not options.dry_run:
+    if not dry_run:
         print(f"  transcribed {report.transcribed} session(s), uploaded {report.uploaded} "
               "object(s)")
         print(f"  work folder: {report.work_dir}")
@@ -80,13 +124,12 @@ def _run(args: argparse.Namespace, config_path: Path, work_root: Path | None = N
             print(f"  archive:     {report.archive_url}")
         if report.catalogue:
             print(f"  catalogue:   {report.catalogue}")
-    return ExitCode.OK
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from pipeline.stages.index import default_catalogue_path, search
+    from pipeline.stages.index import search
 
-    catalogue = args.catalogue or default_catalogue_path()
+    catalogue = args.catalogue or args.settings.catalogue
     hits = search(catalogue, args.query, limit=args.limit, forum_id=args.forum)
     if not hits:
         print(f"no transcript matches '{args.query}'")
@@ -104,8 +147,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     progress = _progress(args)
     layout = SMALL_LAYOUT if args.small else FULL_LAYOUT
-    demo = build_demo_forum(args.out, layout, progress=progress)
-    code = _run(args, demo.config_path, work_root=args.out / "work")
+    from pipeline.demo import find_speech_dir
+
+    demo = build_demo_forum(args.out, layout, progress=progress,
+                            speech_dir=find_speech_dir(args.settings.speech_dir))
+    code = _run(args, [demo.config_path], work_root=args.out / "work")
     print(f"demo forum: {demo.config_path}")
     print("try:  sort-archive search 사회적")
     return code

@@ -132,14 +132,15 @@ def _check_speech(path: Path, sessions: tuple[DemoSession, ...] = DEMO_SESSIONS)
     return path.resolve()
 
 
-def find_speech_dir() -> Path:
-    """The corpus folder: `$SORT_ARCHIVE_SPEECH_DIR`, else `../shared/korean-speech`."""
-    if env := os.environ.get(SPEECH_ENV):
+def find_speech_dir(configured: Path | None = None) -> Path:
+    """The corpus folder: `configured` (the CLI passes `$SORT_ARCHIVE_SPEECH_DIR`),
+    else `../shared/korean-speech` next to the repository."""
+    if configured is not None:
         # An explicit setting that is wrong must not silently fall back elsewhere.
         try:
-            return _check_speech(Path(env).expanduser())
+            return _check_speech(configured.expanduser())
         except FetchError as exc:
-            raise _speech_error(f"{SPEECH_ENV}={env}: {exc.message}") from None
+            raise _speech_error(f"{SPEECH_ENV}={configured}: {exc.message}") from None
     path = Path(__file__).resolve().parents[2] / "shared" / "korean-speech"
     if not path.is_dir() and (Path.cwd().parent / "shared" / "korean-speech").is_dir():
         path = Path.cwd().parent / "shared" / "korean-speech"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 from pathlib import Path
+from typing import Any
 
 
 class ExitCode:
@@ -24,6 +25,8 @@ class ExitCode:
     INDEX = 7  # the search catalogue could not be written or read
     PARTIAL = 8  # some sessions failed, the others finished
     DISK_FULL = 9  # no space left on a device
+    BUSY = 10  # another run of the same forum is in progress
+    EXECUTOR = 11  # the executor (Ray) could not start or reach shared storage
     INTERRUPTED = 130
 
 
@@ -43,6 +46,19 @@ class PipelineError(Exception):
 
     def __str__(self) -> str:
         return self.one_line()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception pickles as cls(*self.args), which breaks every subclass whose
+        # __init__ takes other arguments. Errors cross process boundaries (Ray
+        # workers), so rebuild from the instance's fields instead.
+        return (_rebuild, (type(self), dict(self.__dict__)))
+
+
+def _rebuild(cls: type[PipelineError], state: dict[str, Any]) -> PipelineError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message", ""))
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(PipelineError):
@@ -103,6 +119,18 @@ class IndexError_(PipelineError):
 
 class DiskFullError(PipelineError):
     exit_code = ExitCode.DISK_FULL
+
+
+class BusyError(PipelineError):
+    """Another run holds the forum's work folder; two writers would interleave state.json."""
+
+    exit_code = ExitCode.BUSY
+
+
+class ExecutorError(PipelineError):
+    """The executor cannot run the work: Ray missing or unreachable, or no shared storage."""
+
+    exit_code = ExitCode.EXECUTOR
 
 
 class PartialFailure(PipelineError):

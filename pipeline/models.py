@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Record(BaseModel):
@@ -98,7 +98,9 @@ class Transcript(Record):
     session: SessionPlan
     language: str
     files: TranscriptFiles
-    segments: tuple[Segment, ...]
+    # Not stored in the work folder's manifest (a forum has tens of thousands of
+    # words); the transcribe stage reads them back from `files.json_path`.
+    segments: tuple[Segment, ...] = Field(default=(), exclude=True)
     model: str
 
 

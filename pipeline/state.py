@@ -12,12 +12,22 @@ are cached by (size, mtime); a changed file always gets a new size or mtime.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from pipeline.errors import BusyError
+
+log = logging.getLogger("pipeline.state")
+LOCK_NAME = ".lock"
 
 MANIFEST_NAME = "state.json"
 _VERSION = 1
@@ -49,9 +59,19 @@ class Manifest:
             try:
                 loaded = json.loads(self.path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
-                loaded = None  # a damaged manifest only costs a redo, never a crash
+                loaded = None
             if isinstance(loaded, dict) and loaded.get("version") == _VERSION:
                 self._data = loaded
+            else:
+                self._set_aside()
+
+    def _set_aside(self) -> None:
+        """Keep a damaged manifest for inspection; the run redoes what it cannot prove."""
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        kept = self.path.with_name(f"{MANIFEST_NAME}.damaged-{stamp}")
+        os.replace(self.path, kept)
+        log.warning("%s is damaged or from another version; kept it as %s and will redo "
+                    "the work it recorded", self.path, kept.name)
 
     # -- checksums -----------------------------------------------------------------
     def checksum(self, path: Path) -> str:
@@ -144,8 +164,51 @@ class ItemCache:
         key = f"{self._stage}/{item}"
         return not self._force and self._manifest.item_is_fresh(key, inputs_fingerprint)
 
+    def changed_since_recorded(self, item: str, inputs_fingerprint: str) -> bool:
+        return self._manifest.changed_since_recorded(f"{self._stage}/{item}", inputs_fingerprint)
+
     def record(self, item: str, inputs_fingerprint: str, outputs: list[Path]) -> None:
         self._manifest.record_item(f"{self._stage}/{item}", inputs_fingerprint, outputs)
 
     def checksum(self, path: Path) -> str:
         return self._manifest.checksum(path)
+
+
+@contextlib.contextmanager
+def forum_lock(work_dir: Path, *, wait: bool = False) -> Iterator[None]:
+    """Hold the forum's work folder for this run: one writer per forum.
+
+    An advisory `flock` on `work_dir/.lock`, released by the kernel when the
+    process dies, so a killed run never leaves a stale lock. The holder writes
+    its pid and start time there, for the message the second run shows.
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path = work_dir / LOCK_NAME
+    with path.open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(path)
+            if not wait:
+                raise BusyError(
+                    f"forum {work_dir.name} is being processed by another run ({holder})",
+                    "wait for it to finish, or run again with --wait to queue behind it",
+                ) from None
+            log.warning("forum %s is being processed by another run (%s); waiting for it",
+                        work_dir.name, holder)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _holder(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip() or "unknown process"
+    except OSError:
+        return "unknown process"

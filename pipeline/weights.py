@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from pipeline.errors import ModelError
+from pipeline.settings import Settings
 
 BUNDLED_MODEL = "base"
 BASE_MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
@@ -34,8 +35,12 @@ _INSTALL_HINT = (
 
 
 def default_model_dir() -> Path:
-    env = os.environ.get("SORT_ARCHIVE_MODEL_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "sort-archive" / "models"
+    """Where the bundled model is assembled when the caller names no folder.
+
+    The CLI always passes `Settings.model_dir` ($SORT_ARCHIVE_MODEL_DIR); this is
+    the same default without the environment.
+    """
+    return Settings().model_dir
 
 
 def resolve_model(name: str, model_dir: Path | None = None) -> str:
@@ -107,7 +112,8 @@ if __name__ == "__main__":  # `python -m pipeline.weights`, run by `make setup`
     import sys
 
     try:
-        print(f"Whisper base model ready: {assemble_base_model(default_model_dir())}")
+        folder = Settings.from_environ().model_dir
+        print(f"Whisper base model ready: {assemble_base_model(folder)}")
     except ModelError as exc:
         print(f"sort-archive: error: {exc.one_line()}", file=sys.stderr)
         sys.exit(exc.exit_code)

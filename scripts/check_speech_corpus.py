@@ -8,7 +8,6 @@ project's own copy of the corpus' checksum list. On a machine without it, says h
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -23,8 +22,9 @@ HOW_TO_GET = (
 
 
 def speech_dir() -> Path:
-    env = os.environ.get("SORT_ARCHIVE_SPEECH_DIR")
-    return Path(env) if env else ROOT.parent / "shared" / "korean-speech"
+    from pipeline.settings import Settings
+
+    return Settings.from_environ().speech_dir or ROOT.parent / "shared" / "korean-speech"
 
 
 def main() -> int:

@@ -18,10 +18,12 @@ from pipeline.demo import (  # noqa: E402
     FULL_LAYOUT,
     SMALL_LAYOUT,
     build_demo_forum,
+    find_speech_dir,
     shipped_config_text,
 )
 from pipeline.errors import PipelineError  # noqa: E402
 from pipeline.progress import LogProgress  # noqa: E402
+from pipeline.settings import Settings  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="%(message)s")
     logging.getLogger("pipeline").setLevel(logging.INFO)  # our steps, not fontTools' chatter
     try:
+        speech_dir = args.speech_dir or find_speech_dir(Settings.from_environ().speech_dir)
         demo = build_demo_forum(args.out, SMALL_LAYOUT if args.small else FULL_LAYOUT,
-                                speech_dir=args.speech_dir, progress=LogProgress())
+                                speech_dir=speech_dir, progress=LogProgress())
     except PipelineError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code or 1

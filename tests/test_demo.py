@@ -29,6 +29,7 @@ from pipeline.demo import (
 )
 from pipeline.errors import FetchError
 from pipeline.progress import LogProgress
+from pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,7 +147,7 @@ def test_pdf_is_a_real_document(demo: DemoForum) -> None:
 
 def test_references_hold_whole_fragments_in_order(demo: DemoForum) -> None:
     refs = references(demo)
-    speech_dir = find_speech_dir()
+    speech_dir = find_speech_dir(Settings.from_environ().speech_dir)
     assert set(refs) == {s.id for s in SMALL_LAYOUT.sessions}
     for index, session in enumerate(SMALL_LAYOUT.sessions):
         entry = refs[session.id]
@@ -196,13 +197,15 @@ def test_script_reports_the_build_and_errors(demo: DemoForum,
 def test_missing_speech_dir_says_how_to_get_it(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(SPEECH_ENV, str(tmp_path / "missing"))
+    configured = Settings.from_environ().speech_dir
     with pytest.raises(FetchError) as caught:
-        find_speech_dir()
+        find_speech_dir(configured)
     line = caught.value.one_line()
     assert "\n" not in line
     assert SPEECH_ENV in line and "pansori-tedxkr-corpus" in line and "SHA256SUMS" in line
     with pytest.raises(FetchError):
-        build_demo_forum(tmp_path / "out", SMALL_LAYOUT, progress=LogProgress())
+        build_demo_forum(tmp_path / "out", SMALL_LAYOUT, speech_dir=configured,
+                         progress=LogProgress())
     assert not (tmp_path / "out").exists()
 
 

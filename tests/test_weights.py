@@ -8,6 +8,7 @@ import pytest
 
 from pipeline import weights
 from pipeline.errors import ModelError
+from pipeline.settings import Settings
 from pipeline.state import sha256_file
 
 
@@ -44,4 +45,4 @@ def test_other_model_names_pass_through(tmp_path: Path) -> None:
 def test_model_dir_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch,
                                                  tmp_path: Path) -> None:
     monkeypatch.setenv("SORT_ARCHIVE_MODEL_DIR", str(tmp_path))
-    assert weights.default_model_dir() == tmp_path
+    assert Settings.from_environ().model_dir == tmp_path

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import ForumConfig
 from pipeline.errors import FetchError
 from pipeline.media import extract_audio, probe
-from pipeline.models import Chapter, MaterialFile, MaterialLink, Recording
+from pipeline.models import Chapter, FetchResult, MaterialFile, MaterialLink, Recording
 from pipeline.progress import Progress, Task
+from pipeline.stage import RunContext, Stage
+from pipeline.state import fingerprint
 
 log = logging.getLogger("pipeline.fetch")
 
@@ -234,3 +237,53 @@ def fetch_materials(links: list[MaterialLink], work_dir: Path,
             files.append(MaterialFile(path=target.resolve(), kind=link.kind, title=link.title))
             bar.advance()
     return tuple(files)
+
+
+class FetchStage(Stage[FetchResult]):
+    """Declared stage: the recording (and materials given by URL) into the work folder."""
+
+    name = "fetch"
+    result_type = FetchResult
+
+    def inputs(self, ctx: RunContext) -> list[Any]:
+        links = [link.model_dump() for link in material_links(ctx.config)]
+        return [*_source_inputs(ctx.config), links]
+
+    def outputs(self, result: FetchResult) -> list[Path]:
+        recording = result.recording
+        return [recording.video_path, recording.audio_path, recording.info_path,
+                *(m.path for m in result.materials)]
+
+    def run(self, ctx: RunContext) -> FetchResult:
+        source_url, stamp = _source_inputs(ctx.config)
+        # Only a new source (or --force) may throw away a download: it can be gigabytes.
+        source_key = fingerprint([source_url, stamp])
+        items = ctx.items(self.name)
+        changed = items.changed_since_recorded("source", source_key) or self.name in ctx.forced
+        recording = fetch(FetchRequest(url=source_url, work_dir=ctx.work_dir,
+                                       discard_previous=changed), ctx.progress)
+        items.record("source", source_key, [recording.video_path])
+        materials = fetch_materials(material_links(ctx.config), ctx.work_dir, ctx.progress)
+        return FetchResult(recording=recording, materials=materials)
+
+    def describe(self, ctx: RunContext) -> str:
+        forum = ctx.config.forum
+        extra = f" and {len(forum.materials)} material(s)" if forum.materials else ""
+        return f"{forum.source.url or forum.source.file}{extra}"
+
+
+def _source_inputs(config: ForumConfig) -> tuple[str, list[Any]]:
+    """The source's URL, and for a local file its size and mtime (a replaced file)."""
+    source = config.forum.source
+    if source.url:
+        return source.url, []
+    path = config.resolve(source.file or Path())
+    if not path.is_file():
+        return file_url(path), ["missing"]  # fetch reports it with the hint staff need
+    stat = path.stat()
+    return file_url(path), [stat.st_size, stat.st_mtime_ns]
+
+
+def material_links(config: ForumConfig) -> list[MaterialLink]:
+    return [MaterialLink(url=m.url, kind=m.kind, title=m.title, field=f"materials[{n}].url")
+            for n, m in enumerate(config.forum.materials) if m.url is not None]

@@ -16,7 +16,6 @@ characters. All text is NFC-normalised because Korean from some sources
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import unicodedata
@@ -33,9 +32,11 @@ from pipeline.models import (
     PublishedSession,
     PublishResult,
     SessionPlan,
+    TranscribeResult,
     Transcript,
 )
 from pipeline.progress import Progress
+from pipeline.stage import RunContext, RunReport, Stage
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 10.0  # another run may be writing; wait rather than fail at once
@@ -98,14 +99,6 @@ class SearchHit:
         if not base:
             return None
         return f"{base.split('#', 1)[0]}#t={max(0, int(self.start))}"
-
-
-def default_catalogue_path() -> Path:
-    """$SORT_ARCHIVE_CATALOGUE, else ~/.local/share/sort-archive/catalogue.sqlite."""
-    configured = os.environ.get("SORT_ARCHIVE_CATALOGUE")
-    if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".local" / "share" / "sort-archive" / "catalogue.sqlite"
 
 
 def index_forum(request: IndexRequest, progress: Progress) -> IndexResult:
@@ -367,3 +360,31 @@ def _error(path: Path, exc: sqlite3.Error) -> IndexError_:
     if name.startswith("SQLITE_CANTOPEN") and not path.exists():
         return IndexError_(f"no catalogue at {path} yet", _RUN_HINT)
     return IndexError_(f"cannot use the catalogue {path}: {exc}", _DAMAGED_HINT)
+
+
+class IndexStage(Stage[IndexResult]):
+    """Declared stage: this forum's transcripts into the shared search catalogue."""
+
+    name = "index"
+    result_type = IndexResult
+    needs = (TranscribeResult, PublishResult)
+    always_run = True  # cheap, and its output (the shared catalogue) lives outside work/
+
+    def inputs(self, ctx: RunContext) -> list[Any]:
+        transcripts = ctx.get(TranscribeResult).transcripts
+        return [str(ctx.catalogue), [ctx.checksum(t.files.json_path) for t in transcripts],
+                ctx.get(PublishResult).forum_url]
+
+    def outputs(self, result: IndexResult) -> list[Path]:
+        return []
+
+    def run(self, ctx: RunContext) -> IndexResult:
+        return index_forum(IndexRequest(
+            forum=ctx.config.summary(), transcripts=list(ctx.get(TranscribeResult).transcripts),
+            published=ctx.get(PublishResult), catalogue=ctx.catalogue), ctx.progress)
+
+    def describe(self, ctx: RunContext) -> str:
+        return f"into {ctx.catalogue}"
+
+    def summarise(self, result: IndexResult, ran: bool, report: RunReport) -> None:
+        report.catalogue = result.catalogue

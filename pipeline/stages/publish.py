@@ -21,21 +21,26 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from pipeline import pages
-from pipeline.config import Storage
-from pipeline.errors import PublishError
+from pipeline.config import ForumConfig, Storage
+from pipeline.errors import ConfigError, PublishError
 from pipeline.models import (
     Clip,
+    FetchResult,
     ForumSummary,
     MaterialFile,
     PublishedObject,
     PublishedSession,
     PublishResult,
+    SplitResult,
+    TranscribeResult,
     Transcript,
 )
 from pipeline.progress import Progress
+from pipeline.stage import RunContext, RunReport, Stage
 from pipeline.state import sha256_file
 from pipeline.storage import StoredItem, data_item, file_item, open_backend
 
@@ -228,3 +233,74 @@ def publish(request: PublishRequest, progress: Progress) -> PublishResult:
 def check_storage(storage: Storage) -> None:
     """Fail fast, before hours of fetching and transcribing, if storage is unusable."""
     open_backend(storage).check()
+
+
+class PublishStage(Stage[PublishResult]):
+    """Declared stage: clips, transcripts, materials and pages into the archive."""
+
+    name = "publish"
+    result_type = PublishResult
+    needs = (FetchResult, SplitResult, TranscribeResult)
+
+    def preflight(self, ctx: RunContext) -> None:
+        local_materials(ctx.config)
+        check_storage(resolved_storage(ctx.config))
+
+    def _materials(self, ctx: RunContext) -> list[MaterialFile]:
+        return [*local_materials(ctx.config), *ctx.get(FetchResult).materials]
+
+    def inputs(self, ctx: RunContext) -> list[Any]:
+        materials = self._materials(ctx)
+        return [ctx.config.summary().model_dump(mode="json"),
+                resolved_storage(ctx.config).model_dump(mode="json"),
+                published_checksums(ctx, materials),
+                [m.model_dump(mode="json") for m in materials]]
+
+    def outputs(self, result: PublishResult) -> list[Path]:
+        return []  # what publish wrote lives in storage; is_current() checks it there
+
+    def run(self, ctx: RunContext) -> PublishResult:
+        return publish(PublishRequest(
+            forum=ctx.config.summary(), clips=list(ctx.get(SplitResult).clips),
+            transcripts=list(ctx.get(TranscribeResult).transcripts),
+            materials=self._materials(ctx), storage=resolved_storage(ctx.config),
+            checksum=ctx.checksum), ctx.progress)
+
+    def describe(self, ctx: RunContext) -> str:
+        storage = resolved_storage(ctx.config)
+        if storage.s3 is not None:
+            return f"to s3://{storage.s3.bucket}/{storage.s3.prefix}"
+        return f"to {storage.local}"
+
+    def summarise(self, result: PublishResult, ran: bool, report: RunReport) -> None:
+        report.archive_url = result.forum_url
+        if ran:
+            report.uploaded = result.uploaded_count
+
+
+def published_checksums(ctx: RunContext, materials: list[MaterialFile]) -> list[str]:
+    clips = ctx.get(SplitResult).clips
+    transcripts = ctx.get(TranscribeResult).transcripts
+    paths = [c.path for c in clips] + [f for t in transcripts for f in t.files.all()]
+    return [ctx.checksum(p) for p in [*paths, *(m.path for m in materials)] if p.is_file()]
+
+
+def local_materials(config: ForumConfig) -> list[MaterialFile]:
+    """The materials the config gives by path; a missing file is a config error."""
+    files = []
+    for number, material in enumerate(config.forum.materials):
+        if material.path is None:
+            continue  # given by URL: fetch downloads it
+        path = config.resolve(material.path)
+        if not path.is_file():
+            raise ConfigError(config.path, f"materials[{number}].path",
+                              f"file {path} not found; fix the path or remove the entry")
+        files.append(MaterialFile(path=path, kind=material.kind, title=material.title))
+    return files
+
+
+def resolved_storage(config: ForumConfig) -> Storage:
+    storage = config.forum.storage
+    if storage.local is not None:
+        return storage.model_copy(update={"local": config.resolve(storage.local)})
+    return storage

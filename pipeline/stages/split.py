@@ -13,13 +13,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ffmpeg
 
-from pipeline.errors import MediaError, PipelineError, SplitError, session_failure
+from pipeline.errors import ConfigError, MediaError, PipelineError, SplitError, session_failure
+from pipeline.executor import Executor, SerialExecutor, Unit
 from pipeline.media import probe, run_with_progress
-from pipeline.models import Chapter, Clip, Recording, SessionPlan, SplitResult
-from pipeline.progress import Progress, Task
+from pipeline.models import Chapter, Clip, FetchResult, Recording, SessionPlan, SplitResult
+from pipeline.progress import Progress
+from pipeline.stage import RunContext, Stage
 from pipeline.state import ItemCache, fingerprint
 
 log = logging.getLogger("pipeline.split")
@@ -59,34 +62,77 @@ def sessions_from_chapters(chapters: tuple[Chapter, ...]) -> list[SessionPlan]:
     return plans
 
 
-def split(request: SplitRequest, progress: Progress) -> SplitResult:
-    """Cut every session; a failed cut is reported and the others still finish."""
-    recording = request.recording
-    source_sha = request.cache.checksum(recording.video_path)
-    clips: list[Clip] = []
+def split(request: SplitRequest, progress: Progress,
+          executor: Executor | None = None) -> SplitResult:
+    """Cut every session; a failed cut is reported and the others still finish.
+
+    Clips already cut from the same source at the same times are reused; the
+    others are cut by `cut_one` through the executor (in parallel on Ray).
+    """
+    source_sha = request.cache.checksum(request.recording.video_path)
+    clips: dict[str, Clip] = {}
     failures: dict[str, str] = {}
-    total = sum(s.duration for s in request.sessions)
-    with progress.task("cut sessions", total=total) as bar:
-        done = 0.0
-        for session in request.sessions:
-            target = clip_path(request.work_dir, session)
-            inputs = fingerprint(source_sha, session.start, session.end, ENCODER)
+    jobs: list[CutJob] = []
+    for session in request.sessions:
+        target = clip_path(request.work_dir, session)
+        if request.cache.is_fresh(session.slug, _fingerprint(source_sha, session)):
             try:
-                fresh = request.cache.is_fresh(session.slug, inputs)
-                if not fresh:
-                    _cut(recording.video_path, session, target, _offset(bar, done))
-                clips.append(_checked_clip(session, target))
-                if not fresh:
-                    request.cache.record(session.slug, inputs, [target])
+                clips[session.slug] = _checked_clip(session, target)
             except (PipelineError, OSError) as exc:
                 failures[session.slug] = session_failure(exc)
-            done += session.duration
-            bar.update(done)
-    return SplitResult(clips=tuple(clips), failures=failures)
+        else:
+            jobs.append(CutJob(source=request.recording.video_path, session=session,
+                               target=target))
+    total = sum(s.duration for s in request.sessions)
+    with progress.task("cut sessions", total=total) as bar:
+        base = total - sum(job.session.duration for job in jobs)
+        inside: dict[int, float] = {}
+
+        def report(index: int, seconds: float) -> None:
+            inside[index] = seconds
+            bar.update(base + sum(inside.values()))
+
+        for index, outcome in (executor or SerialExecutor()).map(cut_one, jobs,
+                                                                 on_progress=report):
+            job = jobs[index]
+            report(index, job.session.duration)
+            if outcome.clip is None:
+                failures[job.session.slug] = outcome.failure or "cut failed"
+                continue
+            request.cache.record(job.session.slug, _fingerprint(source_sha, job.session),
+                                 [job.target])
+            clips[job.session.slug] = outcome.clip
+    ordered = sorted(clips.values(), key=lambda clip: clip.session.number)
+    return SplitResult(clips=tuple(ordered), failures=failures)
 
 
-def _offset(bar: Task, base: float) -> Callable[[float], None]:
-    return lambda seconds: bar.update(base + seconds)
+def _fingerprint(source_sha: str, session: SessionPlan) -> str:
+    return fingerprint(source_sha, session.start, session.end, ENCODER)
+
+
+@dataclass(frozen=True)
+class CutJob:
+    """One session to cut: a unit of work that may run on another machine."""
+
+    source: Path
+    session: SessionPlan
+    target: Path
+
+
+@dataclass(frozen=True)
+class CutOutcome:
+    clip: Clip | None
+    failure: str | None = None  # one line, when the cut failed
+
+
+def cut_one(job: CutJob, unit: Unit[None]) -> CutOutcome:
+    """Cut one session and check its length. A failure is returned, not raised,
+    except a full disk, which stops the run."""
+    try:
+        _cut(job.source, job.session, job.target, unit.report)
+        return CutOutcome(clip=_checked_clip(job.session, job.target))
+    except (PipelineError, OSError) as exc:
+        return CutOutcome(clip=None, failure=session_failure(exc))
 
 
 def _checked_clip(session: SessionPlan, target: Path) -> Clip:
@@ -115,3 +161,38 @@ def _cut(source: Path, session: SessionPlan, target: Path,
         partial.unlink(missing_ok=True)
         raise
     partial.replace(target)
+
+
+class SplitStage(Stage[SplitResult]):
+    """Declared stage: cut one clip per session out of the fetched recording."""
+
+    name = "split"
+    result_type = SplitResult
+    needs = (FetchResult,)
+
+    def plans(self, ctx: RunContext) -> list[SessionPlan]:
+        """The agenda from the config, else the YouTube chapters."""
+        recording = ctx.get(FetchResult).recording
+        ctx.config.check_duration(recording.duration)
+        plans = ctx.config.session_plans() or sessions_from_chapters(recording.chapters)
+        if not plans:
+            raise ConfigError(ctx.config.path, "sessions",
+                              "no sessions listed and the video has no chapters; add the agenda")
+        return plans
+
+    def inputs(self, ctx: RunContext) -> list[Any]:
+        # Content checksums, not paths: a re-fetched recording keeps its file name.
+        return [ctx.checksum(ctx.get(FetchResult).recording.video_path),
+                [plan.model_dump(mode="json") for plan in self.plans(ctx)]]
+
+    def outputs(self, result: SplitResult) -> list[Path]:
+        return [clip.path for clip in result.clips]
+
+    def run(self, ctx: RunContext) -> SplitResult:
+        request = SplitRequest(recording=ctx.get(FetchResult).recording,
+                               sessions=self.plans(ctx), work_dir=ctx.work_dir,
+                               cache=ctx.items(self.name))
+        return split(request, ctx.progress, ctx.executor)
+
+    def describe(self, ctx: RunContext) -> str:
+        return f"{len(ctx.config.session_plans()) or 'chapter'} session(s)"

@@ -19,10 +19,10 @@ from pipeline.models import (
     Transcript,
     TranscriptFiles,
 )
+from pipeline.settings import Settings
 from pipeline.stages.index import (
     IndexRequest,
     SearchHit,
-    default_catalogue_path,
     index_forum,
     make_snippet,
     search,
@@ -356,10 +356,11 @@ def test_duplicate_sessions_are_refused(tmp_path: Path) -> None:
 
 def test_default_catalogue_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SORT_ARCHIVE_CATALOGUE", str(tmp_path / "mine.sqlite"))
-    assert default_catalogue_path() == tmp_path / "mine.sqlite"
+    assert Settings.from_environ().catalogue == tmp_path / "mine.sqlite"
     monkeypatch.delenv("SORT_ARCHIVE_CATALOGUE")
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert default_catalogue_path() == tmp_path / ".local/share/sort-archive/catalogue.sqlite"
+    assert (Settings.from_environ().catalogue
+            == tmp_path / ".local/share/sort-archive/catalogue.sqlite")
 
 
 def test_snippet_trims_long_text_around_the_match() -> None:

@@ -10,6 +10,7 @@ import pytest
 from pipeline.demo import find_speech_dir
 from pipeline.models import Clip, SessionPlan
 from pipeline.progress import LogProgress
+from pipeline.settings import Settings
 from pipeline.stages.transcribe import TranscribeRequest, WhisperSettings, transcribe
 from pipeline.state import ItemCache, Manifest
 from tests.media import run
@@ -22,7 +23,7 @@ SESSION_START = 3.0  # so the speech begins 1 s into the session
 @pytest.fixture(scope="module")
 def speech_recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     """A 16 kHz mono WAV: LEAD_IN s of silence, then the talk's first three fragments."""
-    talk = find_speech_dir() / TALK
+    talk = find_speech_dir(Settings.from_environ().speech_dir) / TALK
     lines = sorted((talk).glob("*.trans.txt"))[0].read_text(encoding="utf-8").splitlines()[:3]
     ids = [line.split(" ", 1)[0] for line in lines]
     folder = tmp_path_factory.mktemp("speech")

@@ -1,0 +1,130 @@
+"""What a stage is, as the runner sees it, and the context stages run in.
+
+A stage is declared once, as a `Stage` subclass in its own module under
+`pipeline/stages/`; the runner's `PIPELINE` tuple lists them in order, and that
+tuple is the only place the order is written. Each stage says:
+
+- `name`;
+- `needs`: the result types of earlier stages it reads from the `RunContext`;
+- `inputs(ctx)`: what its fingerprint is made of (content checksums, settings);
+- `outputs(result)`: the files whose checksums prove its result still holds;
+- `run(ctx)`: the work, returning its typed result;
+- `describe(ctx)`: one line for `--dry-run`, from the config alone.
+
+Results travel between stages through `RunContext.get(ResultType)`, typed by
+the result's class, so adding a stage means one new module and one new entry
+in `PIPELINE`, never a new field here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from pipeline.config import ForumConfig
+from pipeline.errors import UsageError
+from pipeline.executor import Executor
+from pipeline.options import RunOptions
+from pipeline.progress import Progress
+from pipeline.state import ItemCache, Manifest
+
+R = TypeVar("R", bound=BaseModel)
+
+
+@dataclass
+class StageOutcome:
+    stage: str
+    action: str  # "ran", "skipped (up to date)", "would run", "would skip (up to date)"
+    detail: str = ""
+
+
+@dataclass
+class RunReport:
+    forum_id: str
+    work_dir: Path
+    outcomes: list[StageOutcome] = field(default_factory=list)
+    archive_url: str | None = None
+    catalogue: Path | None = None
+    transcribed: int = 0
+    uploaded: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunContext:
+    """Everything a stage may use: the forum, the run's options and earlier results."""
+
+    config: ForumConfig
+    options: RunOptions
+    manifest: Manifest
+    progress: Progress
+    executor: Executor
+    catalogue: Path
+    forced: frozenset[str] = frozenset()  # stages --force applies to
+    _results: dict[type[BaseModel], BaseModel] = field(default_factory=dict)
+
+    @property
+    def work_dir(self) -> Path:
+        return self.manifest.work_dir
+
+    def get(self, kind: type[R]) -> R:
+        result = self._results.get(kind)
+        if not isinstance(result, kind):
+            raise UsageError(f"no {kind.__name__} is available for forum "
+                             f"{self.config.forum.id}", "run the earlier stages first")
+        return result
+
+    def has(self, kind: type[BaseModel]) -> bool:
+        return kind in self._results
+
+    def put(self, result: BaseModel) -> None:
+        self._results[type(result)] = result
+
+    def items(self, stage: str) -> ItemCache:
+        """Per-session records of `stage` in the manifest (reused clips, transcripts)."""
+        return ItemCache(self.manifest, stage, force=stage in self.forced)
+
+    def checksum(self, path: Path) -> str:
+        return self.manifest.checksum(path)
+
+
+class Stage(ABC, Generic[R]):
+    name: ClassVar[str]
+    result_type: ClassVar[type[BaseModel]]
+    needs: ClassVar[tuple[type[BaseModel], ...]] = ()
+    # Run even when up to date: cheap, and its output lives outside the work folder.
+    always_run: ClassVar[bool] = False
+
+    def preflight(self, ctx: RunContext) -> None:
+        """Checks made before any stage runs, so a doomed run fails in seconds."""
+
+    @abstractmethod
+    def inputs(self, ctx: RunContext) -> list[Any]:
+        """JSON-able values whose change means the stage must run again."""
+
+    @abstractmethod
+    def outputs(self, result: R) -> list[Path]:
+        """Files that must still exist with their recorded checksums for reuse."""
+
+    @abstractmethod
+    def run(self, ctx: RunContext) -> R:
+        """Do the work and return the typed result."""
+
+    @abstractmethod
+    def describe(self, ctx: RunContext) -> str:
+        """What the stage would work on, for --dry-run (from the config alone)."""
+
+    def restore(self, stored: Any) -> R:
+        """Rebuild a result recorded in the manifest."""
+        return self.result_type.model_validate(stored)  # type: ignore[return-value]
+
+    def failures(self, result: R) -> dict[str, str]:
+        return dict(getattr(result, "failures", {}) or {})
+
+    def summarise(self, result: R, ran: bool, report: RunReport) -> None:
+        """Add this stage's figures to the run report."""
+        report.failures.update(self.failures(result))
