@@ -18,7 +18,6 @@ raise only for what must stop the whole run (a full disk).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -33,6 +32,11 @@ class Resource:
 
     key: str
     load: Callable[[], Any]  # picklable: a module-level function or functools.partial
+    # CPU threads one holder computes with. The Ray executor gives each holder this
+    # many CPUs and the same OMP_NUM_THREADS as a serial run on this machine has:
+    # Whisper's text changes with the OpenMP thread count, and a Ray run must
+    # write the same transcripts as a serial one.
+    cpus: int = 1
 
 
 def _ignore(seconds: float) -> None:
@@ -53,11 +57,6 @@ ProgressCallback = Callable[[int, float], None]  # (item index, seconds done ins
 class Executor(Protocol):
     name: str
 
-    @property
-    def threads_per_unit(self) -> int:
-        """CPU threads one unit may use (Whisper's cpu_threads)."""
-        ...
-
     def map(self, fn: Callable[[T, Unit[Any]], R], items: Sequence[T], *,
             resource: Resource | None = None,
             on_progress: ProgressCallback | None = None) -> Iterator[tuple[int, R]]:
@@ -75,10 +74,6 @@ class SerialExecutor:
 
     def __init__(self) -> None:
         self._resources: dict[str, Any] = {}
-
-    @property
-    def threads_per_unit(self) -> int:
-        return os.cpu_count() or 2
 
     def map(self, fn: Callable[[T, Unit[Any]], R], items: Sequence[T], *,
             resource: Resource | None = None,

@@ -2,9 +2,11 @@
 
 The same unit functions as the serial executor run here (`cut_one`,
 `transcribe_one`); only where they run changes. Cutting runs as Ray tasks;
-transcription runs on long-lived actors, one per CPU of the cluster, that
-load the Whisper model once and keep it for every session of every forum in
-the run. Workers only write the session files they were given; the driver
+transcription runs on long-lived actors that load the Whisper model once and
+keep it for every session of every forum in the run. Each actor holds as many
+CPUs as Whisper's `cpu_threads` (by default the driver's core count, capped at
+the largest node), so a Ray run decodes with the same thread count as a serial
+one and writes the same text. Workers only write the session files they were given; the driver
 alone writes each forum's manifest and the search catalogue.
 
 Why the tasks reserve no CPU: the transcription actors hold one CPU each for
@@ -83,11 +85,13 @@ class RayExecutor:
         self._ray: Any = ray  # ray's own annotations are partial; treat it as dynamic
         os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # no phoning home from offline machines
         started = time.monotonic()
+        if address:
+            _check_reachable(address)
         try:
             ray.init(address=address or "local", include_dashboard=False,
                      num_cpus=None if address else os.cpu_count(),
                      log_to_driver=False, logging_level=logging.WARNING,
-                     ignore_reinit_error=True)
+                     )
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
             raise ExecutorError(f"cannot start or join {where}: {_first_line(exc)}",
@@ -95,36 +99,38 @@ class RayExecutor:
                                 "with --ray-address") from None
         self.startup_seconds = time.monotonic() - started
         self._cpus = max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+        self._node_cpus = max([int(n.get("Resources", {}).get("CPU", 0))
+                               for n in self._ray.nodes() if n.get("Alive")] or [1])
         self._task: Any = ray.remote(num_cpus=0, scheduling_strategy="SPREAD")(_run_unit)
         self._pools: dict[str, list[Any]] = {}
         self._lock = threading.Lock()
         for folder in shared_dirs:
             self.check_shared(folder)
 
-    @property
-    def threads_per_unit(self) -> int:
-        return 1  # one actor per cluster CPU, each decoding with one thread
-
     def check_shared(self, folder: Path) -> None:
         """Stop unless every node of the cluster reads a file the driver writes in `folder`."""
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
         folder = folder.resolve()
         folder.mkdir(parents=True, exist_ok=True)
         token = secrets.token_hex(16)
         probe = folder / f"{PROBE_PREFIX}{token[:8]}"
         probe.write_text(token, encoding="utf-8")
         try:
-            reader = self._ray.remote(num_cpus=0)(read_probe)
-            nodes = [n for n in self._ray.nodes() if n.get("Alive")]
-            refs = [reader.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
-                node_id=n["NodeID"], soft=False)).remote(str(probe), token) for n in nodes]
-            for host, problem in self._ray.get(refs, timeout=120):
-                if problem is not None:
-                    raise ExecutorError(f"Ray node {host} cannot see the work folder "
-                                        f"{folder}: {problem}", _SHARED_HINT)
+            self.verify_probe(probe, token)
         finally:
             probe.unlink(missing_ok=True)
+
+    def verify_probe(self, probe: Path, token: str) -> None:
+        """A task pinned to each live node reads `probe`; any node that cannot stops the run."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        reader = self._ray.remote(num_cpus=0)(read_probe)
+        nodes = [n for n in self._ray.nodes() if n.get("Alive")]
+        refs = [reader.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+            node_id=n["NodeID"], soft=False)).remote(str(probe), token) for n in nodes]
+        for host, problem in self._ray.get(refs, timeout=120):
+            if problem is not None:
+                raise ExecutorError(f"Ray node {host} cannot see the work folder "
+                                    f"{probe.parent}: {problem}", _SHARED_HINT)
 
     def map(self, fn: Callable[[T, Unit[Any]], R], items: Sequence[T], *,
             resource: Resource | None = None,
@@ -159,9 +165,12 @@ class RayExecutor:
     def _actors(self, resource: Resource) -> list[Any]:
         with self._lock:
             if resource.key not in self._pools:
-                worker = self._ray.remote(num_cpus=1)(_Worker)
+                # A holder larger than every node could never be placed: cap it.
+                cpus = max(1, min(resource.cpus, self._node_cpus))
+                worker = self._ray.remote(num_cpus=cpus, runtime_env={
+                    "env_vars": {"OMP_NUM_THREADS": str(cpus)}})(_Worker)
                 self._pools[resource.key] = [worker.remote(resource.load)
-                                             for _ in range(self._cpus)]
+                                             for _ in range(max(1, self._cpus // cpus))]
             return self._pools[resource.key]
 
     def _get(self, ref: Any) -> Any:
@@ -187,6 +196,20 @@ class RayExecutor:
                 self._ray.kill(actor)
         self._pools.clear()
         self._ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in seconds on a wrong address: ray.init retries an unreachable head for minutes."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms: let Ray resolve them
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise ExecutorError(f"cannot start or join the Ray cluster at {address}: "
+                            f"{exc.strerror or exc}",
+                            "start the head with `ray start --head` and pass the address it "
+                            "prints with --ray-address") from None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -67,3 +67,26 @@ def duration(path: Path) -> float:
          str(path)], check=True, capture_output=True, text=True,
     ).stdout
     return float(out.strip())
+
+
+def speech_counter_video(path: Path, speech: list[Path], seconds: float) -> Path:
+    """A counter video (see `counter_video`) whose sound is the given speech files, one
+    after another, padded with silence to `seconds`."""
+    listing = path.with_suffix(".list.txt")
+    listing.write_text("".join(f"file '{f}'\n" for f in speech), encoding="utf-8")
+    run("-f", "lavfi", "-i", f"color=c=black:s=160x120:r={FPS}:d={seconds}",
+        "-f", "concat", "-safe", "0", "-i", str(listing),
+        "-vf", f"geq=lum='16+mod(N*{LUMA_STEP},{LUMA_SPAN})':cb=128:cr=128",
+        "-af", f"apad,atrim=0:{seconds}",
+        "-c:v", "libx264", "-preset", "veryfast", "-qp", "0", "-pix_fmt", "yuv420p", "-g", "50",
+        "-c:a", "aac", "-ar", "48000", "-t", str(seconds), str(path))
+    return path
+
+
+def frame_hashes(path: Path) -> list[str]:
+    """The MD5 of every decoded video frame: equal lists mean frame-identical clips."""
+    out = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:v",
+         "-f", "framemd5", "-"], check=True, capture_output=True, text=True).stdout
+    return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines()
+            if line and not line.startswith("#")]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from pipeline.config import load_config
 from pipeline.errors import PartialFailure, UsageError
+from pipeline.models import Record, TranscribeResult
 from pipeline.progress import LogProgress
-from pipeline.runner import STAGES, RunOptions, run_forum, selected_stages
+from pipeline.runner import PIPELINE, STAGES, RunOptions, run_forum, selected_stages
+from pipeline.stage import RunContext, Stage
 from tests.media import counter_video
 
 FORUM = """\
@@ -134,3 +137,122 @@ def test_a_dead_material_url_names_its_field(tmp_path: Path, forum: Path,
     forum.write_text(text, encoding="utf-8")
     with pytest.raises(FetchError, match=r"gone\.pdf.*materials\[0\]\.url"):
         run_forum(load_config(forum), options(tmp_path), LogProgress())
+
+
+@pytest.fixture
+def finished(tmp_path: Path, forum: Path) -> Path:
+    """The small forum, archived once."""
+    run_forum(load_config(forum), options(tmp_path), LogProgress())
+    return forum
+
+
+def actions(report: object) -> list[tuple[str, str]]:
+    return [(o.stage, o.action) for o in report.outcomes]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_only_each_stage(tmp_path: Path, finished: Path, stage: str) -> None:
+    config = load_config(finished)
+    report = run_forum(config, options(tmp_path, only_stage=stage), LogProgress())
+    expected = "ran" if stage == "index" else "skipped (up to date)"
+    assert actions(report) == [(stage, expected)]
+    forced = run_forum(config, options(tmp_path, only_stage=stage, force=True), LogProgress())
+    assert actions(forced) == [(stage, "ran")]
+    assert (forced.transcribed == 1 * 2) is (stage == "transcribe")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_from_each_stage(tmp_path: Path, finished: Path, stage: str) -> None:
+    config = load_config(finished)
+    report = run_forum(config, options(tmp_path, from_stage=stage, force=True), LogProgress())
+    later = list(STAGES[STAGES.index(stage):])
+    assert actions(report) == [(name, "ran") for name in later]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_dry_run_of_each_stage(tmp_path: Path, finished: Path, stage: str) -> None:
+    config = load_config(finished)
+    state = (tmp_path / "work" / "runner-test" / "state.json").read_bytes()
+    only = run_forum(config, options(tmp_path, only_stage=stage, dry_run=True), LogProgress())
+    expected = "would run" if stage == "index" else "would skip (up to date)"
+    assert actions(only) == [(stage, expected)] and only.outcomes[0].detail
+    later = run_forum(config, options(tmp_path, from_stage=stage, dry_run=True), LogProgress())
+    assert [o.stage for o in later.outcomes] == list(STAGES[STAGES.index(stage):])
+    assert (tmp_path / "work" / "runner-test" / "state.json").read_bytes() == state
+
+
+class WordCount(Record):
+    path: Path
+    words: int
+
+
+class WordCountStage(Stage[WordCount]):
+    """A stage this test adds between transcribe and publish: nothing else changes."""
+
+    name = "count"
+    result_type = WordCount
+    needs = (TranscribeResult,)
+    runs = 0
+
+    def inputs(self, ctx: RunContext) -> list[object]:
+        return [ctx.checksum(t.files.txt) for t in ctx.get(TranscribeResult).transcripts]
+
+    def outputs(self, result: WordCount) -> list[Path]:
+        return [result.path]
+
+    def run(self, ctx: RunContext) -> WordCount:
+        WordCountStage.runs += 1
+        words = sum(len(t.files.txt.read_text(encoding="utf-8").split())
+                    for t in ctx.get(TranscribeResult).transcripts)
+        path = ctx.work_dir / "words.txt"
+        path.write_text(str(words), encoding="utf-8")
+        return WordCount(path=path, words=words)
+
+    def describe(self, ctx: RunContext) -> str:
+        return "count the words"
+
+
+def test_a_new_stage_is_one_entry_in_the_list(tmp_path: Path, forum: Path) -> None:
+    config = load_config(forum)
+    stages = (*PIPELINE[:3], WordCountStage(), *PIPELINE[3:])
+    names = ["fetch", "split", "transcribe", "count", "publish", "index"]
+
+    plan = run_forum(config, options(tmp_path, dry_run=True), LogProgress(), stages=stages)
+    assert [(o.stage, o.detail) for o in plan.outcomes][3] == ("count", "count the words")
+    first = run_forum(config, options(tmp_path), LogProgress(), stages=stages)
+    assert actions(first) == [(name, "ran") for name in names]
+    assert WordCountStage.runs == 1 and (tmp_path / "work" / "runner-test" / "words.txt").is_file()
+
+    again = run_forum(config, options(tmp_path), LogProgress(), stages=stages)
+    assert ("count", "skipped (up to date)") in actions(again) and WordCountStage.runs == 1
+    (tmp_path / "work" / "runner-test" / "words.txt").unlink()  # a lost output is redone
+    only = run_forum(config, options(tmp_path, only_stage="count"), LogProgress(),
+                     stages=stages)
+    assert actions(only) == [("count", "ran")] and WordCountStage.runs == 2
+    later = run_forum(config, options(tmp_path, from_stage="count", dry_run=True),
+                      LogProgress(), stages=stages)
+    assert [o.stage for o in later.outcomes] == ["count", "publish", "index"]
+    with pytest.raises(UsageError, match="unknown stage 'count'"):
+        run_forum(config, options(tmp_path, only_stage="count"), LogProgress())
+
+
+def test_a_damaged_manifest_is_set_aside_with_a_warning(
+        tmp_path: Path, finished: Path, caplog: pytest.LogCaptureFixture) -> None:
+    state = tmp_path / "work" / "runner-test" / "state.json"
+    state.write_text('{"version": 1, "stages": {', encoding="utf-8")
+    report = run_forum(load_config(finished), options(tmp_path), LogProgress())
+    kept = list(state.parent.glob("state.json.damaged-*"))
+    assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == '{"version": 1, "stages": {'
+    assert any("damaged" in r.getMessage() and kept[0].name in r.getMessage()
+               for r in caplog.records if r.levelname == "WARNING")
+    assert actions(report)[:3] == [("fetch", "ran"), ("split", "ran"), ("transcribe", "ran")]
+    assert json.loads(state.read_text(encoding="utf-8"))["stages"]["index"]
+
+
+def test_the_manifest_keeps_no_transcript_words(tmp_path: Path, finished: Path) -> None:
+    state = json.loads((tmp_path / "work" / "runner-test" / "state.json").read_text("utf-8"))
+    stored = state["stages"]["transcribe"]["result"]["transcripts"]
+    assert stored and all("segments" not in t for t in stored)
+    report = run_forum(load_config(finished), options(tmp_path, only_stage="publish",
+                                                      force=True), LogProgress())
+    assert actions(report) == [("publish", "ran")]  # words come back from the JSON files

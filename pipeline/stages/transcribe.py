@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import wave
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -88,7 +88,7 @@ def transcribe(request: TranscribeRequest, progress: Progress,
     once per worker (see `whisper_resource`) and only if some session needs it.
     """
     executor = executor or SerialExecutor()
-    settings = replace(request.settings, cpu_threads=executor.threads_per_unit)
+    settings = request.settings
     audio_sha = request.cache.checksum(request.audio_path)
     done: dict[str, Transcript] = {}
     failures: dict[str, str] = {}
@@ -173,7 +173,7 @@ def whisper_resource(settings: WhisperSettings) -> Resource:
     """The Whisper model as a per-worker resource: loaded once, kept for every session."""
     key = fingerprint("whisper", settings.model, str(settings.model_dir), settings.device,
                       settings.compute_type, settings.cpu_threads)
-    return Resource(key=key, load=partial(load_model, settings))
+    return Resource(key=key, load=partial(load_model, settings), cpus=settings.cpu_threads)
 
 
 def transcribe_one(job: TranscribeJob, unit: Unit[Any]) -> TranscribeOutcome:

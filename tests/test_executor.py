@@ -1,0 +1,44 @@
+"""The serial executor: units in order, resources built once, progress per unit."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from pipeline.executor import Resource, SerialExecutor, Unit
+
+LOADS: list[str] = []
+
+
+def load(name: str) -> dict[str, str]:
+    LOADS.append(name)
+    return {"model": name}
+
+
+def double(item: int, unit: Unit[None]) -> int:
+    unit.report(item / 2)
+    return item * 2
+
+
+def tag(item: int, unit: Unit[dict[str, str]]) -> str:
+    return f"{unit.resource['model']}:{item}"
+
+
+def test_results_come_back_in_order_with_their_index_and_progress() -> None:
+    seen: list[tuple[int, float]] = []
+    results = list(SerialExecutor().map(double, [1, 2, 3],
+                                        on_progress=lambda i, s: seen.append((i, s))))
+    assert results == [(0, 2), (1, 4), (2, 6)]
+    assert seen == [(0, 0.5), (1, 1.0), (2, 1.5)]
+
+
+def test_a_resource_is_loaded_once_for_every_call() -> None:
+    LOADS.clear()
+    executor = SerialExecutor()
+    model = Resource(key="base", load=partial(load, "base"))
+    assert [r for _, r in executor.map(tag, [1, 2], resource=model)] == ["base:1", "base:2"]
+    assert [r for _, r in executor.map(tag, [3], resource=model)] == ["base:3"]
+    other = Resource(key="large", load=partial(load, "large"))
+    assert [r for _, r in executor.map(tag, [4], resource=other)] == ["large:4"]
+    assert LOADS == ["base", "large"]
+    assert list(executor.map(tag, [], resource=Resource("x", partial(load, "x")))) == []
+    assert LOADS == ["base", "large"]  # nothing to do: nothing loaded
