@@ -80,6 +80,7 @@ class Segment(Record):
     end: float
     text: str
     words: tuple[Word, ...] = ()
+    raw_text: str | None = None  # Whisper's text before the forum's corrections, if changed
 
 
 class TranscriptFiles(Record):

@@ -97,7 +97,8 @@ def to_json(session: SessionPlan, language: str, model: str,
         "language": language,
         "model": model,
         "times": "seconds from the start of the clip",
-        "segments": [segment.model_dump(mode="json") for segment in segments],
+        "segments": [segment.model_dump(mode="json", exclude_none=True)
+                     for segment in segments],
     }
     return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
 
@@ -108,6 +109,7 @@ def segments_from_json(text: str) -> tuple[Segment, ...]:
         Segment(
             start=item["start"], end=item["end"], text=item["text"],
             words=tuple(Word(**word) for word in item.get("words", [])),
+            raw_text=item.get("raw_text"),
         )
         for item in document["segments"]
     )

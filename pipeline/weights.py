@@ -101,6 +101,44 @@ def _stamp_matches(model_bin: Path, stamp: Path) -> bool:
             and int(mtime) == stat.st_mtime_ns)
 
 
+def model_sha256(name: str, model_dir: Path | None = None) -> str:
+    """The sha256 of a model's weights, for the transcribe fingerprint.
+
+    The bundled base is pinned. A local model folder (CTranslate2 `model.bin`) or file
+    (an openai-whisper `.pt`) is hashed once and remembered next to it by size and
+    mtime. A hub name cannot be hashed before it is downloaded: it is named as such.
+    """
+    if name == BUNDLED_MODEL:
+        return BASE_MODEL_SHA256
+    path = Path(name).expanduser()
+    weights = path / "model.bin" if path.is_dir() else path
+    if not weights.is_file():
+        return f"unpinned:{name}"
+    return file_sha256(weights)
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a large file, cached in `PATH.sha256` (when writable) by size and mtime."""
+    stamp = path.with_name(path.name + ".sha256")
+    stat = path.stat()
+    try:
+        digest, size, mtime = stamp.read_text().split()
+        if int(size) == stat.st_size and int(mtime) == stat.st_mtime_ns:
+            return digest
+    except (OSError, ValueError):
+        pass
+    hasher = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            hasher.update(block)
+    digest = hasher.hexdigest()
+    try:
+        stamp.write_text(f"{digest} {stat.st_size} {stat.st_mtime_ns}\n")
+    except OSError:
+        pass  # a read-only model folder only costs a re-hash next time
+    return digest
+
+
 def _package_data_dir(package: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
