@@ -112,7 +112,7 @@ def _repeats(text: str) -> bool:
                    for k in range(REPEAT_LIMIT)):
                 return True
     compact = "".join(words)  # Korean loops without spaces: "감사합니다감사합니다..."
-    return bool(re.search(r"(.{2,12}?)\1{%d,}" % (REPEAT_LIMIT - 1), compact))
+    return bool(re.search(r"(.{2,12}?)\1{" + str(REPEAT_LIMIT - 1) + ",}", compact))
 
 
 def judge(segment: Decoded, audio: Any, speech: list[tuple[float, float]]) -> str | None:
