@@ -109,6 +109,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                              "faster-whisper name such as large-v3 (downloads when online); "
                              "overrides whisper.model in the config")
     parser.add_argument("--catalogue", type=Path, help="search catalogue file to write")
+    parser.add_argument("--engine", choices=("faster-whisper", "openai-whisper"),
+                        help="Whisper engine (default faster-whisper; openai-whisper needs "
+                             "sort-archive[openai]); overrides whisper.engine in the config")
 
 
 def main(argv: list[str] | None = None) -> int:

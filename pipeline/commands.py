@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from pipeline.config import ForumConfig, format_time, load_config
+from pipeline.config import ForumConfig, WhisperConfig, format_time, load_config
 from pipeline.errors import ExitCode, UsageError
 from pipeline.executor import Executor, SerialExecutor
 from pipeline.options import RunOptions, WhisperSettings
@@ -54,20 +55,37 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _options(args: argparse.Namespace, config: ForumConfig, settings: Settings,
              work_root: Path | None) -> RunOptions:
-    whisper = config.forum.whisper
-    model_dir = config.resolve(whisper.model_dir) if whisper.model_dir else settings.model_dir
     return RunOptions(
         work_root=args.work_dir or work_root or settings.work_root,
         from_stage=getattr(args, "from_stage", None),
         only_stage=getattr(args, "only_stage", None),
         force=getattr(args, "force", False),
         dry_run=getattr(args, "dry_run", False),
-        whisper=WhisperSettings(model=args.model or whisper.model, model_dir=model_dir,
-                                compute_type=whisper.compute_type,
-                                beam_size=whisper.beam_size),
+        whisper=whisper_settings(args, config, settings),
         catalogue=args.catalogue or settings.catalogue,
         wait_for_lock=getattr(args, "wait", False),
     )
+
+
+def whisper_settings(args: argparse.Namespace, config: ForumConfig | None,
+                     settings: Settings) -> WhisperSettings:
+    """The config's `whisper:` section over the measured defaults; the CLI over both."""
+    section = config.forum.whisper if config is not None else WhisperConfig()
+    model_dir = (config.resolve(section.model_dir) if config is not None and section.model_dir
+                 else settings.model_dir)
+    defaults = WhisperSettings()
+    decode = defaults.decode
+    if section.beam_size is not None:
+        decode = replace(decode, beam_size=section.beam_size)
+    if section.vad is not None:
+        decode = replace(decode, vad=section.vad)
+    if section.condition_on_previous_text is not None:
+        decode = replace(decode, condition_on_previous_text=section.condition_on_previous_text)
+    engine = getattr(args, "engine", None) or section.engine
+    compute = section.compute_type or (defaults.compute_type if engine == "faster-whisper"
+                                       else "float32")
+    return replace(defaults, engine=engine, model=getattr(args, "model", None) or section.model,
+                   model_dir=model_dir, compute_type=compute, decode=decode)
 
 
 def _executor(args: argparse.Namespace, work_roots: list[Path]) -> Executor:
@@ -124,6 +142,8 @@ def _print_report(report: RunReport, *, dry_run: bool) -> None:
             print(f"  archive:     {report.archive_url}")
         if report.catalogue:
             print(f"  catalogue:   {report.catalogue}")
+        for warning in report.warnings:
+            print(f"  check:       {warning}")
 
 
 def cmd_search(args: argparse.Namespace) -> int:

@@ -149,12 +149,19 @@ class Storage(_Strict):
 
 
 class WhisperConfig(_Strict):
-    """Optional `whisper:` section; `--model` on the command line wins over `model`."""
+    """Optional `whisper:` section; `--engine`/`--model` on the command line win.
 
+    Unset values take the defaults chosen by CER (pipeline.asr.engine.DecodeOptions and
+    pipeline.options.WhisperSettings; the table is in docs/benchmarks.md).
+    """
+
+    engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
     model: str = "base"  # bundled and offline; or any faster-whisper name, e.g. large-v3
     model_dir: Path | None = None  # model cache; default $SORT_ARCHIVE_MODEL_DIR or ~/.cache
-    compute_type: str = "int8"
-    beam_size: int = Field(default=5, ge=1, le=10)
+    compute_type: str | None = None
+    beam_size: int | None = Field(default=None, ge=1, le=10)
+    vad: bool | None = None
+    condition_on_previous_text: bool | None = None
 
 
 def _default_storage() -> Storage:
@@ -169,10 +176,23 @@ class Forum(_Strict):
     language: Literal["ko"] = "ko"
     source: Source
     glossary: list[str] = Field(default_factory=list)
+    # Misheard form -> correct form, applied to transcripts after decoding (logged; the
+    # raw text stays in the JSON). Prompting Whisper with terms was measured worse.
+    corrections: dict[str, str] = Field(default_factory=dict)
     sessions: list[Session] = Field(default_factory=list)
     materials: list[Material] = Field(default_factory=list)
     storage: Storage = Field(default_factory=_default_storage)
     whisper: WhisperConfig = Field(default_factory=WhisperConfig)
+
+    @field_validator("corrections")
+    @classmethod
+    def _corrections(cls, value: dict[str, str]) -> dict[str, str]:
+        for wrong, right in value.items():
+            if not wrong.strip():
+                raise ValueError("a correction needs a non-empty misheard form")
+            if wrong == right:
+                raise ValueError(f"the correction '{wrong}' -> '{right}' changes nothing")
+        return value
 
     @field_validator("id")
     @classmethod

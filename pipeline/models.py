@@ -88,9 +88,11 @@ class TranscriptFiles(Record):
     srt: Path
     json_path: Path
     txt: Path
+    quality: Path | None = None  # quality.json: speech ratio, drops, confidence (for staff)
 
     def all(self) -> tuple[Path, ...]:
-        return (self.vtt, self.srt, self.json_path, self.txt)
+        files = (self.vtt, self.srt, self.json_path, self.txt)
+        return files if self.quality is None else (*files, self.quality)
 
 
 class Transcript(Record):
@@ -177,3 +179,4 @@ class TranscribeResult(Record):
     transcripts: tuple[Transcript, ...]
     failures: dict[str, str] = {}
     transcribed: int = 0  # sessions actually run through Whisper (0 on a clean re-run)
+    flags: dict[str, list[str]] = {}  # session slug -> what its quality report asks to check

@@ -52,6 +52,7 @@ class RunReport:
     transcribed: int = 0
     uploaded: int = 0
     failures: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # finished, but worth a look
 
 
 @dataclass

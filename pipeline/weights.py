@@ -14,6 +14,7 @@ passed to faster-whisper unchanged and loads the usual way when online.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -132,10 +133,8 @@ def file_sha256(path: Path) -> str:
         while block := handle.read(1 << 20):
             hasher.update(block)
     digest = hasher.hexdigest()
-    try:
+    with contextlib.suppress(OSError):  # a read-only folder only costs a re-hash next time
         stamp.write_text(f"{digest} {stat.st_size} {stat.st_mtime_ns}\n")
-    except OSError:
-        pass  # a read-only model folder only costs a re-hash next time
     return digest
 
 

@@ -44,7 +44,7 @@ from pipeline.options import RunOptions, WhisperSettings
 from pipeline.progress import LogProgress, Task
 from pipeline.runner import run_forums
 from pipeline.settings import Settings
-from pipeline.stages.transcribe import load_model
+from pipeline.stages.transcribe import load_engine
 
 BUILD = ROOT / "build" / "bench-executor"
 SESSION_STAGES = ("cut sessions", "transcribe")  # per-session units: what the executor runs
@@ -212,7 +212,7 @@ def main() -> None:
           f"{session_seconds:.0f} s of session in {recording_seconds:.0f} s of recording), "
           f"Whisper base int8 beam 5")
     started = time.perf_counter()  # also warms the disk cache for both runs
-    load_model(WhisperSettings(cpu_threads=cores))
+    load_engine(WhisperSettings(cpu_threads=cores))
     model_load = time.perf_counter() - started
     print(f"Whisper model load (warm-up, outside the runs): {model_load:.1f} s")
 

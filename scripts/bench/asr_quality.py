@@ -1,0 +1,473 @@
+"""Benchmark: transcription quality (CER) of decoding settings on the Korean talks.
+
+Each talk of the speech corpus (shared/korean-speech) is rebuilt as long-form audio: its
+fragments in the order of its trans.txt, joined by 0.3 s of silence, decoded by ffmpeg to
+16 kHz mono float32 and cached as .npy in build/asr-quality/. `--noisy` wraps every talk as
+a forum session is recorded: 8 s of title-card near-silence and 6 s of applause before it,
+6 s of applause and 8 s of near-silence after it.
+
+Every setting is decoded through `recognise` (decode + hallucination guards + subtitle cues,
+what the pipeline writes) and scored with the project's CER (pipeline.asr.cer) against the
+human transcript; CER is pooled (total errors / total reference characters). The reference
+point is plain faster-whisper with its own defaults (`plain/COMPUTE`: `transcribe(audio,
+language="ko")` and nothing else, segment texts joined). The model is loaded once per compute
+type and shared by all settings.
+
+Results go, one JSON line per talk and setting, to build/asr-quality/results.jsonl as they
+come; a rerun skips the (audio, talk, setting) triples already there, so a long run can be
+stopped and resumed, and the 4-talk figures are the 12-talk run's first four talks.
+
+A setting is written `ENGINE/COMPUTE/bBEAM/VAD/COND`, e.g.
+`faster-whisper/int8/b5/vad0.5-2000-400/nocond` (VAD threshold, min silence ms, speech pad
+ms; `novad` for none; `cond` or `nocond` for condition_on_previous_text), or `plain/float32`.
+
+Usage:
+  .venv/bin/python scripts/bench/asr_quality.py --talks 4 --grid screen
+  .venv/bin/python scripts/bench/asr_quality.py --talks 12 --setting plain/float32 \\
+      --setting faster-whisper/int8/b5/vad0.5-2000-400/nocond
+  .venv/bin/python scripts/bench/asr_quality.py --talks 12 --noisy --grid final
+  .venv/bin/python scripts/bench/asr_quality.py --compute int8 --beam 5 --vad \\
+      --vad-threshold 0.35 --vad-min-silence-ms 1000 --no-condition
+  .venv/bin/python scripts/bench/asr_quality.py --report     # table from results.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import ROOT, machine
+
+from pipeline.asr import make_engine
+from pipeline.asr.cer import Score, score, total
+from pipeline.asr.engine import SAMPLE_RATE, DecodeOptions, Engine
+from pipeline.asr.recognise import recognise
+from pipeline.demo import find_speech_dir
+from pipeline.options import WhisperSettings
+from pipeline.settings import Settings
+
+OUT = ROOT / "build" / "asr-quality"
+RESULTS = OUT / "results.jsonl"
+GAP_S = 0.3
+TITLE_S, APPLAUSE_S = 8.0, 6.0
+LANGUAGE = "ko"
+
+GRIDS: dict[str, list[str]] = {
+    # One dimension at a time from the centre (int8, beam 5, faster-whisper's VAD
+    # defaults, no conditioning), plus the plain faster-whisper reference points.
+    "screen": [
+        "plain/float32",
+        "plain/int8",
+        "faster-whisper/int8/b5/vad0.5-2000-400/nocond",
+        "faster-whisper/int8/b5/novad/nocond",
+        "faster-whisper/int8/b5/vad0.5-2000-400/cond",
+        "faster-whisper/int8/b1/vad0.5-2000-400/nocond",
+        "faster-whisper/float32/b5/vad0.5-2000-400/nocond",
+        "faster-whisper/int8/b5/vad0.35-1000-400/nocond",
+        "faster-whisper/int8/b5/vad0.35-500-200/nocond",
+        "faster-whisper/int8/b5/vad0.5-1000-600/nocond",
+    ],
+    "final": [
+        "plain/float32",
+        "plain/int8",
+        "faster-whisper/int8/b5/vad0.5-2000-400/nocond",
+        "faster-whisper/int8/b5/novad/nocond",
+    ],
+}
+
+
+# --- settings -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Setting:
+    engine: str  # "plain" for faster-whisper's own defaults
+    compute_type: str
+    decode: DecodeOptions = DecodeOptions()
+
+    @property
+    def plain(self) -> bool:
+        return self.engine == "plain"
+
+    @property
+    def key(self) -> str:
+        if self.plain:
+            return f"plain/{self.compute_type}"
+        d = self.decode
+        vad = (f"vad{d.vad_threshold:g}-{d.vad_min_silence_ms}-{d.vad_speech_pad_ms}"
+               if d.vad else "novad")
+        cond = "cond" if d.condition_on_previous_text else "nocond"
+        return f"{self.engine}/{self.compute_type}/b{d.beam_size}/{vad}/{cond}"
+
+    def columns(self) -> dict[str, str]:
+        """The table's description columns."""
+        if self.plain:
+            return {"engine": "faster-whisper, own defaults", "compute": self.compute_type,
+                    "beam": "5", "vad": "off", "cond": "True"}
+        d = self.decode
+        vad = (f"on {d.vad_threshold:g} / {d.vad_min_silence_ms} ms / {d.vad_speech_pad_ms} ms"
+               if d.vad else "off")
+        return {"engine": self.engine, "compute": self.compute_type, "beam": str(d.beam_size),
+                "vad": vad, "cond": str(d.condition_on_previous_text)}
+
+
+_VAD = re.compile(r"^vad([0-9.]+)-(\d+)-(\d+)$")
+
+
+def parse_setting(text: str) -> Setting:
+    parts = text.strip().split("/")
+    if parts[0] == "plain" and len(parts) == 2:
+        return Setting("plain", parts[1])
+    if len(parts) != 5 or not parts[2].startswith("b"):
+        raise SystemExit(f"bad setting '{text}': want ENGINE/COMPUTE/bBEAM/VAD/COND "
+                         "or plain/COMPUTE")
+    engine, compute, beam, vad, cond = parts
+    if cond not in ("cond", "nocond"):
+        raise SystemExit(f"bad setting '{text}': the last part is cond or nocond")
+    decode = DecodeOptions(beam_size=int(beam[1:]), condition_on_previous_text=cond == "cond",
+                           vad=vad != "novad")
+    if vad != "novad":
+        match = _VAD.match(vad)
+        if not match:
+            raise SystemExit(f"bad setting '{text}': VAD is novad or vadTHRESHOLD-SILENCE-PAD")
+        decode = replace(decode, vad_threshold=float(match[1]),
+                         vad_min_silence_ms=int(match[2]), vad_speech_pad_ms=int(match[3]))
+    return Setting(engine, compute, decode)
+
+
+def settings_from_args(args: argparse.Namespace) -> list[Setting]:
+    chosen = [parse_setting(s) for s in GRIDS[args.grid]] if args.grid else []
+    chosen += [parse_setting(s) for s in args.setting]
+    if args.plain:
+        chosen.append(Setting("plain", args.compute))
+    if not chosen:  # the single setting the flags describe
+        base = DecodeOptions()
+        decode = DecodeOptions(
+            beam_size=args.beam if args.beam is not None else base.beam_size,
+            condition_on_previous_text=(args.condition if args.condition is not None
+                                        else base.condition_on_previous_text),
+            vad=args.vad if args.vad is not None else base.vad,
+            vad_threshold=(args.vad_threshold if args.vad_threshold is not None
+                           else base.vad_threshold),
+            vad_min_silence_ms=(args.vad_min_silence_ms if args.vad_min_silence_ms is not None
+                                else base.vad_min_silence_ms),
+            vad_speech_pad_ms=(args.vad_speech_pad_ms if args.vad_speech_pad_ms is not None
+                               else base.vad_speech_pad_ms))
+        chosen.append(Setting(args.engine, args.compute, decode))
+    unique: dict[str, Setting] = {}
+    for setting in chosen:
+        unique.setdefault(setting.key, setting)
+    return list(unique.values())
+
+
+# --- audio ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Talk:
+    talk_id: str  # "6rmA7KCV7ZiE/MJ0_NG4dsCY"
+    folder: Path
+    fragments: tuple[tuple[str, str], ...]  # (fragment id, reference text), in order
+
+    @property
+    def reference(self) -> str:
+        return " ".join(text for _fid, text in self.fragments)
+
+    @property
+    def slug(self) -> str:
+        return self.talk_id.replace("/", "_")
+
+
+def corpus_talks(speech_dir: Path) -> list[Talk]:
+    """The talks in the order the corpus README lists them (the first four: the original set)."""
+    readme = (speech_dir / "README.md").read_text(encoding="utf-8")
+    talk_ids = re.findall(r"^\|\s*`data/([^`]+)`", readme, flags=re.MULTILINE)
+    talks = []
+    for talk_id in talk_ids:
+        folder = speech_dir / "data" / talk_id
+        trans = sorted(folder.glob("*.trans.txt"))
+        if len(trans) != 1:
+            raise SystemExit(f"{folder}: expected one *.trans.txt, found {len(trans)}")
+        lines = [line.split(" ", 1) for line in
+                 trans[0].read_text(encoding="utf-8").splitlines() if line.strip()]
+        talks.append(Talk(talk_id, folder,
+                          tuple((p[0], p[1] if len(p) > 1 else "") for p in lines)))
+    return talks
+
+
+def ffmpeg_f32(args: list[str]) -> np.ndarray:
+    raw = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", *args, "-ac", "1",
+                          "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"],
+                         capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype=np.float32).copy()
+
+
+def clean_audio(talk: Talk) -> np.ndarray:
+    cached = OUT / "audio" / f"{talk.slug}.npy"
+    if cached.exists():
+        return np.load(cached)
+    gap = np.zeros(int(GAP_S * SAMPLE_RATE), dtype=np.float32)
+    pieces: list[np.ndarray] = []
+    for fid, _text in talk.fragments:
+        if pieces:
+            pieces.append(gap)
+        pieces.append(ffmpeg_f32(["-i", str(talk.folder / f"{fid}.flac")]))
+    audio = np.concatenate(pieces).astype(np.float32)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cached, audio)
+    return audio
+
+
+def applause(seconds: float, seed: int, level_rms: float) -> np.ndarray:
+    """Applause-like noise: band-passed pink noise under a train of decaying clap pulses
+    (several clappers out of step) and a swell-and-fade envelope."""
+    noise = ffmpeg_f32(["-f", "lavfi", "-i",
+                        f"anoisesrc=d={seconds}:c=pink:r={SAMPLE_RATE}:a=0.5:seed={seed},"
+                        "highpass=f=500,lowpass=f=7000"])
+    n = len(noise)
+    t = np.arange(n) / SAMPLE_RATE
+    rng = np.random.default_rng(seed)
+    claps = np.zeros(n, dtype=np.float64)
+    for _clapper in range(12):
+        rate = rng.uniform(3.0, 5.0)  # claps per second
+        at = rng.uniform(0, 1 / rate)
+        while at < seconds:
+            start = int(at * SAMPLE_RATE)
+            length = min(n - start, int(0.06 * SAMPLE_RATE))
+            claps[start:start + length] += np.exp(-np.arange(length) / (0.012 * SAMPLE_RATE))
+            at += (1 / rate) * rng.uniform(0.9, 1.1)
+    claps /= claps.max() or 1.0
+    swell = np.minimum(1.0, np.minimum(t / 0.7, (seconds - t) / 2.0)).clip(0, 1)
+    shaped = noise * (0.35 + 0.65 * claps) * swell
+    rms = float(np.sqrt(np.mean(shaped ** 2))) or 1.0
+    return (shaped * (level_rms / rms)).astype(np.float32)
+
+
+def title_silence(seconds: float, seed: int) -> np.ndarray:
+    """Near-silence of a title card: white noise at about -70 dBFS."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(int(seconds * SAMPLE_RATE)) * 3e-4).astype(np.float32)
+
+
+def noisy_audio(talk: Talk, index: int) -> np.ndarray:
+    cached = OUT / "audio" / f"{talk.slug}.noisy.npy"
+    if cached.exists():
+        return np.load(cached)
+    speech = clean_audio(talk)
+    voiced = speech[np.abs(speech) > 0.01]
+    level = float(np.sqrt(np.mean(voiced ** 2))) if voiced.size else 0.05  # as loud as speech
+    audio = np.concatenate([
+        title_silence(TITLE_S, 100 + index), applause(APPLAUSE_S, 200 + index, level),
+        speech,
+        applause(APPLAUSE_S, 300 + index, level), title_silence(TITLE_S, 400 + index),
+    ]).astype(np.float32)
+    np.save(cached, audio)
+    return audio
+
+
+# --- decoding -------------------------------------------------------------------------
+
+class Models:
+    """One loaded engine per (engine, compute type), shared by every setting."""
+
+    def __init__(self, cpu_threads: int) -> None:
+        self.cpu_threads = cpu_threads
+        self._engines: dict[tuple[str, str], Engine] = {}
+
+    def engine(self, name: str, compute_type: str) -> Engine:
+        key = (name, compute_type)
+        if key not in self._engines:
+            started = time.perf_counter()
+            engine = make_engine(WhisperSettings(engine=name, compute_type=compute_type,
+                                                 cpu_threads=self.cpu_threads))
+            engine.load()
+            print(f"  loaded {name} {compute_type} in {time.perf_counter() - started:.1f} s",
+                  flush=True)
+            self._engines[key] = engine
+        return self._engines[key]
+
+    def plain_model(self, compute_type: str) -> Any:
+        # The same faster_whisper.WhisperModel the engine loaded (same weights, compute type
+        # and threads), called with faster-whisper's defaults instead of the engine's options.
+        return self.engine("faster-whisper", compute_type)._model  # type: ignore[attr-defined]
+
+
+def transcribe(models: Models, setting: Setting, audio: np.ndarray) -> str:
+    if setting.plain:
+        segments, _info = models.plain_model(setting.compute_type).transcribe(
+            audio, language=LANGUAGE)
+        return " ".join(segment.text.strip() for segment in segments)
+    engine = models.engine(setting.engine, setting.compute_type)
+    result = recognise(engine, audio, LANGUAGE, setting.decode)
+    return " ".join(segment.text for segment in result.segments)
+
+
+# --- results --------------------------------------------------------------------------
+
+def load_results() -> list[dict[str, Any]]:
+    if not RESULTS.exists():
+        return []
+    rows = []
+    for line in RESULTS.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut short by an interrupted run
+            continue
+    return rows
+
+
+def append_result(row: dict[str, Any]) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+@dataclass
+class Pooled:
+    score: Score
+    audio_s: float
+    decode_s: float
+    talks: int
+
+    @property
+    def rtf(self) -> float:
+        return self.audio_s / self.decode_s if self.decode_s else 0.0
+
+
+def pooled(rows: Iterable[dict[str, Any]], audio: str, talk_ids: list[str], key: str
+           ) -> Pooled | None:
+    """The pooled figures of `key` on exactly these talks, or None if any is missing."""
+    latest = {r["talk"]: r for r in rows if r["audio"] == audio and r["setting"] == key}
+    if any(t not in latest for t in talk_ids):
+        return None
+    chosen = [latest[t] for t in talk_ids]
+    return Pooled(total(Score(r["errors"], r["reference_chars"]) for r in chosen),
+                  sum(r["audio_s"] for r in chosen), sum(r["decode_s"] for r in chosen),
+                  len(chosen))
+
+
+def report(rows: list[dict[str, Any]], talks: list[Talk]) -> str:
+    """A markdown table of every setting in the results: CER on 4, 12, noisy 12; RTF."""
+    ids4, ids12 = [t.talk_id for t in talks[:4]], [t.talk_id for t in talks]
+    keys = list(dict.fromkeys(r["setting"] for r in rows))
+    lines = ["| engine | compute | beam | VAD (threshold / min silence / pad) | "
+             "condition_on_previous_text | CER 4 talks | CER 12 talks | CER noisy 12 | "
+             "RTF (12 talks) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+
+    def fmt(p: Pooled | None) -> str:
+        return f"{p.score.cer:.2%}" if p else "-"
+
+    table = []
+    for key in keys:
+        c = parse_setting(key).columns()
+        p4, p12 = pooled(rows, "clean", ids4, key), pooled(rows, "clean", ids12, key)
+        noisy = pooled(rows, "noisy", ids12, key)
+        speed = p12 or p4
+        rtf = f"x{speed.rtf:.1f}" + ("" if p12 else " (4 talks)") if speed else "-"
+        order = p12.score.cer if p12 else (1 + p4.score.cer if p4 else 9)
+        table.append((order, f"| {c['engine']} | {c['compute']} | {c['beam']} | {c['vad']} | "
+                             f"{c['cond']} | {fmt(p4)} | {fmt(p12)} | {fmt(noisy)} | {rtf} |"))
+    return "\n".join(lines + [line for _order, line in sorted(table)])
+
+
+# --- main -----------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[20:]))
+    parser.add_argument("--talks", type=int, default=12, choices=range(1, 13), metavar="N",
+                        help="the first N talks of the corpus README (4: the original set; "
+                             "default 12)")
+    parser.add_argument("--noisy", action="store_true",
+                        help="wrap each talk in title-card silence and applause")
+    parser.add_argument("--grid", choices=sorted(GRIDS), help="a built-in list of settings")
+    parser.add_argument("--setting", action="append", default=[], metavar="SPEC",
+                        help="a setting, e.g. faster-whisper/int8/b5/vad0.5-2000-400/nocond "
+                             "or plain/float32 (repeatable)")
+    parser.add_argument("--plain", action="store_true",
+                        help="plain faster-whisper with its own defaults, --compute type")
+    parser.add_argument("--engine", default="faster-whisper")
+    parser.add_argument("--compute", default=WhisperSettings().compute_type)
+    parser.add_argument("--beam", type=int)
+    parser.add_argument("--vad", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--vad-threshold", type=float)
+    parser.add_argument("--vad-min-silence-ms", type=int)
+    parser.add_argument("--vad-speech-pad-ms", type=int)
+    parser.add_argument("--condition", action=argparse.BooleanOptionalAction, default=None,
+                        help="condition_on_previous_text")
+    parser.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--force", action="store_true",
+                        help="decode again even if the results hold this combination")
+    parser.add_argument("--report", action="store_true",
+                        help="print the table of everything in results.jsonl and exit")
+    args = parser.parse_args()
+
+    talks_all = corpus_talks(find_speech_dir(Settings.from_environ().speech_dir))
+    if args.report:
+        print(report(load_results(), talks_all))
+        return
+    talks = talks_all[:args.talks]
+    audio_set = "noisy" if args.noisy else "clean"
+    settings = settings_from_args(args)
+    print(f"machine: {machine()}")
+    print(f"audio: {len(talks)} talks, {audio_set}; {len(settings)} settings; "
+          f"results in {RESULTS.relative_to(ROOT)}", flush=True)
+
+    audios = {}
+    for index, talk in enumerate(talks):
+        audios[talk.talk_id] = noisy_audio(talk, index) if args.noisy else clean_audio(talk)
+    seconds = sum(len(a) for a in audios.values()) / SAMPLE_RATE
+    print(f"built: {seconds / 60:.1f} min of audio", flush=True)
+
+    models = Models(args.cpu_threads)
+    ids = [t.talk_id for t in talks]
+    for setting in settings:
+        print(f"{setting.key}", flush=True)
+        done = {r["talk"] for r in load_results()
+                if r["audio"] == audio_set and r["setting"] == setting.key}
+        for talk in talks:
+            if talk.talk_id in done and not args.force:
+                continue
+            audio = audios[talk.talk_id]
+            load1 = os.getloadavg()[0]
+            started = time.perf_counter()
+            hypothesis = transcribe(models, setting, audio)
+            decode_s = time.perf_counter() - started
+            result = score(talk.reference, hypothesis)
+            append_result({
+                "audio": audio_set, "talk": talk.talk_id, "setting": setting.key,
+                "errors": result.errors, "reference_chars": result.reference_chars,
+                "cer": round(result.cer, 5), "audio_s": round(len(audio) / SAMPLE_RATE, 2),
+                "decode_s": round(decode_s, 2), "load1_before": round(load1, 2),
+                "cpu_threads": args.cpu_threads, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "hypothesis": hypothesis})
+            print(f"  {talk.talk_id:<28} CER {result.cer:6.2%}  "
+                  f"x{len(audio) / SAMPLE_RATE / decode_s:5.1f} real time  (load {load1:.1f})",
+                  flush=True)
+        summary = pooled(load_results(), audio_set, ids, setting.key)
+        if summary:
+            print(f"  pooled over {summary.talks} talks: CER {summary.score.cer:.2%} "
+                  f"({summary.score.errors}/{summary.score.reference_chars}), "
+                  f"real-time factor x{summary.rtf:.1f}", flush=True)
+    print()
+    rows = load_results()
+    width = max(len(s.key) for s in settings)
+    print(f"{'setting':<{width}}  CER ({len(talks)} talks, {audio_set})  RTF")
+    for setting in settings:
+        summary = pooled(rows, audio_set, ids, setting.key)
+        if summary:
+            print(f"{setting.key:<{width}}  {summary.score.cer:7.2%}  x{summary.rtf:5.1f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
