@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder for the demo forum and its archive (default build/demo)")
     demo.add_argument("--small", action="store_true", help="a 54 second forum, for quick checks")
     _add_run_options(demo)
+    from pipeline.asr_commands import add_parsers
+
+    add_parsers(commands, common)
     return parser
 
 

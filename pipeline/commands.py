@@ -22,7 +22,10 @@ from pipeline.stage import RunReport
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    handlers = {"run": cmd_run, "validate": cmd_validate, "search": cmd_search, "demo": cmd_demo}
+    from pipeline.asr_commands import cmd_models, cmd_transcribe
+
+    handlers = {"run": cmd_run, "validate": cmd_validate, "search": cmd_search, "demo": cmd_demo,
+                "transcribe": cmd_transcribe, "models": cmd_models}
     return handlers[args.command](args)
 
 

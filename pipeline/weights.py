@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -45,10 +46,13 @@ def default_model_dir() -> Path:
 
 
 def resolve_model(name: str, model_dir: Path | None = None) -> str:
-    """What to hand to `WhisperModel`: a folder for the bundled base, else the name."""
+    """What to hand to `WhisperModel`: a folder for the bundled base or an imported
+    CTranslate2 model, else the name (a local path, or a hub name when online)."""
+    folder = model_dir or default_model_dir()
     if name != BUNDLED_MODEL:
-        return name
-    return str(assemble_base_model(model_dir or default_model_dir()))
+        imported = folder / "imported" / name
+        return str(imported) if (imported / "model.bin").is_file() else name
+    return str(assemble_base_model(folder))
 
 
 def assemble_base_model(model_dir: Path) -> Path:
@@ -111,11 +115,23 @@ def model_sha256(name: str, model_dir: Path | None = None) -> str:
     """
     if name == BUNDLED_MODEL:
         return BASE_MODEL_SHA256
+    record = (model_dir or default_model_dir()) / "imported" / name / "model.json"
+    if record.is_file():
+        return str(json.loads(record.read_text(encoding="utf-8"))["sha256"])
     path = Path(name).expanduser()
     weights = path / "model.bin" if path.is_dir() else path
     if not weights.is_file():
         return f"unpinned:{name}"
     return file_sha256(weights)
+
+
+def sha256_of(path: Path) -> str:
+    """sha256 of a file, read in full (no cache): for verification."""
+    hasher = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            hasher.update(block)
+    return hasher.hexdigest()
 
 
 def file_sha256(path: Path) -> str:
@@ -128,11 +144,7 @@ def file_sha256(path: Path) -> str:
             return digest
     except (OSError, ValueError):
         pass
-    hasher = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            hasher.update(block)
-    digest = hasher.hexdigest()
+    digest = sha256_of(path)
     with contextlib.suppress(OSError):  # a read-only folder only costs a re-hash next time
         stamp.write_text(f"{digest} {stat.st_size} {stat.st_mtime_ns}\n")
     return digest

@@ -135,3 +135,12 @@ def test_full_disk_is_reported_and_finished_work_is_kept(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert downloaded.stat().st_mtime_ns == stamp  # the download was not redone
     assert (source / "audio.wav").is_file()
+
+
+def test_a_model_that_cannot_load_is_exit_5_not_a_partial_failure(tmp_path: Path) -> None:
+    counter_video(tmp_path / "master.mp4", 3, [440])
+    path = forum_yaml(tmp_path, "{file: master.mp4}")
+    result = sort_archive("run", str(path), "--work-dir", str(tmp_path / "work"),
+                          "--model", "no-such-model", env={"HF_HUB_OFFLINE": "1"})
+    assert_one_line_error(result, ExitCode.TRANSCRIBE, "no-such-model")
+    assert (tmp_path / "work" / "cli-test" / "sessions" / "01-only" / "01-only.mp4").is_file()

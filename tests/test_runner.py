@@ -256,3 +256,15 @@ def test_the_manifest_keeps_no_transcript_words(tmp_path: Path, finished: Path) 
     report = run_forum(load_config(finished), options(tmp_path, only_stage="publish",
                                                       force=True), LogProgress())
     assert actions(report) == [("publish", "ran")]  # words come back from the JSON files
+
+
+def test_a_session_that_is_mostly_not_speech_is_flagged(tmp_path: Path) -> None:
+    counter_video(tmp_path / "master.mp4", 32, [440])
+    path = tmp_path / "forum.yaml"
+    path.write_text(FORUM.replace("  - {id: one, title: 첫째, start: 0, end: 2}\n"
+                                  "  - {id: two, title: 둘째, start: 2, end: 4}\n",
+                                  "  - {id: break, title: 휴식, start: 0, end: 32}\n"),
+                    encoding="utf-8")
+    report = run_forum(load_config(path), options(tmp_path), LogProgress())
+    assert len(report.warnings) == 1 and report.warnings[0].startswith("01-break: only 0%")
+    assert "agenda times" in report.warnings[0]

@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,7 @@ GRIDS: dict[str, list[str]] = {
 class Setting:
     engine: str  # "plain" for faster-whisper's own defaults
     compute_type: str
-    decode: DecodeOptions = DecodeOptions()
+    decode: DecodeOptions = field(default_factory=DecodeOptions)
 
     @property
     def plain(self) -> bool:

@@ -94,3 +94,50 @@ def test_unreadable_audio_fails_the_session_not_the_run(tmp_path: Path) -> None:
     bogus.write_bytes(b"RIFF not really")
     result = transcribe(request(bogus, tmp_path, 8.0), LogProgress())
     assert result.transcripts == () and "01-keynote" in result.failures
+
+
+def test_a_changed_engine_identity_redoes_the_transcript(
+        tmp_path: Path, speech_recording: tuple[Path, list[str]]) -> None:
+    from dataclasses import replace
+
+    audio, _ = speech_recording
+    first = transcribe(request(audio, tmp_path, 8.0), LogProgress())
+    assert first.transcribed == 1
+    changed = request(audio, tmp_path, 8.0)
+    float32 = replace(changed, settings=replace(changed.settings, compute_type="float32"))
+    assert transcribe(float32, LogProgress()).transcribed == 1  # compute type is identity
+    assert transcribe(float32, LogProgress()).transcribed == 0
+    greedy = replace(float32, settings=replace(float32.settings, decode=replace(
+        float32.settings.decode, beam_size=1)))
+    assert transcribe(greedy, LogProgress()).transcribed == 1  # so are decoding options
+
+
+def test_quality_report_and_corrections_are_written(
+        tmp_path: Path, speech_recording: tuple[Path, list[str]]) -> None:
+    from dataclasses import replace
+
+    audio, _ = speech_recording
+    base = request(audio, tmp_path, 8.0)
+    result = transcribe(replace(base, corrections=(("기업", "企業"),)), LogProgress())
+    transcript = result.transcripts[0]
+    assert any("企業" in s.text and s.raw_text and "기업" in s.raw_text
+               for s in transcript.segments)
+    quality = json.loads(transcript.files.quality.read_text(encoding="utf-8"))  # type: ignore[union-attr]
+    assert quality["corrections"][0]["to"] == "企業"
+    assert 0.3 < quality["speech_ratio"] <= 1.0 and quality["segment_count"] >= 1
+    assert {"dropped", "low_confidence", "mean_logprob", "flags"} <= quality.keys()
+    document = json.loads(transcript.files.json_path.read_text(encoding="utf-8"))
+    assert any("raw_text" in s for s in document["segments"])
+
+
+def test_a_model_that_cannot_load_ends_the_stage_not_each_session(
+        tmp_path: Path, speech_recording: tuple[Path, list[str]]) -> None:
+    from dataclasses import replace
+
+    from pipeline.errors import ModelError
+
+    audio, _ = speech_recording
+    base = request(audio, tmp_path, 8.0)
+    broken = replace(base, settings=replace(base.settings, model=str(tmp_path / "nothing")))
+    with pytest.raises(ModelError, match="models list"):
+        transcribe(broken, LogProgress())

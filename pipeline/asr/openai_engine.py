@@ -1,0 +1,227 @@
+"""openai-whisper (PyTorch): the second engine, on the same bundled weights.
+
+Model: "base" is the bundled CTranslate2 base converted once to an openai-whisper
+checkpoint (pipeline.asr.convert); a local CTranslate2 folder is converted the same
+way; a path to a `.pt` checkpoint is loaded as it is; any other name goes to
+`whisper.load_model` with its download folder inside the model folder (which fails
+offline: a ModelError saying what to use instead).
+
+Decoding follows faster-whisper's defaults, so that the two engines differ only in
+the implementation: temperature fallback 0.0..1.0 in steps of 0.2 with best_of 5,
+Whisper's compression-ratio, log-probability and no-speech thresholds, word timings
+on. beam_size 1 is greedy decoding (openai-whisper's `beam_size=None`). openai-whisper
+has no voice-activity filter: with `vad` on, the speech is found with faster-whisper's
+Silero VAD and the same options, the speech alone is decoded, and the times are mapped
+back to the original audio, exactly as faster-whisper does it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from pipeline.asr.engine import SAMPLE_RATE, Decoded, DecodeOptions, EngineIdentity, Progress
+from pipeline.errors import ModelError
+from pipeline.models import Word
+from pipeline.options import WhisperSettings
+from pipeline.weights import BUNDLED_MODEL, default_model_dir, model_sha256
+
+TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's and openai-whisper's default
+BEST_OF = 5  # candidates when sampling at a fallback temperature (faster-whisper's default)
+_FIX_HINT = ("use --model base (bundled, works offline), or a path to an openai-whisper .pt "
+             "checkpoint, or --engine faster-whisper")
+_PROGRESS_LOCK = threading.Lock()  # the progress hook swaps a module global for one call
+
+
+class OpenAIWhisperEngine:
+    name = "openai-whisper"
+
+    def __init__(self, settings: WhisperSettings) -> None:
+        self.settings = settings
+        self._model: Any = None
+
+    @property
+    def compute_type(self) -> str:
+        return "float16" if self.settings.device.startswith("cuda") else "float32"
+
+    def load(self) -> None:
+        if self._model is not None:
+            return
+        try:
+            import torch
+            import whisper
+        except ImportError as exc:
+            raise ModelError(f"the openai-whisper engine is not installed ({exc.name} is "
+                             "missing)", "pip install -e '.[openai]', or use --engine "
+                             "faster-whisper") from None
+        settings = self.settings
+        if not settings.device.startswith("cuda"):
+            torch.set_num_threads(max(int(settings.cpu_threads), 1))
+        reference, heads = self._checkpoint()
+        try:
+            model = whisper.load_model(reference, device=settings.device,
+                                       download_root=str(self._model_root() / "openai-whisper"))
+        except Exception as exc:  # torch, pickle, urllib and whisper raise many types
+            raise ModelError(f"cannot load Whisper model '{settings.model}' with openai-whisper: "
+                             f"{_first_line(exc)}", _FIX_HINT) from None
+        if heads is not None:
+            model.set_alignment_heads(heads)
+        self._model = model
+
+    def _model_root(self) -> Path:
+        return self.settings.model_dir or default_model_dir()
+
+    def _checkpoint(self) -> tuple[str, bytes | None]:
+        """What to hand to `whisper.load_model`, and the alignment heads to set after."""
+        from pipeline.asr import convert
+
+        name = self.settings.model
+        if name == BUNDLED_MODEL:
+            converted = convert.bundled_conversion(self.settings.model_dir)
+            return str(converted.checkpoint), _stored_heads(converted.checkpoint)
+        path = Path(name).expanduser()
+        if path.is_dir() and (path / "model.bin").is_file():
+            converted = convert.folder_conversion(path, self.settings.model_dir)
+            return str(converted.checkpoint), _stored_heads(converted.checkpoint)
+        if path.suffix == ".pt" or path.is_file():
+            if not path.is_file():
+                raise ModelError(f"Whisper model file {path} does not exist", _FIX_HINT)
+            return str(path), _stored_heads(path)
+        return name, None
+
+    def identity(self) -> EngineIdentity:
+        settings = self.settings
+        return EngineIdentity(
+            engine=self.name, model=settings.model,
+            model_sha256=model_sha256(settings.model, settings.model_dir),
+            compute_type=self.compute_type, device=settings.device,
+            options=settings.decode.as_dict())
+
+    def transcribe(self, audio: Any, language: str, options: DecodeOptions,
+                   on_progress: Progress | None = None) -> list[Decoded]:
+        import numpy as np
+
+        self.load()
+        audio = np.ascontiguousarray(audio, dtype=np.float32)
+        timeline = None
+        if options.vad:
+            from faster_whisper.vad import (
+                SpeechTimestampsMap,
+                VadOptions,
+                collect_chunks,
+                get_speech_timestamps,
+            )
+
+            chunks = get_speech_timestamps(audio, VadOptions(
+                threshold=options.vad_threshold,
+                min_silence_duration_ms=options.vad_min_silence_ms,
+                speech_pad_ms=options.vad_speech_pad_ms))
+            if not chunks:
+                return []
+            pieces, _ = collect_chunks(audio, chunks)
+            audio = np.concatenate(pieces)
+            timeline = SpeechTimestampsMap(chunks, SAMPLE_RATE)
+        if len(audio) == 0:
+            return []
+
+        def progress(seconds: float) -> None:
+            if on_progress is not None:
+                on_progress(timeline.get_original_time(seconds) if timeline else seconds)
+
+        with _PROGRESS_LOCK, _Reporting(progress if on_progress else None):
+            result = self._model.transcribe(
+                audio, language=language, task="transcribe",
+                beam_size=options.beam_size if options.beam_size > 1 else None,
+                best_of=BEST_OF, temperature=TEMPERATURES,
+                condition_on_previous_text=options.condition_on_previous_text,
+                word_timestamps=True, fp16=self.compute_type == "float16",
+                verbose=False if on_progress else None)
+        return [_decoded(raw, timeline) for raw in result["segments"]]
+
+
+def _decoded(raw: dict[str, Any], timeline: Any) -> Decoded:
+    words = [(float(w["start"]), float(w["end"]), str(w["word"]), float(w["probability"]))
+             for w in raw.get("words") or []]
+    start, end = float(raw["start"]), float(raw["end"])
+    if timeline is not None:
+        mapped = []
+        for w_start, w_end, text, probability in words:
+            # Both ends in the chunk of the word's middle, as faster-whisper does it.
+            chunk = timeline.get_chunk_index((w_start + w_end) / 2)
+            mapped.append((timeline.get_original_time(w_start, chunk),
+                           timeline.get_original_time(w_end, chunk), text, probability))
+        words = mapped
+        if words:
+            start, end = words[0][0], words[-1][1]
+        else:
+            start = timeline.get_original_time(start)
+            end = timeline.get_original_time(end, is_end=True)
+    return Decoded(
+        start=round(start, 3), end=round(end, 3), text=str(raw["text"]).strip(),
+        words=tuple(Word(start=round(a, 3), end=round(b, 3), word=text,
+                         probability=round(p, 4)) for a, b, text, p in words),
+        avg_logprob=float(raw["avg_logprob"]), no_speech_prob=float(raw["no_speech_prob"]),
+        compression_ratio=float(raw["compression_ratio"]))
+
+
+class _Reporting:
+    """Route openai-whisper's progress bar (frames decoded) to `progress(seconds)`.
+
+    `whisper.transcribe` only reports progress through `tqdm.tqdm`, looked up in its
+    module at call time; for the call, that name points at a bar that reports instead.
+    """
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.module: Any = None
+        self.saved: Any = None
+
+    def __enter__(self) -> None:
+        if self.progress is None:
+            return
+        from whisper.audio import FRAMES_PER_SECOND
+
+        progress = self.progress
+
+        class Bar:
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                self.frames = 0
+
+            def __enter__(self) -> Bar:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                return None
+
+            def update(self, frames: int) -> None:
+                self.frames += frames
+                progress(self.frames / FRAMES_PER_SECOND)
+
+        self.module = importlib.import_module("whisper.transcribe")
+        self.saved = self.module.tqdm
+        self.module.tqdm = SimpleNamespace(tqdm=Bar)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.module is not None:
+            self.module.tqdm = self.saved
+
+
+def _stored_heads(checkpoint: Path) -> bytes | None:
+    """The alignment heads a converted checkpoint carries (see pipeline.asr.convert)."""
+    import torch
+
+    try:
+        # mmap: only the small "alignment_heads" entry is read, not the weights.
+        stored = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # whisper.load_model reports an unreadable file with its own words
+        return None
+    heads = stored.get("alignment_heads") if isinstance(stored, dict) else None
+    return heads if isinstance(heads, bytes) else None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else repr(exc)
