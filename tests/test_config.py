@@ -135,3 +135,35 @@ def test_whisper_section_is_optional_and_checked(tmp_path: Path) -> None:
     assert (whisper.model, whisper.beam_size) == ("large-v3", 1)
     with pytest.raises(ConfigError, match=r"whisper\.beam_size"):
         load_config(write(tmp_path, GOOD + "whisper: {beam_size: 0}\n"))
+
+
+def test_whisper_engine_and_corrections_are_checked(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD + "whisper: {engine: openai-whisper}\n"
+                               "corrections: {사회적 까치: 사회적가치}\n"))
+    assert config.forum.whisper.engine == "openai-whisper"
+    assert config.forum.corrections == {"사회적 까치": "사회적가치"}
+    with pytest.raises(ConfigError, match=r"whisper\.engine"):
+        load_config(write(tmp_path, GOOD + "whisper: {engine: whisper-cpp}\n"))
+    with pytest.raises(ConfigError, match=r"corrections.*changes nothing"):
+        load_config(write(tmp_path, GOOD + "corrections: {가치: 가치}\n"))
+    with pytest.raises(ConfigError, match=r"corrections"):
+        load_config(write(tmp_path, GOOD + "corrections: [가치]\n"))
+
+
+def test_command_line_engine_and_model_win_over_the_config(tmp_path: Path) -> None:
+    import argparse
+
+    from pipeline.commands import whisper_settings
+    from pipeline.settings import Settings
+
+    config = load_config(write(tmp_path, GOOD + "whisper: {model: small, beam_size: 1, "
+                               "vad: false, compute_type: float32}\n"))
+    settings = Settings(model_dir=tmp_path / "models")
+    chosen = whisper_settings(argparse.Namespace(engine=None, model=None), config, settings)
+    assert (chosen.engine, chosen.model, chosen.compute_type) == (
+        "faster-whisper", "small", "float32")
+    assert (chosen.decode.beam_size, chosen.decode.vad) == (1, False)
+    assert chosen.model_dir == tmp_path / "models"
+    cli = whisper_settings(argparse.Namespace(engine="openai-whisper", model="base"), config,
+                           settings)
+    assert (cli.engine, cli.model, cli.compute_type) == ("openai-whisper", "base", "float32")
