@@ -66,6 +66,7 @@ class Clip(Record):
     session: SessionPlan
     path: Path
     duration: float
+    poster: Path | None = None  # poster.jpg: a representative frame for the viewer page
 
 
 class Word(Record):

@@ -215,8 +215,9 @@ def session_page(
         if subtitles_href
         else ""
     )
+    poster = f' poster="{escape(files["poster"])}"' if files.get("poster") else ""
     video = (
-        '<video id="player" controls preload="metadata" '
+        f'<video id="player" controls preload="metadata"{poster} '
         f'aria-label="{escape(session.title)} 영상">\n'
         f'<source src="{escape(video_href)}" type="video/mp4">{track}\n'
         f'<p>이 브라우저는 영상을 재생할 수 없습니다. <a href="{escape(video_href)}">'

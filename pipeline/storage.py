@@ -45,6 +45,7 @@ _CONTENT_TYPES = {
     ".txt": "text/plain; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
 }
 _LOCAL_HINT = "fix the folder's permissions or set storage.local in the forum config elsewhere"
 _TRANSFER = TransferConfig(multipart_threshold=16 * _CHUNK, multipart_chunksize=16 * _CHUNK)

@@ -29,6 +29,7 @@ CONTENT_TYPES = {
     ".txt": "text/plain; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
 }
 
 
@@ -96,7 +97,8 @@ def test_every_object_is_in_the_bucket_with_its_content_type(archived: dict[str,
     for plan in config.session_plans():
         base = f"{prefix}/sessions/{plan.slug}/{plan.slug}"
         expected |= {f"{base}.mp4", f"{base}.ko.vtt", f"{base}.ko.srt", f"{base}.json",
-                     f"{base}.txt", f"{prefix}/sessions/{plan.slug}/index.html"}
+                     f"{base}.txt", f"{prefix}/sessions/{plan.slug}/index.html",
+                     f"{prefix}/sessions/{plan.slug}/poster.jpg"}
     assert expected <= keys, sorted(expected - keys)
     for key in expected:
         head = client.head_object(Bucket="sort-archive-e2e", Key=key)

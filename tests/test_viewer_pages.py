@@ -112,3 +112,29 @@ def test_forum_page_links_every_session_and_the_proceedings(browser: Any,
     page.wait_for_load_state()
     assert "01-keynote" in page.url and page.locator("video#player").count() == 1
     page.close()
+
+
+def test_the_player_shows_a_poster_that_is_not_the_title_card(
+        browser: Any, local_archive: Path, small_demo: Any, http_root: tuple[Path, str]) -> None:
+    from pipeline.posters import FLAT_SPREAD, frame_stats
+
+    folder, base = http_root
+    served = folder / "viewer"
+    if not served.exists():
+        served.symlink_to(small_demo.config_path.parent / "archive", target_is_directory=True)
+    hit = search(local_archive, "사람들")[0]
+    relative = hit.open_url.split("/archive/", 1)[1].split("#")[0]
+    page = browser.new_page()
+    page.goto(f"{base}/viewer/{relative}")
+    poster = page.evaluate("document.getElementById('player').poster")
+    assert poster.endswith("/poster.jpg")
+    loaded = page.evaluate("""async (src) => { const img = new Image(); img.src = src;
+        await img.decode(); return [img.naturalWidth, img.naturalHeight]; }""", poster)
+    assert loaded[0] > 0 and loaded[1] > 0
+    page.close()
+    session_folder = (small_demo.config_path.parent / "archive" / relative).parent
+    stats = frame_stats(session_folder / "poster.jpg", 0.0)
+    first = frame_stats(session_folder / f"{session_folder.name}.mp4", 0.0)
+    # The clip opens on the dark title card; the poster is the light speaker slide.
+    assert stats is not None and first is not None and stats[1] >= FLAT_SPREAD
+    assert stats[0] > first[0] + 40, (stats, first)

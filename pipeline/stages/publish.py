@@ -78,6 +78,8 @@ def _session_files(root: str, clip: Clip, transcript: Transcript | None,
     slug = clip.session.slug
     folder = f"{root}/sessions/{slug}"
     files = {"video": file_item(f"{folder}/{slug}.mp4", clip.path, "clip", checksum)}
+    if clip.poster is not None:
+        files["poster"] = file_item(f"{folder}/poster.jpg", clip.poster, "poster", checksum)
     if transcript is not None:
         lang, paths = transcript.language, transcript.files
         files |= {

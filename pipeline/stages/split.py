@@ -21,6 +21,7 @@ from pipeline.errors import ConfigError, MediaError, PipelineError, SplitError, 
 from pipeline.executor import Executor, SerialExecutor, Unit
 from pipeline.media import probe, run_with_progress
 from pipeline.models import Chapter, Clip, FetchResult, Recording, SessionPlan, SplitResult
+from pipeline.posters import make_poster
 from pipeline.progress import Progress
 from pipeline.stage import RunContext, Stage
 from pipeline.state import ItemCache, fingerprint
@@ -77,7 +78,10 @@ def split(request: SplitRequest, progress: Progress,
         target = clip_path(request.work_dir, session)
         if request.cache.is_fresh(session.slug, _fingerprint(source_sha, session)):
             try:
-                clips[session.slug] = _checked_clip(session, target)
+                clip = _checked_clip(session, target)
+                poster = poster_path(target)
+                clips[session.slug] = (clip.model_copy(update={"poster": poster})
+                                       if poster.is_file() else clip)
             except (PipelineError, OSError) as exc:
                 failures[session.slug] = session_failure(exc)
         else:
@@ -100,7 +104,7 @@ def split(request: SplitRequest, progress: Progress,
                 failures[job.session.slug] = outcome.failure or "cut failed"
                 continue
             request.cache.record(job.session.slug, _fingerprint(source_sha, job.session),
-                                 [job.target])
+                                 [p for p in (job.target, outcome.clip.poster) if p])
             clips[job.session.slug] = outcome.clip
     ordered = sorted(clips.values(), key=lambda clip: clip.session.number)
     return SplitResult(clips=tuple(ordered), failures=failures)
@@ -126,13 +130,30 @@ class CutOutcome:
 
 
 def cut_one(job: CutJob, unit: Unit[None]) -> CutOutcome:
-    """Cut one session and check its length. A failure is returned, not raised,
-    except a full disk, which stops the run."""
+    """Cut one session, check its length and make its poster. A failure is returned,
+    not raised, except a full disk, which stops the run."""
     try:
         _cut(job.source, job.session, job.target, unit.report)
-        return CutOutcome(clip=_checked_clip(job.session, job.target))
+        clip = _checked_clip(job.session, job.target)
     except (PipelineError, OSError) as exc:
         return CutOutcome(clip=None, failure=session_failure(exc))
+    return CutOutcome(clip=_with_poster(clip))
+
+
+def poster_path(clip_file: Path) -> Path:
+    return clip_file.with_name("poster.jpg")
+
+
+def _with_poster(clip: Clip) -> Clip:
+    """A poster is a nicety: a clip without one is still published, with a warning."""
+    try:
+        make_poster(clip.path, poster_path(clip.path), clip.duration)
+    except (PipelineError, OSError) as exc:
+        if isinstance(exc, OSError):
+            session_failure(exc)  # re-raises a full disk
+        log.warning("no poster for %s: %s", clip.session.slug, exc)
+        return clip
+    return clip.model_copy(update={"poster": poster_path(clip.path)})
 
 
 def _checked_clip(session: SessionPlan, target: Path) -> Clip:
@@ -186,7 +207,7 @@ class SplitStage(Stage[SplitResult]):
                 [plan.model_dump(mode="json") for plan in self.plans(ctx)]]
 
     def outputs(self, result: SplitResult) -> list[Path]:
-        return [clip.path for clip in result.clips]
+        return [path for clip in result.clips for path in (clip.path, clip.poster) if path]
 
     def run(self, ctx: RunContext) -> SplitResult:
         request = SplitRequest(recording=ctx.get(FetchResult).recording,
