@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="sort-archive", parents=[common],
-        description="Archive SORT forum recordings: fetch, split, transcribe, publish, index.",
+        description="Archive SORT forum recordings: fetch, plan, split, transcribe, publish, "
+                    "index.",
         epilog="exit codes: 0 ok, 1 internal error, 2 config/usage, 3 source, 4 ffmpeg, "
                "5 Whisper, 6 storage, 7 catalogue, 8 some sessions failed, 9 disk full, "
                "10 forum busy, 11 executor (Ray) or shared storage, 130 interrupted",
@@ -68,12 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
                      help="if another run is processing the same forum, wait for it instead "
                           "of stopping")
     run.add_argument("--from", dest="from_stage", metavar="STAGE",
-                     help="start at this stage (fetch, split, transcribe, publish, index)")
+                     help="start at this stage (fetch, plan, split, transcribe, publish, index)")
     run.add_argument("--only", dest="only_stage", metavar="STAGE", help="run just this stage")
     run.add_argument("--force", action="store_true",
                      help="redo the selected stages even when their outputs are up to date")
     run.add_argument("--dry-run", action="store_true",
                      help="show what each stage would do, change nothing")
+
+    plan = commands.add_parser(
+        "plan", parents=[common], formatter_class=fmt, help="find and show the session times",
+        description="Fetch the recording if needed, then show every session's start and end, "
+                    "where they came from (config, plan.yaml, chapters, detected) and how sure "
+                    "the detection is. Writes plan.yaml in the work folder for review.",
+        epilog="example:\n  sort-archive plan config/forums/2021-07-02-sort-1.yaml\n"
+               "  sort-archive plan config/forums/demo.yaml --json\n")
+    plan.add_argument("config", type=Path, help="forum config file (.yaml)")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    _add_run_options(plan)
 
     validate = commands.add_parser("validate", parents=[common], formatter_class=fmt,
                                    epilog=EPILOG_VALIDATE, help="check a forum config file",

@@ -24,8 +24,9 @@ from pipeline.stage import RunReport
 def dispatch(args: argparse.Namespace) -> int:
     from pipeline.asr_commands import cmd_models, cmd_transcribe
 
-    handlers = {"run": cmd_run, "validate": cmd_validate, "search": cmd_search, "demo": cmd_demo,
-                "transcribe": cmd_transcribe, "models": cmd_models}
+    handlers = {"run": cmd_run, "plan": cmd_plan, "validate": cmd_validate,
+                "search": cmd_search, "demo": cmd_demo, "transcribe": cmd_transcribe,
+                "models": cmd_models}
     return handlers[args.command](args)
 
 
@@ -49,11 +50,46 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for plan in config.session_plans():
         print(f"  {plan.slug:<28} {format_time(plan.start)} - {format_time(plan.end)}  "
               f"{plan.title}")
+    if forum.sessions and not config.fully_timed():
+        for number, session in enumerate(forum.sessions, start=1):
+            print(f"  {number:02d}-{session.id:<25} (times to find)  {session.title}")
+        print("  run `sort-archive plan CONFIG` to find the missing times")
     return ExitCode.OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     return _run(args, list(args.config))
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Fetch if needed, then plan: print each session with its source and confidence."""
+    import json
+    from dataclasses import replace as replace_options
+
+    from pipeline.models import PlanResult
+    from pipeline.runner import run_forum
+
+    config = load_config(args.config)
+    options = replace_options(_options(args, config, args.settings, None), until_stage="plan")
+    report = run_forum(config, options, LogProgress() if args.json else _progress(args))
+    result = report.results.get("plan")
+    assert isinstance(result, PlanResult)
+    rows = [{"id": s.plan.id, "title": s.plan.title, "start": s.plan.start, "end": s.plan.end,
+             "source": s.source, "confidence": s.confidence} for s in result.sessions]
+    if args.json:
+        print(json.dumps({"sessions": rows, "gaps": [list(g) for g in result.gaps]},
+                         ensure_ascii=False))
+        return ExitCode.OK
+    print(f"{config.forum.id}: plan ({result.plan_file})")
+    for item in result.sessions:
+        print(f"  {item.plan.id:<24} {format_time(item.plan.start)} - "
+              f"{format_time(item.plan.end)}  {item.source:<9} {item.confidence:.2f}  "
+              f"{item.plan.title}")
+    for start, end in result.gaps:
+        print(f"  gap                      {format_time(start)} - {format_time(end)}")
+    for note in result.notes:
+        print(f"  note: {note}")
+    return ExitCode.OK
 
 
 def _options(args: argparse.Namespace, config: ForumConfig, settings: Settings,

@@ -73,11 +73,14 @@ class Speaker(_Strict):
 
 
 class Session(_Strict):
+    """One programme item. Times may be left out: the plan stage then finds them."""
+
     id: str
     title: str
     speakers: list[Speaker] = Field(default_factory=list)
-    start: float
-    end: float
+    start: float | None = None
+    end: float | None = None
+    duration_hint: float | None = None  # expected length, helps boundary detection
 
     @field_validator("id")
     @classmethod
@@ -86,14 +89,14 @@ class Session(_Strict):
             raise ValueError(f"'{value}' must be an ASCII slug: lower-case letters, digits, '-'")
         return value
 
-    @field_validator("start", "end", mode="before")
+    @field_validator("start", "end", "duration_hint", mode="before")
     @classmethod
-    def _time(cls, value: object) -> float:
-        return parse_time(value)
+    def _time(cls, value: object) -> float | None:
+        return None if value is None else parse_time(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> Session:
-        if self.end <= self.start:
+        if self.start is not None and self.end is not None and self.end <= self.start:
             raise ValueError(
                 f"end {format_time(self.end)} is not after start {format_time(self.start)}"
             )
@@ -208,8 +211,11 @@ class Forum(_Strict):
             if session.id in seen:
                 raise ValueError(f"session id '{session.id}' is used twice")
             seen.add(session.id)
-        ordered = sorted(enumerate(self.sessions), key=lambda pair: pair[1].start)
+        timed = [(i, s) for i, s in enumerate(self.sessions)
+                 if s.start is not None and s.end is not None]
+        ordered = sorted(timed, key=lambda pair: pair[1].start or 0.0)
         for (_, earlier), (index, later) in itertools.pairwise(ordered):
+            assert later.start is not None and earlier.end is not None
             if later.start < earlier.end:
                 raise ValueError(
                     f"session '{later.id}' (sessions[{index}]) starts at "
@@ -241,12 +247,19 @@ class ForumConfig(BaseModel):
             language=f.language,
         )
 
+    def fully_timed(self) -> bool:
+        return all(s.start is not None and s.end is not None for s in self.forum.sessions)
+
     def session_plans(self) -> list[SessionPlan]:
-        """Sessions in programme order (by start time), numbered from 1."""
-        ordered = sorted(self.forum.sessions, key=lambda s: s.start)
+        """Sessions in programme order (by start time), numbered from 1, when every
+        session has its times; else [] (the plan stage finds them)."""
+        if not self.fully_timed():
+            return []
+        ordered = sorted(self.forum.sessions, key=lambda s: s.start or 0.0)
         return [
             SessionPlan(
-                number=number, id=s.id, title=s.title, start=s.start, end=s.end,
+                number=number, id=s.id, title=s.title, start=s.start or 0.0,
+                end=s.end or 0.0,
                 speakers=tuple(SpeakerRef(name=p.name, organisation=p.organisation)
                                for p in s.speakers),
             )
@@ -256,7 +269,7 @@ class ForumConfig(BaseModel):
     def check_duration(self, duration: float) -> None:
         """Sessions must lie inside the recording, once its length is known."""
         for index, session in enumerate(self.forum.sessions):
-            if session.end > duration + 0.05:
+            if session.end is not None and session.end > duration + 0.05:
                 raise ConfigError(
                     self.path, f"sessions[{index}].end",
                     f"{format_time(session.end)} is past the end of the recording "

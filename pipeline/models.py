@@ -60,6 +60,27 @@ class SessionPlan(Record):
         return self.end - self.start
 
 
+class PlannedSession(Record):
+    """A session of the plan, with where its times came from."""
+
+    plan: SessionPlan
+    source: str  # "config", "chapters", "detected" or "plan.yaml" (reviewed by staff)
+    confidence: float = 1.0
+
+
+class PlanResult(Record):
+    """The plan stage's result: every session with its times, the gaps between them."""
+
+    sessions: tuple[PlannedSession, ...]
+    gaps: tuple[tuple[float, float], ...] = ()
+    notes: tuple[str, ...] = ()
+    plan_file: Path | None = None
+
+    @property
+    def plans(self) -> list[SessionPlan]:
+        return [planned.plan for planned in self.sessions]
+
+
 class Clip(Record):
     """One cut session (split's result, per session)."""
 

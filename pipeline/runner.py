@@ -28,11 +28,12 @@ from pipeline.options import RunOptions, WhisperSettings
 from pipeline.progress import Progress
 from pipeline.settings import Settings
 from pipeline.stage import RunContext, RunReport, Stage, StageOutcome
-from pipeline.stages import fetch, index, publish, split, transcribe
+from pipeline.stages import fetch, index, plan, publish, split, transcribe
 from pipeline.state import Manifest, fingerprint, forum_lock
 
 PIPELINE: tuple[Stage[Any], ...] = (
     fetch.FetchStage(),
+    plan.PlanStage(),
     split.SplitStage(),
     transcribe.TranscribeStage(),
     publish.PublishStage(),
@@ -54,14 +55,15 @@ class Selection:
 
 def select(stages: Sequence[Stage[Any]], options: RunOptions) -> Selection:
     names = [stage.name for stage in stages]
-    for name in (options.from_stage, options.only_stage):
+    for name in (options.from_stage, options.only_stage, options.until_stage):
         if name is not None and name not in names:
             raise UsageError(f"unknown stage '{name}'", f"choose one of {', '.join(names)}")
     if options.only_stage:
         at = names.index(options.only_stage)
         return Selection(list(stages[:at]), [stages[at]])
     at = names.index(options.from_stage) if options.from_stage else 0
-    return Selection(list(stages[:at]), list(stages[at:]))
+    last = names.index(options.until_stage) + 1 if options.until_stage else len(stages)
+    return Selection(list(stages[:at]), list(stages[at:last]))
 
 
 def selected_stages(options: RunOptions, stages: Sequence[Stage[Any]] = PIPELINE) -> list[str]:
@@ -133,6 +135,7 @@ def _execute(ctx: RunContext, selection: Selection, report: RunReport) -> None:
         elif stored is not None and not stage.always_run:
             report.outcomes.append(StageOutcome(stage.name, "skipped (up to date)"))
             ctx.put(stored)
+            report.results[stage.name] = stored
             stage.summarise(stored, False, report)
         else:
             _run_stage(ctx, stage, report)
@@ -157,6 +160,7 @@ def _run_stage(ctx: RunContext, stage: Stage[Any], report: RunReport) -> None:
         ctx.manifest.record_stage(stage.name, key, stage.outputs(result),
                                   result.model_dump(mode="json"))
     ctx.put(result)
+    report.results[stage.name] = result
     report.outcomes.append(StageOutcome(stage.name, "ran"))
     stage.summarise(result, True, report)
 

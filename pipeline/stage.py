@@ -53,6 +53,7 @@ class RunReport:
     uploaded: int = 0
     failures: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # finished, but worth a look
+    results: dict[str, BaseModel] = field(default_factory=dict)  # by stage name
 
 
 @dataclass

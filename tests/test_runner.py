@@ -53,11 +53,11 @@ def test_stage_selection() -> None:
 def test_full_run_then_rerun_skips_every_stage(tmp_path: Path, forum: Path) -> None:
     config = load_config(forum)
     first = run_forum(config, options(tmp_path), LogProgress())
-    assert [o.action for o in first.outcomes] == ["ran"] * 5
+    assert [o.action for o in first.outcomes] == ["ran"] * len(STAGES)
     assert (tmp_path / "archive" / "runner-test" / "index.html").is_file()
     second = run_forum(config, options(tmp_path), LogProgress())
     assert [(o.stage, o.action) for o in second.outcomes] == [
-        (stage, "skipped (up to date)") for stage in STAGES[:4]] + [("index", "ran")]
+        (stage, "skipped (up to date)") for stage in STAGES[:-1]] + [("index", "ran")]
     assert (second.transcribed, second.uploaded) == (0, 0)
 
 
@@ -76,6 +76,7 @@ def test_only_a_later_stage_needs_the_earlier_ones(tmp_path: Path, forum: Path) 
     with pytest.raises(UsageError, match="--from fetch"):
         run_forum(config, options(tmp_path, only_stage="split"), LogProgress())
     run_forum(config, options(tmp_path, only_stage="fetch"), LogProgress())
+    run_forum(config, options(tmp_path, only_stage="plan"), LogProgress())
     report = run_forum(config, options(tmp_path, only_stage="split"), LogProgress())
     assert [(o.stage, o.action) for o in report.outcomes] == [("split", "ran")]
     assert not (tmp_path / "archive").exists()  # --only split stops after split
@@ -109,7 +110,7 @@ def test_a_replaced_recording_is_cut_again(tmp_path: Path, forum: Path) -> None:
     before = clip.read_bytes()
     counter_video(tmp_path / "master.mp4", 4, [660, 1100])  # same length, new content
     report = run_forum(config, options(tmp_path), LogProgress())
-    assert [o.action for o in report.outcomes[:3]] == ["ran", "ran", "ran"]
+    assert [o.action for o in report.outcomes[:4]] == ["ran", "ran", "ran", "ran"]
     assert clip.read_bytes() != before
 
 
@@ -214,11 +215,11 @@ class WordCountStage(Stage[WordCount]):
 
 def test_a_new_stage_is_one_entry_in_the_list(tmp_path: Path, forum: Path) -> None:
     config = load_config(forum)
-    stages = (*PIPELINE[:3], WordCountStage(), *PIPELINE[3:])
-    names = ["fetch", "split", "transcribe", "count", "publish", "index"]
+    stages = (*PIPELINE[:4], WordCountStage(), *PIPELINE[4:])
+    names = ["fetch", "plan", "split", "transcribe", "count", "publish", "index"]
 
     plan = run_forum(config, options(tmp_path, dry_run=True), LogProgress(), stages=stages)
-    assert [(o.stage, o.detail) for o in plan.outcomes][3] == ("count", "count the words")
+    assert [(o.stage, o.detail) for o in plan.outcomes][4] == ("count", "count the words")
     first = run_forum(config, options(tmp_path), LogProgress(), stages=stages)
     assert actions(first) == [(name, "ran") for name in names]
     assert WordCountStage.runs == 1 and (tmp_path / "work" / "runner-test" / "words.txt").is_file()
@@ -245,7 +246,8 @@ def test_a_damaged_manifest_is_set_aside_with_a_warning(
     assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == '{"version": 1, "stages": {'
     assert any("damaged" in r.getMessage() and kept[0].name in r.getMessage()
                for r in caplog.records if r.levelname == "WARNING")
-    assert actions(report)[:3] == [("fetch", "ran"), ("split", "ran"), ("transcribe", "ran")]
+    assert actions(report)[:4] == [("fetch", "ran"), ("plan", "ran"), ("split", "ran"),
+                                   ("transcribe", "ran")]
     assert json.loads(state.read_text(encoding="utf-8"))["stages"]["index"]
 
 

@@ -69,7 +69,7 @@ def test_a_second_run_is_refused_or_waits_and_state_stays_whole(tmp_path: Path) 
     assert "transcribed 0 session(s), uploaded 0 object(s)" in waited_out  # after, not during
 
     state = json.loads((work / "lock-test" / "state.json").read_text(encoding="utf-8"))
-    assert set(state["stages"]) == {"fetch", "split", "transcribe", "publish", "index"}
+    assert set(state["stages"]) == {"fetch", "plan", "split", "transcribe", "publish", "index"}
     assert not list((work / "lock-test").glob(".state.*"))  # no half-written manifest left
 
 

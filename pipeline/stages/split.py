@@ -17,10 +17,10 @@ from typing import Any
 
 import ffmpeg
 
-from pipeline.errors import ConfigError, MediaError, PipelineError, SplitError, session_failure
+from pipeline.errors import MediaError, PipelineError, SplitError, session_failure
 from pipeline.executor import Executor, SerialExecutor, Unit
 from pipeline.media import probe, run_with_progress
-from pipeline.models import Chapter, Clip, FetchResult, Recording, SessionPlan, SplitResult
+from pipeline.models import Clip, FetchResult, PlanResult, Recording, SessionPlan, SplitResult
 from pipeline.posters import make_poster
 from pipeline.progress import Progress
 from pipeline.stage import RunContext, Stage
@@ -49,18 +49,6 @@ class SplitRequest:
 
 def clip_path(work_dir: Path, session: SessionPlan) -> Path:
     return work_dir / "sessions" / session.slug / f"{session.slug}.mp4"
-
-
-def sessions_from_chapters(chapters: tuple[Chapter, ...]) -> list[SessionPlan]:
-    """A programme taken from YouTube chapters when the config lists no sessions."""
-    plans = []
-    for number, chapter in enumerate(chapters, start=1):
-        slug = "".join(c if c.isascii() and c.isalnum() else "-" for c in chapter.title.lower())
-        slug = "-".join(part for part in slug.split("-") if part) or "chapter"
-        plans.append(SessionPlan(number=number, id=f"{slug}"[:40].strip("-") or "chapter",
-                                 title=chapter.title or f"Chapter {number}",
-                                 start=chapter.start, end=chapter.end))
-    return plans
 
 
 def split(request: SplitRequest, progress: Progress,
@@ -189,17 +177,10 @@ class SplitStage(Stage[SplitResult]):
 
     name = "split"
     result_type = SplitResult
-    needs = (FetchResult,)
+    needs = (FetchResult, PlanResult)
 
     def plans(self, ctx: RunContext) -> list[SessionPlan]:
-        """The agenda from the config, else the YouTube chapters."""
-        recording = ctx.get(FetchResult).recording
-        ctx.config.check_duration(recording.duration)
-        plans = ctx.config.session_plans() or sessions_from_chapters(recording.chapters)
-        if not plans:
-            raise ConfigError(ctx.config.path, "sessions",
-                              "no sessions listed and the video has no chapters; add the agenda")
-        return plans
+        return ctx.get(PlanResult).plans
 
     def inputs(self, ctx: RunContext) -> list[Any]:
         # Content checksums, not paths: a re-fetched recording keeps its file name.

@@ -8,7 +8,8 @@ import pytest
 
 from pipeline.models import Chapter, Recording, SessionPlan
 from pipeline.progress import LogProgress
-from pipeline.stages.split import SplitRequest, sessions_from_chapters, split
+from pipeline.stages.plan import sessions_from_chapters
+from pipeline.stages.split import SplitRequest, split
 from pipeline.state import ItemCache, Manifest
 from tests.media import FPS, counter_video, dominant_frequency, duration, expected_luma
 

@@ -1,0 +1,207 @@
+"""Plan: when each session starts and ends, before anything is cut.
+
+Where the times come from, first match wins for each session:
+
+1. the forum config: explicit times always win;
+2. `plan.yaml` in the work folder, as staff reviewed it (see below);
+3. YouTube chapters, matched to the agenda by order and title similarity
+   (or, with no agenda at all, one session per chapter);
+4. detection (`pipeline.boundaries`): silences, title cards and black frames,
+   scene changes, applause, and the MC's spoken cues, fitted to the agenda's
+   order and any `duration_hint`s.
+
+The stage writes `plan.yaml` for staff to review. It is also the stage's
+output: once staff edit it, its checksum changes, the plan is redone from the
+edited file, and split cuts the reviewed times.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.config import ForumConfig, format_time
+from pipeline.errors import ConfigError
+from pipeline.models import (
+    Chapter,
+    FetchResult,
+    PlannedSession,
+    PlanResult,
+    SessionPlan,
+    SpeakerRef,
+)
+from pipeline.stage import RunContext, Stage
+
+log = logging.getLogger("pipeline.plan")
+PLAN_FILE = "plan.yaml"
+DETECTION_VERSION = 1  # bump when detection changes, so old plans are redone
+
+
+def sessions_from_chapters(chapters: tuple[Chapter, ...]) -> list[SessionPlan]:
+    """A programme taken from YouTube chapters when the config lists no sessions."""
+    plans = []
+    for number, chapter in enumerate(chapters, start=1):
+        slug = "".join(c if c.isascii() and c.isalnum() else "-" for c in chapter.title.lower())
+        slug = "-".join(part for part in slug.split("-") if part) or "chapter"
+        plans.append(SessionPlan(number=number, id=f"{slug}"[:40].strip("-") or "chapter",
+                                 title=chapter.title or f"Chapter {number}",
+                                 start=chapter.start, end=chapter.end))
+    return plans
+
+
+def _speakers(config: ForumConfig, index: int) -> tuple[SpeakerRef, ...]:
+    return tuple(SpeakerRef(name=p.name, organisation=p.organisation)
+                 for p in config.forum.sessions[index].speakers)
+
+
+def _from_config(config: ForumConfig) -> PlanResult:
+    return PlanResult(sessions=tuple(PlannedSession(plan=plan, source="config")
+                                     for plan in config.session_plans()))
+
+
+def _reviewed(config: ForumConfig, path: Path) -> dict[str, tuple[float, float, str, float]]:
+    """Times from a reviewed plan.yaml, by session id; {} if there is none or it is stale."""
+    if not path.is_file():
+        return {}
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        entries = {str(item["id"]): (float(item["start"]), float(item["end"]),
+                                     str(item.get("source", PLAN_FILE)),
+                                     float(item.get("confidence", 1.0)))
+                   for item in document.get("sessions", [])}
+    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(path, "sessions", f"cannot read the plan ({exc}); fix it or delete "
+                                            "it to detect the times again") from None
+    if set(entries) != {s.id for s in config.forum.sessions}:
+        log.warning("%s lists other sessions than the config; detecting again", path)
+        return {}
+    return entries
+
+
+def _assemble(config: ForumConfig, times: dict[str, tuple[float, float, str, float]],
+              gaps: tuple[tuple[float, float], ...] = (), notes: tuple[str, ...] = ()
+              ) -> PlanResult:
+    planned = []
+    for index, session in enumerate(config.forum.sessions):
+        start, end, source, confidence = times[session.id]
+        if session.start is not None and session.end is not None:  # the config wins
+            start, end, source, confidence = session.start, session.end, "config", 1.0
+        planned.append(PlannedSession(plan=SessionPlan(
+            number=index + 1, id=session.id, title=session.title, start=round(start, 3),
+            end=round(end, 3), speakers=_speakers(config, index)),
+            source=source, confidence=round(confidence, 3)))
+    _check(config, planned)
+    return PlanResult(sessions=tuple(planned), gaps=gaps, notes=notes)
+
+
+def _check(config: ForumConfig, planned: list[PlannedSession]) -> None:
+    for index, item in enumerate(planned):
+        if item.plan.end - item.plan.start < 1.0:
+            raise ConfigError(config.path, f"sessions[{index}]",
+                              f"the plan gives '{item.plan.id}' no length "
+                              f"({format_time(item.plan.start)}); give its times in the config")
+        if index and item.plan.start < planned[index - 1].plan.end - 0.01:
+            raise ConfigError(config.path, f"sessions[{index}]",
+                              f"the plan makes '{item.plan.id}' overlap the session before; "
+                              "give the times in the config or fix plan.yaml")
+
+
+def _detected(config: ForumConfig, fetched: FetchResult) -> PlanResult:
+    from pipeline import boundaries
+
+    recording = fetched.recording
+    agenda = [boundaries.AgendaItem(
+        id=s.id, title=s.title, speakers=tuple(p.name for p in s.speakers), start=s.start,
+        end=s.end, duration_hint=s.duration_hint) for s in config.forum.sessions]
+    if recording.chapters:
+        plan, report = boundaries.match_chapters(agenda, recording.chapters)
+        notes = tuple(report)
+    else:
+        candidates = boundaries.collect_candidates(recording.video_path, recording.audio_path,
+                                                   recording.duration)
+        try:
+            plan = boundaries.choose(agenda, candidates, recording.duration)
+        except ValueError as exc:
+            raise ConfigError(config.path, "sessions", f"{exc}; give the session times in "
+                                                       "the config") from None
+        notes = plan.notes
+    times = {p.id: (p.start, p.end, p.source, p.confidence) for p in plan.sessions}
+    return _assemble(config, times, tuple(plan.gaps), notes)
+
+
+def gaps_between(result: PlanResult, shortest: float = 0.5) -> tuple[tuple[float, float], ...]:
+    """Stretches between consecutive sessions (breaks, applause, cards) that no clip covers."""
+    ordered = sorted(result.plans, key=lambda p: p.start)
+    return tuple((a.end, b.start) for a, b in zip(ordered, ordered[1:], strict=False)
+                 if b.start - a.end >= shortest)
+
+
+def write_plan(path: Path, result: PlanResult) -> None:
+    document = {
+        "note": "Review these times, edit them if needed, and run again: split cuts what this "
+                "file says. Times in the forum config always win.",
+        "sessions": [{"id": s.plan.id, "title": s.plan.title, "start": s.plan.start,
+                      "end": s.plan.end, "source": s.source, "confidence": s.confidence}
+                     for s in result.sessions],
+        "gaps": [list(gap) for gap in result.gaps],
+    }
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
+                       encoding="utf-8")
+    partial.replace(path)
+
+
+def plan(config: ForumConfig, fetched: FetchResult, work_dir: Path) -> PlanResult:
+    recording = fetched.recording
+    config.check_duration(recording.duration)
+    path = work_dir / PLAN_FILE
+    if not config.forum.sessions:
+        chapters = sessions_from_chapters(recording.chapters)
+        if not chapters:
+            raise ConfigError(config.path, "sessions",
+                              "no sessions listed and the video has no chapters; add the agenda")
+        result = PlanResult(sessions=tuple(PlannedSession(plan=p, source="chapters")
+                                           for p in chapters))
+    elif config.fully_timed():
+        result = _from_config(config)
+    elif reviewed := _reviewed(config, path):
+        result = _assemble(config, reviewed)
+    else:
+        result = _detected(config, fetched)
+    if not result.gaps:
+        result = result.model_copy(update={"gaps": gaps_between(result)})
+    for gap in result.gaps:
+        log.info("gap between sessions: %s - %s", format_time(gap[0]), format_time(gap[1]))
+    write_plan(path, result)
+    return result.model_copy(update={"plan_file": path})
+
+
+class PlanStage(Stage[PlanResult]):
+    """Declared stage: the times of every session, from config, review, chapters or detection."""
+
+    name = "plan"
+    result_type = PlanResult
+    needs = (FetchResult,)
+
+    def inputs(self, ctx: RunContext) -> list[Any]:
+        recording = ctx.get(FetchResult).recording
+        return [ctx.checksum(recording.video_path),
+                [s.model_dump(mode="json") for s in ctx.config.forum.sessions],
+                [c.model_dump(mode="json") for c in recording.chapters], DETECTION_VERSION]
+
+    def outputs(self, result: PlanResult) -> list[Path]:
+        return [result.plan_file] if result.plan_file else []
+
+    def run(self, ctx: RunContext) -> PlanResult:
+        return plan(ctx.config, ctx.get(FetchResult), ctx.work_dir)
+
+    def describe(self, ctx: RunContext) -> str:
+        sessions = ctx.config.forum.sessions
+        if not sessions:
+            return "sessions from the video's chapters"
+        untimed = sum(1 for s in sessions if s.start is None or s.end is None)
+        return (f"{len(sessions)} session(s) from the config" if not untimed
+                else f"{len(sessions)} session(s), {untimed} to find")
