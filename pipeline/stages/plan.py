@@ -17,6 +17,7 @@ edited file, and split cuts the reviewed times.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,7 @@ def _detected(config: ForumConfig, fetched: FetchResult) -> PlanResult:
 def gaps_between(result: PlanResult, shortest: float = 0.5) -> tuple[tuple[float, float], ...]:
     """Stretches between consecutive sessions (breaks, applause, cards) that no clip covers."""
     ordered = sorted(result.plans, key=lambda p: p.start)
-    return tuple((a.end, b.start) for a, b in zip(ordered, ordered[1:], strict=False)
+    return tuple((a.end, b.start) for a, b in itertools.pairwise(ordered)
                  if b.start - a.end >= shortest)
 
 
