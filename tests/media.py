@@ -90,3 +90,124 @@ def frame_hashes(path: Path) -> list[str]:
          "-f", "framemd5", "-"], check=True, capture_output=True, text=True).stdout
     return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines()
             if line and not line.startswith("#")]
+
+
+def forum_recording(path: Path, talks: list[Path], *, speech_seconds: float = 45.0,
+                    card: float = 4.0, clapping: float = 4.0, silence: float = 3.0,
+                    size: str = "320x180", gop: int = 50) -> list[tuple[float, float, float]]:
+    """A forum-like H.264/AAC mp4 built from real speech (for tests/test_boundaries.py).
+
+    Per talk: a silent dark title card, a slide while the talk's real speech plays (its
+    first whole fragments that fit in `speech_seconds`), applause-like noise over the slide,
+    then a near-black silent gap; room tone at about -54 dBFS throughout. Key frames only
+    every `gop` frames (no scene-cut key frames), as in a long stream. Returns per talk
+    (card start, speech start, speech end) in seconds, exact to the sample.
+    """
+    import wave
+
+    import numpy as np
+
+    rate = 16_000
+
+    def speech_of(talk: Path) -> np.ndarray:
+        trans = sorted(talk.glob("*.trans.txt"))[0]
+        ids = sorted((line.split(" ", 1)[0] for line in trans.read_text("utf-8").splitlines()
+                      if line.strip()), key=lambda frag: int(frag.rsplit("-", 1)[1]))
+        chunks, budget = [], round(speech_seconds * rate)
+        for frag in ids:
+            raw = subprocess.run(
+                ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i",
+                 str(talk / f"{frag}.flac"), "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"],
+                check=True, capture_output=True).stdout
+            samples = np.frombuffer(raw, dtype=np.int16)
+            if len(samples) > budget:
+                break
+            budget -= len(samples)
+            chunks.append(samples.astype(np.float32) / 32768.0)
+        return np.concatenate(chunks)
+
+    def applause(seconds: float, seed: int) -> np.ndarray:
+        """A crowd's random claps: short decaying noise bursts, about 150 a second, faded
+        in over 0.3 s and out over 1 s, about -20 dBFS."""
+        rng = np.random.default_rng(seed)
+        n = round(seconds * rate)
+        clap = np.exp(-np.arange(round(0.02 * rate)) / (0.004 * rate))
+        out = np.zeros(n + 1 + len(clap))
+        for at in rng.uniform(0, n, size=round(150 * seconds)).astype(int):
+            out[at:at + len(clap)] += rng.uniform(0.3, 1.0) * clap * rng.standard_normal(
+                len(clap))
+        out = np.diff(out[:n + 1])  # first difference: claps are bright, not boomy
+        ramp = np.arange(n)
+        out *= np.minimum(1.0, np.minimum(ramp / (0.3 * rate), (n - ramp) / (1.0 * rate)))
+        scaled: np.ndarray = (out * (0.1 / np.sqrt(np.mean(out ** 2)))).astype(np.float32)
+        return scaled
+
+    width, height = (int(v) for v in size.split("x"))
+    slides = ("0xeef1f5", "0xf5efe6", "0xe8f5ec", "0xf2e8f5")
+    parts: list[np.ndarray] = []
+    video: list[str] = []
+    truth: list[tuple[float, float, float]] = []
+    at = 0.0
+    for index, talk in enumerate(talks):
+        speech = speech_of(talk)
+        spoken = len(speech) / rate
+        truth.append((at, at + card, at + card + spoken))
+        parts += [np.zeros(round(card * rate), np.float32), speech, applause(clapping, index),
+                  np.zeros(round(silence * rate), np.float32)]
+        slide = (f"color=c={slides[index % len(slides)]}:s={size}:r={FPS}:d={{}},drawbox=x=0:"
+                 f"y=0:w={width}:h={height // 7}:color=0x1f3a5f:t=fill")
+        video += [f"color=c=0x1f3a5f:s={size}:r={FPS}:d={card},drawbox=x={width // 8}:"
+                  f"y={height * 2 // 5}:w={width * 3 // 4}:h={height // 6}:color=0xc8d6e8:t=fill",
+                  slide.format(f"{spoken:.4f}"), slide.format(clapping),
+                  f"color=c=0x101216:s={size}:r={FPS}:d={silence}"]
+        at = truth[-1][2] + clapping + silence
+    sound = np.concatenate(parts)
+    sound += np.random.default_rng(1).uniform(-0.002, 0.002, len(sound)).astype(np.float32)
+    wav = path.with_suffix(".sound.wav")
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(sound, -1, 1) * 32767).astype("<i2").tobytes())
+    inputs = [arg for source in video for arg in ("-f", "lavfi", "-i", source)]
+    graph = "".join(f"[{i}:v]" for i in range(len(video))) + f"concat=n={len(video)}:v=1[v]"
+    run(*inputs, "-i", str(wav), "-filter_complex", graph, "-map", "[v]",
+        "-map", f"{len(video)}:a", "-c:v", "libx264", "-preset", "ultrafast", "-g", str(gop),
+        "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ar", "48000",
+        "-shortest", str(path))
+    wav.unlink()
+    return truth
+
+
+def keyframe_counter_video(path: Path, seconds: float, tones: list[float], *,
+                           keyint: int = 250, codec: list[str] | None = None) -> Path:
+    """A counter video (see `counter_video`) with a keyframe only every `keyint` frames
+    (10 s at 25 fps) and, for H.264, B-frames in every GOP (libx264's default three,
+    b-adapt off so they are always used): what a real recording looks like to a cutter.
+    `codec` replaces the H.264 video options (say ["-c:v", "mpeg4"]); the container
+    follows the file name."""
+    part = seconds / len(tones)
+    freq = "+".join(
+        f"{f}*between(t,{i * part},{(i + 1) * part - 1e-6})" for i, f in enumerate(tones)
+    )
+    video = codec or ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
+                      "-x264-params", "b-adapt=0"]
+    run("-f", "lavfi", "-i", f"color=c=black:s=160x120:r={FPS}:d={seconds}",
+        "-f", "lavfi", "-i", f"aevalsrc='0.5*sin(2*PI*({freq})*t)':s=48000:d={seconds}",
+        "-vf", f"geq=lum='16+mod(N*{LUMA_STEP},{LUMA_SPAN})':cb=128:cr=128",
+        *video, "-pix_fmt", "yuv420p", "-g", str(keyint), "-keyint_min", str(keyint),
+        "-sc_threshold", "0", "-shortest", "-t", str(seconds), str(path))
+    return path
+
+
+def frame_lumas(path: Path, *input_args: str) -> list[float]:
+    """The mean luma of every frame, as decoded, with no frame dropped or repeated
+    (`input_args` go before -i, e.g. "-ignore_editlist", "1")."""
+    raw = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", *input_args, "-i", str(path),
+         "-map", "0:v", "-fps_mode", "passthrough", "-vf", "scale=16:12",
+         "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        check=True, capture_output=True,
+    ).stdout
+    size = 16 * 12
+    return [sum(raw[i:i + size]) / size for i in range(0, len(raw), size)]

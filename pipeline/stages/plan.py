@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from pipeline.models import (
     SessionPlan,
     SpeakerRef,
 )
+from pipeline.options import WhisperSettings
 from pipeline.stage import RunContext, Stage
 
 log = logging.getLogger("pipeline.plan")
@@ -110,8 +112,9 @@ def _check(config: ForumConfig, planned: list[PlannedSession]) -> None:
                               "give the times in the config or fix plan.yaml")
 
 
-def _detected(config: ForumConfig, fetched: FetchResult) -> PlanResult:
+def _detected(config: ForumConfig, fetched: FetchResult, whisper: WhisperSettings) -> PlanResult:
     from pipeline import boundaries
+    from pipeline.asr import make_engine
 
     recording = fetched.recording
     agenda = [boundaries.AgendaItem(
@@ -121,8 +124,9 @@ def _detected(config: ForumConfig, fetched: FetchResult) -> PlanResult:
         plan, report = boundaries.match_chapters(agenda, recording.chapters)
         notes = tuple(report)
     else:
-        candidates = boundaries.collect_candidates(recording.video_path, recording.audio_path,
-                                                   recording.duration)
+        candidates = boundaries.collect_candidates(
+            recording.video_path, recording.audio_path, recording.duration, agenda=agenda,
+            engine=make_engine(replace(whisper, engine="faster-whisper")))
         try:
             plan = boundaries.choose(agenda, candidates, recording.duration)
         except ValueError as exc:
@@ -130,7 +134,7 @@ def _detected(config: ForumConfig, fetched: FetchResult) -> PlanResult:
                                                        "the config") from None
         notes = plan.notes
     times = {p.id: (p.start, p.end, p.source, p.confidence) for p in plan.sessions}
-    return _assemble(config, times, tuple(plan.gaps), notes)
+    return _assemble(config, times, (), notes)  # gaps between sessions: see gaps_between
 
 
 def gaps_between(result: PlanResult, shortest: float = 0.5) -> tuple[tuple[float, float], ...]:
@@ -155,7 +159,8 @@ def write_plan(path: Path, result: PlanResult) -> None:
     partial.replace(path)
 
 
-def plan(config: ForumConfig, fetched: FetchResult, work_dir: Path) -> PlanResult:
+def plan(config: ForumConfig, fetched: FetchResult, work_dir: Path,
+         whisper: WhisperSettings | None = None) -> PlanResult:
     recording = fetched.recording
     config.check_duration(recording.duration)
     path = work_dir / PLAN_FILE
@@ -171,7 +176,7 @@ def plan(config: ForumConfig, fetched: FetchResult, work_dir: Path) -> PlanResul
     elif reviewed := _reviewed(config, path):
         result = _assemble(config, reviewed)
     else:
-        result = _detected(config, fetched)
+        result = _detected(config, fetched, whisper or WhisperSettings())
     if not result.gaps:
         result = result.model_copy(update={"gaps": gaps_between(result)})
     for gap in result.gaps:
@@ -197,7 +202,7 @@ class PlanStage(Stage[PlanResult]):
         return [result.plan_file] if result.plan_file else []
 
     def run(self, ctx: RunContext) -> PlanResult:
-        return plan(ctx.config, ctx.get(FetchResult), ctx.work_dir)
+        return plan(ctx.config, ctx.get(FetchResult), ctx.work_dir, ctx.options.whisper)
 
     def describe(self, ctx: RunContext) -> str:
         sessions = ctx.config.forum.sessions

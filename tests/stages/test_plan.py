@@ -100,3 +100,30 @@ def test_an_overlapping_plan_is_a_one_line_error(tmp_path: Path, master: Path) -
                   LogProgress())
     result = sort_archive("plan", str(config_path), "--work-dir", str(tmp_path / "work"))
     assert_one_line_error(result, 2, "sessions[1]", "overlap")
+
+
+def test_sort_archive_plan_detects_untimed_sessions_within_two_seconds(tmp_path: Path) -> None:
+    from pipeline.demo import DEMO_SESSIONS, find_speech_dir
+    from pipeline.settings import Settings
+    from tests.media import forum_recording
+
+    speech = find_speech_dir(Settings.from_environ().speech_dir)
+    talks = DEMO_SESSIONS[:3]
+    truth = forum_recording(tmp_path / "master.mp4", [speech / s.talk_dir for s in talks],
+                            speech_seconds=30.0)
+    sessions = "".join(f"  - {{id: {s.id}, title: '{s.title}', "
+                       f"speakers: [{{name: {s.speaker}}}]}}\n" for s in talks)
+    config = tmp_path / "forum.yaml"
+    config.write_text(FORUM.split("sessions:\n")[0] + "sessions:\n" + sessions
+                      + "storage: {local: ./archive}\n", encoding="utf-8")
+    result = sort_archive("plan", str(config), "--work-dir", str(tmp_path / "work"), "--json")
+    assert result.returncode == 0, result.stderr
+    planned = json.loads(result.stdout)["sessions"]
+    assert [p["id"] for p in planned] == [s.id for s in talks]
+    assert {p["source"] for p in planned} == {"detected"}
+    for item, (card, _speech, end) in zip(planned, truth, strict=True):
+        assert abs(item["start"] - card) <= 2.0 and abs(item["end"] - end) <= 2.0, (item, card,
+                                                                                  end)
+        assert 0.0 < item["confidence"] <= 1.0
+    gaps = json.loads(result.stdout)["gaps"]
+    assert len(gaps) == 2  # the applause and gap between each pair of talks
