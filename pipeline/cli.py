@@ -124,6 +124,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                              "faster-whisper name such as large-v3 (downloads when online); "
                              "overrides whisper.model in the config")
     parser.add_argument("--catalogue", type=Path, help="search catalogue file to write")
+    parser.add_argument("--cut-mode", choices=("smart", "accurate", "copy"),
+                        help="how clips are cut: smart (default: frame-exact, re-encodes only "
+                             "around each cut), accurate (re-encode all), copy (keyframes "
+                             "only); overrides split.mode in the config")
     parser.add_argument("--engine", choices=("faster-whisper", "openai-whisper"),
                         help="Whisper engine (default faster-whisper; openai-whisper needs "
                              "sort-archive[openai]); overrides whisper.engine in the config")

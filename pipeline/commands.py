@@ -103,6 +103,7 @@ def _options(args: argparse.Namespace, config: ForumConfig, settings: Settings,
         whisper=whisper_settings(args, config, settings),
         catalogue=args.catalogue or settings.catalogue,
         wait_for_lock=getattr(args, "wait", False),
+        cut_mode=getattr(args, "cut_mode", None),
     )
 
 

@@ -167,6 +167,14 @@ class WhisperConfig(_Strict):
     condition_on_previous_text: bool | None = None
 
 
+class SplitConfig(_Strict):
+    """Optional `split:` section; `--cut-mode` on the command line wins."""
+
+    # smart: re-encode only up to the first keyframe of each cut (and from the last one
+    # before its end), stream-copy the rest; accurate: re-encode all; copy: keyframes only.
+    mode: Literal["smart", "accurate", "copy"] = "smart"
+
+
 def _default_storage() -> Storage:
     return Storage(local=Path("archive"))
 
@@ -186,6 +194,7 @@ class Forum(_Strict):
     materials: list[Material] = Field(default_factory=list)
     storage: Storage = Field(default_factory=_default_storage)
     whisper: WhisperConfig = Field(default_factory=WhisperConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
 
     @field_validator("corrections")
     @classmethod

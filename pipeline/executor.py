@@ -18,7 +18,9 @@ raise only for what must stop the whole run (a full disk).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -67,17 +69,24 @@ class Executor(Protocol):
 
 
 class SerialExecutor:
-    """Runs every unit in this process, in order. Resources are kept across calls,
-    so the Whisper model is loaded once for all the forums of a run."""
+    """Runs every unit on this machine. Units that need a resource (Whisper) run one
+    after another in this process, and the resource is kept across calls, so the
+    model is loaded once for all the forums of a run. Units without one (cutting:
+    ffmpeg processes) run side by side, at most one per core.
+    """
 
     name = "serial"
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int | None = None) -> None:
         self._resources: dict[str, Any] = {}
+        self.workers = max(1, workers or os.cpu_count() or 1)
 
     def map(self, fn: Callable[[T, Unit[Any]], R], items: Sequence[T], *,
             resource: Resource | None = None,
             on_progress: ProgressCallback | None = None) -> Iterator[tuple[int, R]]:
+        if resource is None and self.workers > 1 and len(items) > 1:
+            yield from self._threaded(fn, items, on_progress)
+            return
         for index, item in enumerate(items):
             state = None
             if resource is not None:
@@ -86,6 +95,16 @@ class SerialExecutor:
                 state = self._resources[resource.key]
             report = _ignore if on_progress is None else _bind(on_progress, index)
             yield index, fn(item, Unit(resource=state, report=report))
+
+    def _threaded(self, fn: Callable[[T, Unit[Any]], R], items: Sequence[T],
+                  on_progress: ProgressCallback | None) -> Iterator[tuple[int, R]]:
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(items)),
+                                thread_name_prefix="unit") as pool:
+            futures = {pool.submit(fn, item, Unit(report=_ignore if on_progress is None
+                                                  else _bind(on_progress, index))): index
+                       for index, item in enumerate(items)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
 
     def close(self) -> None:
         self._resources.clear()

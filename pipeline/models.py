@@ -88,6 +88,8 @@ class Clip(Record):
     path: Path
     duration: float
     poster: Path | None = None  # poster.jpg: a representative frame for the viewer page
+    cut_mode: str = "accurate"  # how it was cut: smart, accurate or copy
+    fallback_reason: str | None = None  # why a smart cut fell back to accurate
 
 
 class Word(Record):

@@ -40,4 +40,5 @@ class RunOptions:
     whisper: WhisperSettings = field(default_factory=WhisperSettings)
     catalogue: Path | None = None
     wait_for_lock: bool = False  # a second run of a busy forum waits instead of exiting
+    cut_mode: str | None = None  # --cut-mode; None: the config's split.mode
     until_stage: str | None = None  # stop after this stage (`sort-archive plan`: "plan")

@@ -125,12 +125,20 @@ class Manifest:
         return bool(entry and entry.get("fingerprint") == inputs_fingerprint
                     and self._outputs_intact(entry.get("outputs", {})))
 
-    def record_item(self, key: str, inputs_fingerprint: str, outputs: list[Path]) -> None:
+    def record_item(self, key: str, inputs_fingerprint: str, outputs: list[Path],
+                    result: Any = None) -> None:
         self._data["items"][key] = {
             "fingerprint": inputs_fingerprint,
             "outputs": {self._rel(p): self.checksum(p) for p in outputs},
+            "result": result,
         }
         self.save()
+
+    def item_result(self, key: str, inputs_fingerprint: str) -> Any | None:
+        """What a fresh item recorded (a small typed result), or None if it is not fresh."""
+        if not self.item_is_fresh(key, inputs_fingerprint):
+            return None
+        return self._data["items"][key].get("result")
 
     def save(self) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -167,8 +175,15 @@ class ItemCache:
     def changed_since_recorded(self, item: str, inputs_fingerprint: str) -> bool:
         return self._manifest.changed_since_recorded(f"{self._stage}/{item}", inputs_fingerprint)
 
-    def record(self, item: str, inputs_fingerprint: str, outputs: list[Path]) -> None:
-        self._manifest.record_item(f"{self._stage}/{item}", inputs_fingerprint, outputs)
+    def record(self, item: str, inputs_fingerprint: str, outputs: list[Path],
+               result: Any = None) -> None:
+        self._manifest.record_item(f"{self._stage}/{item}", inputs_fingerprint, outputs, result)
+
+    def stored_result(self, item: str, inputs_fingerprint: str) -> Any | None:
+        """The result recorded for a fresh item; None when it must be redone."""
+        if self._force:
+            return None
+        return self._manifest.item_result(f"{self._stage}/{item}", inputs_fingerprint)
 
     def checksum(self, path: Path) -> str:
         return self._manifest.checksum(path)

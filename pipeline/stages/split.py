@@ -1,42 +1,41 @@
 """Split: cut one mp4 per session out of the master recording.
 
-Cuts are re-encoded (H.264/AAC) rather than stream-copied: a copy can only
-start on a keyframe, which on a YouTube recording can be seconds away from
-the agenda time, while viewers expect the clip to open on the session's first
-second. Each clip is written to a temporary name and renamed when complete,
-so an interrupted run never leaves a half clip that looks finished.
+How a clip is cut is `pipeline.cutting`'s business; the mode comes from the
+config (`split: {mode}`) or `--cut-mode`, and is part of each clip's
+fingerprint:
+
+- `smart` (default): frame-exact, re-encoding only from each cut point to the
+  next keyframe (and from the last keyframe to the end), stream-copying the
+  rest; falls back to `accurate` when the source cannot be joined, and says why;
+- `accurate`: a full re-encode, frame-exact and slow;
+- `copy`: keyframes only; the clip records the times it really starts and ends,
+  and the transcript uses those.
+
+Each clip is written to a temporary name and renamed when complete, so an
+interrupted run never leaves a half clip that looks finished. Sessions are cut
+side by side through the executor (at most one per core locally).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import ffmpeg
-
-from pipeline.errors import MediaError, PipelineError, SplitError, session_failure
+from pipeline.cutting import cut
+from pipeline.errors import PipelineError, SplitError, session_failure
 from pipeline.executor import Executor, SerialExecutor, Unit
-from pipeline.media import probe, run_with_progress
+from pipeline.media import probe
 from pipeline.models import Clip, FetchResult, PlanResult, Recording, SessionPlan, SplitResult
 from pipeline.posters import make_poster
 from pipeline.progress import Progress
-from pipeline.stage import RunContext, Stage
+from pipeline.stage import RunContext, RunReport, Stage
 from pipeline.state import ItemCache, fingerprint
 
 log = logging.getLogger("pipeline.split")
 
-ENCODER = {
-    "vcodec": "libx264",
-    "preset": "veryfast",
-    "crf": 20,
-    "pix_fmt": "yuv420p",
-    "acodec": "aac",
-    "audio_bitrate": "128k",
-    "movflags": "+faststart",
-}
+CUT_FORMAT = 2  # bump when clips are made differently, so old clips are cut again
 
 
 @dataclass(frozen=True)
@@ -45,6 +44,7 @@ class SplitRequest:
     sessions: list[SessionPlan]
     work_dir: Path
     cache: ItemCache
+    mode: str = "smart"
 
 
 def clip_path(work_dir: Path, session: SessionPlan) -> Path:
@@ -64,17 +64,19 @@ def split(request: SplitRequest, progress: Progress,
     jobs: list[CutJob] = []
     for session in request.sessions:
         target = clip_path(request.work_dir, session)
-        if request.cache.is_fresh(session.slug, _fingerprint(source_sha, session)):
+        key = _fingerprint(source_sha, session, request.mode)
+        stored = request.cache.stored_result(session.slug, key)
+        if stored is not None:
             try:
-                clip = _checked_clip(session, target)
-                poster = poster_path(target)
-                clips[session.slug] = (clip.model_copy(update={"poster": poster})
-                                       if poster.is_file() else clip)
+                clip = Clip.model_validate(stored)
+                clips[session.slug] = _checked_clip(clip.session, target).model_copy(update={
+                    "poster": clip.poster, "cut_mode": clip.cut_mode,
+                    "fallback_reason": clip.fallback_reason})
             except (PipelineError, OSError) as exc:
                 failures[session.slug] = session_failure(exc)
         else:
             jobs.append(CutJob(source=request.recording.video_path, session=session,
-                               target=target))
+                               target=target, mode=request.mode))
     total = sum(s.duration for s in request.sessions)
     with progress.task("cut sessions", total=total) as bar:
         base = total - sum(job.session.duration for job in jobs)
@@ -91,15 +93,16 @@ def split(request: SplitRequest, progress: Progress,
             if outcome.clip is None:
                 failures[job.session.slug] = outcome.failure or "cut failed"
                 continue
-            request.cache.record(job.session.slug, _fingerprint(source_sha, job.session),
-                                 [p for p in (job.target, outcome.clip.poster) if p])
+            request.cache.record(job.session.slug, _fingerprint(source_sha, job.session, job.mode),
+                                 [p for p in (job.target, outcome.clip.poster) if p],
+                                 result=outcome.clip.model_dump(mode="json"))
             clips[job.session.slug] = outcome.clip
     ordered = sorted(clips.values(), key=lambda clip: clip.session.number)
     return SplitResult(clips=tuple(ordered), failures=failures)
 
 
-def _fingerprint(source_sha: str, session: SessionPlan) -> str:
-    return fingerprint(source_sha, session.start, session.end, ENCODER)
+def _fingerprint(source_sha: str, session: SessionPlan, mode: str) -> str:
+    return fingerprint(source_sha, session.start, session.end, mode, CUT_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class CutJob:
     source: Path
     session: SessionPlan
     target: Path
+    mode: str = "smart"
 
 
 @dataclass(frozen=True)
@@ -121,8 +125,13 @@ def cut_one(job: CutJob, unit: Unit[None]) -> CutOutcome:
     """Cut one session, check its length and make its poster. A failure is returned,
     not raised, except a full disk, which stops the run."""
     try:
-        _cut(job.source, job.session, job.target, unit.report)
-        clip = _checked_clip(job.session, job.target)
+        report = cut(job.source, job.session.start, job.session.end, job.target, job.mode,
+                     unit.report)
+        # A copy cut starts and ends on keyframes: the clip (and so its transcript) says so.
+        achieved = job.session.model_copy(update={"start": round(report.start, 3),
+                                                  "end": round(report.end, 3)})
+        clip = _checked_clip(achieved, job.target).model_copy(update={
+            "cut_mode": report.mode, "fallback_reason": report.fallback_reason})
     except (PipelineError, OSError) as exc:
         return CutOutcome(clip=None, failure=session_failure(exc))
     return CutOutcome(clip=_with_poster(clip))
@@ -155,23 +164,6 @@ def _checked_clip(session: SessionPlan, target: Path) -> Clip:
     return Clip(session=session, path=target.resolve(), duration=length)
 
 
-def _cut(source: Path, session: SessionPlan, target: Path,
-         on_progress: Callable[[float], None]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.stem + ".part.mp4")
-    # -ss before -i seeks fast on the input, and with re-encoding it is still frame-exact.
-    stream = ffmpeg.input(str(source), ss=f"{session.start:.3f}", t=f"{session.duration:.3f}")
-    output = ffmpeg.output(stream, str(partial), **ENCODER)
-    try:
-        run_with_progress(output, what=f"cutting session {session.slug}",
-                          duration=session.duration,
-                          on_progress=on_progress)
-    except MediaError:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(target)
-
-
 class SplitStage(Stage[SplitResult]):
     """Declared stage: cut one clip per session out of the fetched recording."""
 
@@ -182,10 +174,14 @@ class SplitStage(Stage[SplitResult]):
     def plans(self, ctx: RunContext) -> list[SessionPlan]:
         return ctx.get(PlanResult).plans
 
+    def mode(self, ctx: RunContext) -> str:
+        return ctx.options.cut_mode or ctx.config.forum.split.mode
+
     def inputs(self, ctx: RunContext) -> list[Any]:
         # Content checksums, not paths: a re-fetched recording keeps its file name.
         return [ctx.checksum(ctx.get(FetchResult).recording.video_path),
-                [plan.model_dump(mode="json") for plan in self.plans(ctx)]]
+                [plan.model_dump(mode="json") for plan in self.plans(ctx)], self.mode(ctx),
+                CUT_FORMAT]
 
     def outputs(self, result: SplitResult) -> list[Path]:
         return [path for clip in result.clips for path in (clip.path, clip.poster) if path]
@@ -193,8 +189,14 @@ class SplitStage(Stage[SplitResult]):
     def run(self, ctx: RunContext) -> SplitResult:
         request = SplitRequest(recording=ctx.get(FetchResult).recording,
                                sessions=self.plans(ctx), work_dir=ctx.work_dir,
-                               cache=ctx.items(self.name))
+                               cache=ctx.items(self.name), mode=self.mode(ctx))
         return split(request, ctx.progress, ctx.executor)
 
     def describe(self, ctx: RunContext) -> str:
         return f"{len(ctx.config.session_plans()) or 'chapter'} session(s)"
+
+    def summarise(self, result: SplitResult, ran: bool, report: RunReport) -> None:
+        super().summarise(result, ran, report)
+        report.warnings += [f"{clip.session.slug}: cut accurate, not smart: "
+                            f"{clip.fallback_reason}" for clip in result.clips
+                            if clip.fallback_reason and ran]

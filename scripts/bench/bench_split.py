@@ -19,9 +19,9 @@ from pathlib import Path
 from _common import best_of, demo_forum, machine
 
 from pipeline.config import load_config
-from pipeline.stages.split import ENCODER
+from pipeline.cutting import VIDEO
 
-X264 = ["-c:v", "libx264", "-preset", str(ENCODER["preset"]), "-crf", str(ENCODER["crf"]),
+X264 = ["-c:v", "libx264", "-preset", str(VIDEO["preset"]), "-crf", str(VIDEO["crf"]),
         "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart"]
 
 

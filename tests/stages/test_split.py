@@ -11,7 +11,14 @@ from pipeline.progress import LogProgress
 from pipeline.stages.plan import sessions_from_chapters
 from pipeline.stages.split import SplitRequest, split
 from pipeline.state import ItemCache, Manifest
-from tests.media import FPS, counter_video, dominant_frequency, duration, expected_luma
+from tests.media import (
+    FPS,
+    counter_video,
+    dominant_frequency,
+    duration,
+    expected_luma,
+    first_frame_luma,
+)
 
 TONES = [440.0, 660.0, 880.0, 1100.0]  # one per 3-second quarter of the 12 s master
 
@@ -95,3 +102,50 @@ def test_sessions_from_chapters_make_ascii_slugs() -> None:
     sessions = sessions_from_chapters(chapters)
     assert [s.slug for s in sessions] == ["01-opening", "02-chapter"]
     assert sessions[1].start == 60 and sessions[1].title == "기조강연"
+
+
+@pytest.fixture(scope="module")
+def long_gop(tmp_path_factory: pytest.TempPathFactory) -> Recording:
+    """A 24 s source with keyframes only every 10 s and B-frames, as a YouTube recording."""
+    from tests.media import keyframe_counter_video
+
+    folder = tmp_path_factory.mktemp("gop")
+    video = keyframe_counter_video(folder / "master.mp4", 24, [440, 660, 880, 1100])
+    return Recording(video_path=video, audio_path=folder / "unused.wav",
+                     info_path=folder / "info.json", duration=24.0, title="t",
+                     source_url="file:///master.mp4")
+
+
+def test_smart_is_the_default_and_frame_exact_through_the_stage(
+        tmp_path: Path, long_gop: Recording) -> None:
+    from tests.media import frame_lumas
+
+    session = SessionPlan(number=1, id="talk", title="발표", start=3.04, end=13.52)
+    result = split(SplitRequest(recording=long_gop, sessions=[session], work_dir=tmp_path,
+                                cache=ItemCache(Manifest(tmp_path), "split")), LogProgress())
+    clip = result.clips[0]
+    assert (clip.cut_mode, clip.fallback_reason) == ("smart", None)
+    lumas = frame_lumas(clip.path, "-ignore_editlist", "1")
+    first, last = round(3.04 * FPS), round(13.52 * FPS) - 1
+    assert len(lumas) == last - first + 1
+    assert abs(lumas[0] - expected_luma(first)) < 3 and abs(lumas[-1] - expected_luma(last)) < 3
+    assert clip.poster is not None and clip.poster.is_file()
+
+
+def test_copy_mode_clips_and_their_times_start_on_a_keyframe(
+        tmp_path: Path, long_gop: Recording) -> None:
+    session = SessionPlan(number=1, id="talk", title="발표", start=12.0, end=20.0)
+    cache = ItemCache(Manifest(tmp_path), "split")
+    result = split(SplitRequest(recording=long_gop, sessions=[session], work_dir=tmp_path,
+                                cache=cache, mode="copy"), LogProgress())
+    clip = result.clips[0]
+    assert clip.cut_mode == "copy" and clip.session.start == pytest.approx(10.0, abs=0.05)
+    assert abs(first_frame_luma(clip.path) - expected_luma(250)) < 3
+    again = split(SplitRequest(recording=long_gop, sessions=[session], work_dir=tmp_path,
+                               cache=cache, mode="copy"), LogProgress())
+    assert again.clips[0] == clip  # reused, with the achieved times it recorded
+    stamp = clip.path.stat().st_mtime_ns
+    smart = split(SplitRequest(recording=long_gop, sessions=[session], work_dir=tmp_path,
+                               cache=cache, mode="smart"), LogProgress())
+    assert smart.clips[0].session.start == 12.0  # the mode is part of the fingerprint
+    assert clip.path.stat().st_mtime_ns != stamp

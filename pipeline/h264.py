@@ -1,0 +1,325 @@
+"""What a smart cut needs to know about a source, read with ffprobe without scanning it.
+
+- `probe_source`: the video stream's parameters (codec, profile, level, size, pixel format,
+  time base, B-frame depth, the avcC parameter sets) and whether there is sound.
+- `packets_near`: the video packets (pts, dts, keyframe flag) from the keyframe at or before
+  a time to a little after it, read with `ffprobe -read_intervals`, so a cut point on a
+  3-hour file costs a seek and a few seconds of packet headers, never a scan of the file.
+- `is_idr`, `leading_pictures`: whether a keyframe is an IDR picture with no frame after it
+  that shows before it (an I-frame of an open GOP is flagged as a keyframe too, but is no
+  clean place to start); `clean_ends`: where a copy from a keyframe can stop.
+- `merge_parameter_sets`: add SPS/PPS to the avcC of an mp4 whose moov is at its end, so one
+  sample description carries the parameter sets of every joined part.
+
+Times are in ticks of the video stream's time base unless a name says seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import MediaError
+from pipeline.media import require_ffmpeg
+
+
+@dataclass(frozen=True)
+class Source:
+    codec: str
+    profile: str
+    level: int
+    width: int
+    height: int
+    pix_fmt: str
+    field_order: str
+    sar: str
+    time_base: Fraction
+    frame_rate: Fraction  # r_frame_rate
+    has_b_frames: int
+    colors: dict[str, str]  # ffmpeg output options: color_range, colorspace, ...
+    start: float  # the container's start time, seconds (what -ss counts from)
+    duration: float  # seconds, of the video stream where known
+    extradata: bytes
+    has_audio: bool
+
+    @property
+    def frame_ticks(self) -> Fraction:
+        """One frame's length in ticks (need not be whole: 30000/1001 fps in 1/12800)."""
+        return 1 / (self.frame_rate * self.time_base)
+
+    def seconds(self, ticks: float | Fraction) -> float:
+        return float(ticks * self.time_base) - self.start
+
+    def ticks(self, seconds: float) -> Fraction:
+        return Fraction(seconds + self.start) / self.time_base
+
+
+X264_PROFILES = {"Constrained Baseline": "baseline", "Baseline": "baseline", "Main": "main",
+                 "High": "high"}  # the H.264 profiles x264 encodes 8-bit 4:2:0 in
+PIXEL_FORMATS = ("yuv420p", "yuvj420p")
+
+
+def cannot_match(source: Source) -> str | None:
+    """Why x264 cannot encode parts that join this source's video, or None."""
+    if source.codec != "h264":
+        return f"the source video is {source.codec or 'unknown'}, not H.264"
+    if source.pix_fmt not in PIXEL_FORMATS:
+        return f"pixel format {source.pix_fmt} cannot be matched by the encoder"
+    if source.profile not in X264_PROFILES:
+        return f"H.264 profile {source.profile!r} cannot be matched by the encoder"
+    if source.field_order not in ("progressive", "unknown"):
+        return f"the source is interlaced ({source.field_order})"
+    if source.has_b_frames > 2:
+        return (f"B-frame reordering of depth {source.has_b_frames} cannot be matched by "
+                "the encoder (at most 2)")
+    return None
+
+
+@dataclass(frozen=True)
+class Packet:
+    pts: int
+    dts: int
+    key: bool
+
+
+def ffprobe(path: Path, *args: str) -> dict[str, Any]:
+    require_ffmpeg()
+    done = subprocess.run(["ffprobe", "-v", "error", *args, "-of", "json", str(path)],
+                          capture_output=True, encoding="utf-8", errors="replace")
+    if done.returncode != 0:
+        raise MediaError(f"cannot read media file {path}", stderr_tail=done.stderr,
+                         hint="check that the file is a complete video")
+    result: dict[str, Any] = json.loads(done.stdout or "{}")
+    return result
+
+
+def _fraction(text: str | None) -> Fraction:
+    try:
+        return Fraction(text or "0/1")
+    except (ValueError, ZeroDivisionError):
+        return Fraction(0)
+
+
+def probe_source(path: Path) -> Source:
+    data = ffprobe(path, "-show_streams", "-show_format", "-show_data")
+    streams = data.get("streams", [])
+    video = next((s for s in streams if s.get("codec_type") == "video"), None)
+    if video is None:
+        raise MediaError(f"{path.name} has no video stream", hint="check the recording")
+    fmt = data.get("format", {})
+    colors = {option: str(video[field]) for field, option in (
+        ("color_range", "color_range"), ("color_space", "colorspace"),
+        ("color_transfer", "color_trc"), ("color_primaries", "color_primaries"))
+        if video.get(field) not in (None, "unknown", "reserved")}
+    return Source(
+        codec=str(video.get("codec_name", "")),
+        profile=str(video.get("profile", "")),
+        level=int(video.get("level") or 0),
+        width=int(video.get("width") or 0),
+        height=int(video.get("height") or 0),
+        pix_fmt=str(video.get("pix_fmt", "")),
+        field_order=str(video.get("field_order", "unknown")),
+        sar=str(video.get("sample_aspect_ratio", "0:1")),
+        time_base=_fraction(video.get("time_base")),
+        frame_rate=_fraction(video.get("r_frame_rate")),
+        has_b_frames=int(video.get("has_b_frames") or 0),
+        colors=colors,
+        start=float(fmt.get("start_time") or 0.0),
+        duration=min(float(fmt.get("duration") or "inf"), float(video.get("duration") or "inf")),
+        extradata=_hexdump_bytes(video.get("extradata", "")),
+        has_audio=any(s.get("codec_type") == "audio" for s in streams),
+    )
+
+
+def packets_near(path: Path, source: Source, seconds: float, after: float) -> list[Packet]:
+    """Video packets in decode order, from the keyframe at or before `seconds` until a
+    packet shows later than `seconds + after`. Only that stretch of the file is read."""
+    # An absolute end: ffprobe counts "%+offset" from where the seek landed (the keyframe).
+    at = max(0.0, seconds + source.start)
+    interval = f"{at:.6f}%{at + after:.6f}"
+    data = ffprobe(path, "-select_streams", "v:0", "-show_entries", "packet=pts,dts,flags",
+                   "-read_intervals", interval)
+    return [Packet(pts=int(p["pts"]), dts=int(p.get("dts", p["pts"])),
+                   key="K" in p.get("flags", ""))
+            for p in data.get("packets", []) if p.get("pts") is not None]
+
+
+def is_idr(path: Path, source: Source, key: Packet) -> bool:
+    """Whether the keyframe packet `key` holds an IDR slice (NAL type 5)."""
+    # Half a millisecond past it, so that rounding cannot land the seek on the keyframe before.
+    at = f"{float(key.pts * source.time_base) + 0.0005:.6f}"
+    data = ffprobe(path, "-select_streams", "v:0", "-show_packets", "-show_data",
+                   "-show_entries", "packet=pts,data", "-read_intervals", f"{at}%+#1")
+    packets = [p for p in data.get("packets", []) if p.get("pts") == key.pts]
+    if not packets:
+        return False
+    return 5 in nal_types(_hexdump_bytes(packets[0].get("data", "")), source.extradata)
+
+
+def on_grid(packets: list[Packet], step: Fraction) -> bool:
+    """Whether every packet shows on the frame grid of the first (a constant frame rate)."""
+    origin = packets[0].pts
+    return all(abs((p.pts - origin) - round((p.pts - origin) / step) * step) <= 1
+               for p in packets)
+
+
+def leading_pictures(packets: list[Packet], index: int) -> bool:
+    """Whether a packet after the keyframe `packets[index]`, in decode order, shows before
+    it: an open GOP, whose first frames need the GOP before."""
+    return any(p.pts < packets[index].pts for p in packets[index + 1:])
+
+
+def clean_ends(step: Fraction, packets: list[Packet], index: int) -> list[Fraction]:
+    """Ticks T where a copy from the keyframe `packets[index]` can stop: the packets up to
+    some point in decode order are exactly the frames before T, so none refers to a frame
+    that is left out (with B-frames, a frame shown before T may need one shown after)."""
+    key = packets[index].pts
+    ends, highest = [Fraction(key)], key
+    for count, packet in enumerate(packets[index:], start=1):
+        highest = max(highest, packet.pts)
+        if abs(highest - key - (count - 1) * step) <= 1:
+            ends.append(key + count * step)
+    return ends
+
+
+def nal_types(payload: bytes, extradata: bytes) -> list[int]:
+    """NAL unit types in a packet: length-prefixed (mp4, size from avcC) or Annex B."""
+    if extradata[:1] == b"\x01" and len(extradata) > 4:
+        size = (extradata[4] & 3) + 1
+        types, pos = [], 0
+        while pos + size < len(payload):
+            length = int.from_bytes(payload[pos:pos + size], "big")
+            types.append(payload[pos + size] & 0x1F)
+            pos += size + length
+        return types
+    return [unit[0] & 0x1F for unit in _annexb_units(payload) if unit]
+
+
+def parameter_sets(extradata: bytes) -> tuple[list[bytes], list[bytes]]:
+    """The SPS and PPS NAL units of an avcC record or Annex B extradata."""
+    if extradata[:1] == b"\x01":
+        _, sps, pps, _ = _split_avcc(extradata)
+        return sps, pps
+    units = _annexb_units(extradata)
+    return ([u for u in units if u and u[0] & 0x1F == 7],
+            [u for u in units if u and u[0] & 0x1F == 8])
+
+
+def parameter_set_id(unit: bytes) -> int:
+    """seq_parameter_set_id of an SPS, pic_parameter_set_id of a PPS (an ue(v) field)."""
+    rbsp = unit[1:].replace(b"\x00\x00\x03", b"\x00\x00")
+    if unit[0] & 0x1F == 7:
+        rbsp = rbsp[3:]  # profile_idc, constraint flags and level_idc come first
+    bits = "".join(f"{byte:08b}" for byte in rbsp[:8])
+    zeros = len(bits) - len(bits.lstrip("0"))
+    return int(bits[zeros:2 * zeros + 1], 2) - 1
+
+
+def merge_parameter_sets(mp4: Path, sps: list[bytes], pps: list[bytes]) -> None:
+    """Add SPS/PPS to the avcC of `mp4`, whose moov must be its last box (ffmpeg writes it
+    there without +faststart), so only the moov is rewritten and no sample moves."""
+    with mp4.open("r+b") as handle:
+        moov_at, end = -1, handle.seek(0, 2)
+        pos = 0
+        while pos + 8 <= end:
+            handle.seek(pos)
+            header = handle.read(16)
+            size, kind = struct.unpack_from(">I4s", header)
+            size = struct.unpack_from(">Q", header, 8)[0] if size == 1 else size or end - pos
+            moov_at = pos if kind == b"moov" else moov_at
+            pos += max(size, 8)
+        if moov_at < 0 or pos != end or struct.unpack_from(">I4s", header)[1] != b"moov":
+            raise MediaError(f"{mp4.name}: moov is not the last box; cannot add parameter sets")
+        handle.seek(moov_at)
+        moov = bytearray(handle.read())
+        found = _find_avcc(bytes(moov), 0, len(moov), [])
+        if found is None:
+            raise MediaError(f"{mp4.name}: no avcC sample description")
+        ancestors, (at, header_size, size) = found
+        head, old_sps, old_pps, trailer = _split_avcc(bytes(moov[at + header_size:at + size]))
+        record = _avcc(head, old_sps + [s for s in sps if s not in old_sps],
+                       old_pps + [p for p in pps if p not in old_pps], trailer)
+        delta = len(record) - (size - header_size)
+        for box_at in [*ancestors, at]:
+            struct.pack_into(">I", moov, box_at, struct.unpack_from(">I", moov, box_at)[0] + delta)
+        moov[at + header_size:at + size] = record
+        handle.seek(moov_at)
+        handle.write(moov)
+        handle.truncate()
+
+
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+
+
+def _boxes(data: bytes, start: int, end: int) -> Any:
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        header = 8
+        if size == 1:
+            size, header = struct.unpack_from(">Q", data, pos + 8)[0], 16
+        elif size == 0:
+            size = end - pos
+        if size < header:
+            return
+        yield kind, pos, header, size
+        pos += size
+
+
+def _find_avcc(data: bytes, start: int, end: int,
+               path: list[int]) -> tuple[list[int], tuple[int, int, int]] | None:
+    for kind, pos, header, size in _boxes(data, start, end):
+        if kind in _CONTAINERS and header == 8:
+            found = _find_avcc(data, pos + header, pos + size, [*path, pos])
+            if found:
+                return found
+        elif kind == b"stsd":  # full box: version/flags and an entry count, then entries
+            for entry, entry_at, entry_header, entry_size in _boxes(data, pos + 16, pos + size):
+                if entry in (b"avc1", b"avc3") and entry_header == 8:
+                    # 78 bytes of VisualSampleEntry fields come before the child boxes
+                    for child, child_at, child_header, child_size in _boxes(
+                            data, entry_at + 8 + 78, entry_at + entry_size):
+                        if child == b"avcC" and child_header == 8:
+                            return ([*path, pos, entry_at],
+                                    (child_at, child_header, child_size))
+    return None
+
+
+def _split_avcc(record: bytes) -> tuple[bytes, list[bytes], list[bytes], bytes]:
+    """An avcC record: its first 5 bytes, the SPS, the PPS, and what follows them."""
+    pos, units = 5, []
+    for mask in (0x1F, 0xFF):
+        count, pos, found = record[pos] & mask, pos + 1, []
+        for _ in range(count):
+            length = struct.unpack_from(">H", record, pos)[0]
+            found.append(record[pos + 2:pos + 2 + length])
+            pos += 2 + length
+        units.append(found)
+    return record[:5], units[0], units[1], record[pos:]
+
+
+def _avcc(head: bytes, sps: list[bytes], pps: list[bytes], trailer: bytes) -> bytes:
+    out = bytearray(head)
+    out.append(0xE0 | len(sps))
+    for unit in sps:
+        out += struct.pack(">H", len(unit)) + unit
+    out.append(len(pps))
+    for unit in pps:
+        out += struct.pack(">H", len(unit)) + unit
+    return bytes(out + trailer)
+
+
+def _annexb_units(data: bytes) -> list[bytes]:
+    parts = data.replace(b"\x00\x00\x00\x01", b"\x00\x00\x01").split(b"\x00\x00\x01")
+    return [p.rstrip(b"\x00") for p in parts[1:]]
+
+
+def _hexdump_bytes(dump: str) -> bytes:
+    """Bytes of ffprobe's -show_data dump: 'OFFSET: xxxx xxxx ...  ascii' lines."""
+    return bytes.fromhex("".join(line[10:50].replace(" ", "")
+                                 for line in dump.splitlines() if line[8:10] == ": "))
