@@ -17,9 +17,10 @@ SPS/PPS ids the source does not use, and all parameter sets go into the one avcC
 (players that read parameter sets only from the avcC, such as Apple's, see every set; the
 in-band copies the join leaves are identical). The parts are mp4s joined by the concat
 demuxer, which converts them to Annex B with their own parameter sets, and written with the
-source's time scale. Every smart cut is decoded in full, and its frame count and stream
-lengths checked; a source that cannot be joined, or a check that fails, falls back to
-`accurate`, with the reason logged and returned.
+source's time scale. The clip holds exactly the session's frames: none is hidden behind an
+edit list, which players may ignore. Every smart cut is decoded in full, and its frame count
+and stream lengths checked; a source that cannot be joined, or a check that fails, falls
+back to `accurate`, with the reason logged and returned.
 
 Everything is written next to the target: the clip to `<name>.part.mp4`, renamed when
 complete, and the parts to a hidden folder removed on success and failure.

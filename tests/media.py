@@ -180,23 +180,24 @@ def forum_recording(path: Path, talks: list[Path], *, speech_seconds: float = 45
 
 
 def keyframe_counter_video(path: Path, seconds: float, tones: list[float], *,
-                           keyint: int = 250, codec: list[str] | None = None) -> Path:
+                           keyint: int = 250, codec: list[str] | None = None,
+                           rate: str = str(FPS), extra: tuple[str, ...] = ()) -> Path:
     """A counter video (see `counter_video`) with a keyframe only every `keyint` frames
     (10 s at 25 fps) and, for H.264, B-frames in every GOP (libx264's default three,
     b-adapt off so they are always used): what a real recording looks like to a cutter.
-    `codec` replaces the H.264 video options (say ["-c:v", "mpeg4"]); the container
-    follows the file name."""
+    `codec` replaces the H.264 video options (say ["-c:v", "mpeg4"]); `rate` is the frame
+    rate, `extra` more output options; the container follows the file name."""
     part = seconds / len(tones)
     freq = "+".join(
         f"{f}*between(t,{i * part},{(i + 1) * part - 1e-6})" for i, f in enumerate(tones)
     )
     video = codec or ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
                       "-x264-params", "b-adapt=0"]
-    run("-f", "lavfi", "-i", f"color=c=black:s=160x120:r={FPS}:d={seconds}",
+    run("-f", "lavfi", "-i", f"color=c=black:s=160x120:r={rate}:d={seconds}",
         "-f", "lavfi", "-i", f"aevalsrc='0.5*sin(2*PI*({freq})*t)':s=48000:d={seconds}",
         "-vf", f"geq=lum='16+mod(N*{LUMA_STEP},{LUMA_SPAN})':cb=128:cr=128",
         *video, "-pix_fmt", "yuv420p", "-g", str(keyint), "-keyint_min", str(keyint),
-        "-sc_threshold", "0", "-shortest", "-t", str(seconds), str(path))
+        "-sc_threshold", "0", "-shortest", *extra, "-t", str(seconds), str(path))
     return path
 
 

@@ -1,0 +1,209 @@
+"""Benchmark: smart cuts against full re-encodes (accurate) and stream copies (copy).
+
+Workload: a 10-minute 1280x720 25 fps recording with a keyframe every 10 s (libx264
+veryfast, B-frames, AAC; built once into build/bench-cut/). A moving test pattern fills
+the picture, and a grey box in its corner encodes the frame number (its luma steps by 7
+levels per frame, as in tests/media.py), so each clip's first and last frames can be read
+back. Five sessions are cut at times that are not keyframes, each with `copy`, `smart` and
+`accurate` in turn (interleaved, so a change in the machine's load hits all three alike).
+It prints each mode's total wall time and the CPU time of its ffmpeg processes (steadier
+than wall time on a loaded machine), the ratios, where the smart cut's time goes, how many
+seconds it re-encoded, how far each clip's first and last frames are from the requested
+ones (in frames; `copy` starts on the keyframe before the start by design), the keyframe
+lookup's time on a 3-hour recording, and a projection onto a 3-hour forum.
+
+Usage: .venv/bin/python scripts/bench/cut.py [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from _common import ROOT, machine
+
+from pipeline.cutting import CutReport, cut
+
+BUILD = ROOT / "build" / "bench-cut"
+FPS, SECONDS, KEYINT = 25, 600, 250
+BOX = 96  # the frame-counter box: BOX x BOX pixels in the top-left corner
+LUMA_STEP, LUMA_SPAN = 7, 219
+SESSIONS = [(13.44, 131.72), (131.72, 247.36), (247.36, 368.12), (368.12, 482.84),
+            (482.84, 597.16)]
+MODES = ("copy", "smart", "accurate")
+
+
+def recording() -> Path:
+    """The 10-minute master, built once (a few minutes of libx264 on two cores)."""
+    path = BUILD / "master-720p.mp4"
+    if path.is_file():
+        return path
+    BUILD.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part.mp4")
+    counter = (f"color=c=black:s={BOX}x{BOX}:r={FPS}:d={SECONDS},"
+               f"geq=lum='16+mod(N*{LUMA_STEP},{LUMA_SPAN})':cb=128:cr=128")
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", f"testsrc2=s=1280x720:r={FPS}:d={SECONDS}",
+         "-f", "lavfi", "-i", counter,
+         "-f", "lavfi", "-i", f"sine=f=440:sample_rate=48000:d={SECONDS}",
+         "-filter_complex", "[0:v][1:v]overlay=0:0,format=yuv420p[v]",
+         "-map", "[v]", "-map", "2:a", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+         "-g", str(KEYINT), "-keyint_min", str(KEYINT), "-sc_threshold", "0",
+         "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-movflags", "+faststart",
+         str(partial)], check=True)
+    partial.replace(path)
+    return path
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def long_recording() -> Path:
+    """A 3-hour recording, tiny (64x48, built in well under a minute), for the keyframe
+    lookup: its index (moov) is as long as a real 3-hour recording's."""
+    path = BUILD / "three-hours-64x48.mp4"
+    if not path.is_file():
+        hours = 3 * 3600
+        subprocess.run(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+             "-f", "lavfi", "-i", f"color=c=gray:s=64x48:r={FPS}:d={hours}",
+             "-f", "lavfi", "-i", f"sine=f=440:sample_rate=16000:d={hours}",
+             "-c:v", "libx264", "-preset", "ultrafast", "-bf", "3", "-g", str(KEYINT),
+             "-keyint_min", str(KEYINT), "-sc_threshold", "0", "-c:a", "aac", "-b:a", "24k",
+             "-ac", "1", str(path.with_suffix(".part.mp4"))], check=True)
+        path.with_suffix(".part.mp4").replace(path)
+    return path
+
+
+def keyframe_lookup(out: Path) -> None:
+    """The probe phase of smart cuts near the start and near the end of 3 hours."""
+    long = long_recording()
+    times = []
+    for start in (100.52, 9000.52):
+        report = cut(long, start, start + 30.0, out / "long.mp4", "smart")
+        times.append(f"{report.phases['probe']:.2f} s at {start:.0f} s")
+    print(f"keyframe lookup (probe phase) on a 3-hour recording: {', '.join(times)}")
+
+
+def frame_numbers(clip: Path, near: tuple[int, int]) -> tuple[int, int, int]:
+    """First and last frame numbers of a clip (read from the counter box, the nearest to
+    the expected ones), and its frame count."""
+    raw = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(clip), "-map", "0:v",
+         "-vf", f"crop={BOX - 16}:{BOX - 16}:8:8,scale=8:8", "-fps_mode", "passthrough",
+         "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        check=True, capture_output=True).stdout
+    size = 64
+    lumas = [sum(raw[i:i + size]) / size for i in range(0, len(raw), size)]
+
+    def number(luma: float, expected: int) -> int:
+        # The box's luma repeats every 219 frames, and within 12 frames no two look alike.
+        candidates = range(expected - 12, expected + 13)
+        return min(candidates, key=lambda n: abs(
+            (n * LUMA_STEP % LUMA_SPAN) * 255 / LUMA_SPAN - luma))
+
+    return number(lumas[0], near[0]), number(lumas[-1], near[1]), len(lumas)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true", help="keep the clips in build/")
+    args = parser.parse_args()
+    master = recording()
+    print(f"machine: {machine()}")
+    total = sum(end - start for start, end in SESSIONS)
+    print(f"workload: {len(SESSIONS)} sessions, {total:.0f} s in all, out of a {SECONDS} s "
+          f"1280x720 {FPS} fps recording with a keyframe every {KEYINT // FPS} s")
+    out = Path(tempfile.mkdtemp(prefix="bench-cut-", dir=BUILD))
+    seconds: dict[str, float] = defaultdict(float)
+    cpu: dict[str, float] = defaultdict(float)  # CPU seconds of ffmpeg/ffprobe: load-proof
+    phases: dict[str, float] = defaultdict(float)
+    reencoded = 0.0
+    worst: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    counts_ok: dict[str, bool] = defaultdict(lambda: True)
+    try:
+        for number, (start, end) in enumerate(SESSIONS, start=1):
+            want = (round(start * FPS), round(end * FPS) - 1)
+            for mode in MODES:
+                clip = out / f"{number}-{mode}.mp4"
+                started, cpu_before = time.perf_counter(), children_cpu()
+                report: CutReport = cut(master, start, end, clip, mode)
+                spent = time.perf_counter() - started
+                seconds[mode] += spent
+                cpu[mode] += children_cpu() - cpu_before
+                achieved = (round(report.start * FPS), round(report.end * FPS) - 1)
+                first, last, count = frame_numbers(clip, achieved)
+                if mode == "smart":
+                    reencoded += report.reencoded_seconds
+                    for name, phase_seconds in report.phases.items():
+                        phases[name] += phase_seconds
+                    if report.fallback_reason:
+                        print(f"  session {number}: smart fell back: {report.fallback_reason}")
+                offsets = (first - want[0], last - want[1])
+                print(f"  session {number} {mode:<8} {spent:7.2f} s  "
+                      f"first frame {offsets[0]:+d}, last frame {offsets[1]:+d}, "
+                      f"{count} frames (achieved {report.start:.2f}-{report.end:.2f} s)")
+                if mode != "copy":
+                    worst[mode] = max(worst[mode], (abs(offsets[0]), abs(offsets[1])))
+                    counts_ok[mode] &= count == want[1] - want[0] + 1
+        keyframe_lookup(out)
+    finally:
+        if not args.keep:
+            shutil.rmtree(out, ignore_errors=True)
+    print()
+    print("| mode | wall | vs accurate | vs copy | CPU | CPU vs accurate "
+          "| frame-exact (first, last, count) |")
+    print("|---|---|---|---|---|---|---|")
+    for mode in MODES:
+        exact = ("keyframe-bound" if mode == "copy" else
+                 "yes" if worst[mode] == (0, 0) and counts_ok[mode] else
+                 f"no: off by up to {worst[mode]} frames")
+        print(f"| {mode} | {seconds[mode]:.1f} s | x{seconds['accurate'] / seconds[mode]:.1f} "
+              f"| x{seconds['copy'] / seconds[mode]:.2f} | {cpu[mode]:.1f} s "
+              f"| x{cpu['accurate'] / cpu[mode]:.1f} | {exact} |")
+    print()
+    print(f"smart re-encoded {reencoded:.1f} s of {total:.0f} s "
+          f"({100 * reencoded / total:.1f}%); its phases (audio runs beside head/copy/tail):")
+    for name, spent in phases.items():
+        print(f"  {name:<7} {spent:6.2f} s  {100 * spent / seconds['smart']:4.0f}%")
+    project(seconds, phases, total)
+
+
+def project(seconds: dict[str, float], phases: dict[str, float], total: float) -> None:
+    """Scale the measured costs to a 3-hour forum cut into six 30-minute sessions: per cut,
+    smart pays a fixed cost (probe, head and tail, about one keyframe interval of
+    re-encoding) and, per second of session, the copy, the join, the sound and the verifying
+    decode; accurate pays its encode per second of session."""
+    cuts = len(SESSIONS)
+    fixed = sum(phases.get(name, 0.0) for name in ("probe", "head", "tail")) / cuts
+    per_second = {name: phases.get(name, 0.0) / total for name in ("copy", "audio", "join",
+                                                                   "verify")}
+    accurate = seconds["accurate"] / total
+    length, sessions = 1800.0, 6
+    smart = fixed + length * sum(per_second.values())
+    unverified = smart - length * per_second["verify"]
+    reencoded = KEYINT / FPS / 2
+    print()
+    minutes = accurate * length * sessions / 60
+    print(f"projection, 6 sessions of 30 min (3 h): accurate {minutes:.0f} min, "
+          f"smart {smart * sessions / 60:.1f} min (x{accurate * length / smart:.1f}), "
+          f"smart without the verifying decode {unverified * sessions / 60:.1f} min "
+          f"(x{accurate * length / unverified:.1f}); video re-encoded per session: about "
+          f"{reencoded:.0f} s of {length:.0f} s (x{length / reencoded:.0f} less than accurate)")
+    print("  per second of session: accurate "
+          f"{accurate:.3f} s; smart " + ", ".join(f"{name} {value:.4f} s"
+                                                  for name, value in per_second.items())
+          + f"; smart per cut, fixed: {fixed:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
