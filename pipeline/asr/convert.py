@@ -42,6 +42,7 @@ are stored in the checkpoint under "alignment_heads" in openai-whisper's own dum
 from __future__ import annotations
 
 import base64
+import errno
 import gzip
 import json
 import os
@@ -316,15 +317,31 @@ def convert_ct2(model_dir: Path, target: Path) -> Path:
                                  dims["n_text_head"])
     if heads is not None:
         checkpoint["alignment_heads"] = heads
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".pt")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.",
+                                        suffix=".pt")
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise  # a full disk is the run's problem, not the model's (exit 9)
+        raise _write_error(target, exc) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             torch.save(checkpoint, handle)
         os.replace(tmp_name, target)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise  # a full disk is the run's problem, not the model's (exit 9)
+        raise _write_error(target, exc) from None
     finally:
         Path(tmp_name).unlink(missing_ok=True)
     return target
+
+
+def _write_error(target: Path, exc: OSError) -> ModelError:
+    return ModelError(f"cannot write the converted Whisper model {target}: "
+                      f"{exc.strerror or exc}", "make the model folder writable, or point "
+                      "SORT_ARCHIVE_MODEL_DIR at one that is")
 
 
 @dataclass(frozen=True)

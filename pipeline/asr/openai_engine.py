@@ -65,8 +65,7 @@ class OpenAIWhisperEngine:
             model = whisper.load_model(reference, device=settings.device,
                                        download_root=str(self._model_root() / "openai-whisper"))
         except Exception as exc:  # torch, pickle, urllib and whisper raise many types
-            raise ModelError(f"cannot load Whisper model '{settings.model}' with openai-whisper: "
-                             f"{_first_line(exc)}", _FIX_HINT) from None
+            raise _load_error(settings.model, reference, exc) from None
         if heads is not None:
             model.set_alignment_heads(heads)
         self._model = model
@@ -106,6 +105,8 @@ class OpenAIWhisperEngine:
 
         self.load()
         audio = np.ascontiguousarray(audio, dtype=np.float32)
+        if not audio.flags.writeable:  # torch.from_numpy warns on read-only buffers
+            audio = audio.copy()
         timeline = None
         if options.vad:
             from faster_whisper.vad import (
@@ -222,6 +223,24 @@ def _stored_heads(checkpoint: Path) -> bytes | None:
     return heads if isinstance(heads, bytes) else None
 
 
-def _first_line(exc: BaseException) -> str:
+def _load_error(model: str, reference: str, exc: Exception) -> ModelError:
+    """One line for staff: a damaged file, an unknown name, or a download that failed."""
+    if Path(reference).is_file():
+        return ModelError(f"cannot load the Whisper checkpoint {reference}: not an openai-whisper "
+                          f".pt file, or a damaged one ({type(exc).__name__})", _FIX_HINT)
+    if isinstance(exc, OSError):  # urllib's URLError included: no network, no hub
+        return ModelError(f"cannot download Whisper model '{model}' for openai-whisper "
+                          f"(offline?): {_first_line(exc)}", _FIX_HINT)
+    if isinstance(exc, RuntimeError) and "not found" in str(exc):
+        import whisper
+
+        return ModelError(f"unknown Whisper model '{model}' (openai-whisper knows "
+                          f"{', '.join(whisper.available_models())})", _FIX_HINT)
+    return ModelError(f"cannot load Whisper model '{model}' with openai-whisper: "
+                      f"{_first_line(exc)}", _FIX_HINT)
+
+
+def _first_line(exc: BaseException, limit: int = 200) -> str:
     text = str(exc).strip()
-    return text.splitlines()[0] if text else repr(exc)
+    line = text.splitlines()[0] if text else repr(exc)
+    return line if len(line) <= limit else line[:limit - 3] + "..."
