@@ -4,12 +4,17 @@
   time base, B-frame depth, the avcC parameter sets) and whether there is sound.
 - `packets_near`: the video packets (pts, dts, keyframe flag) from the keyframe at or before
   a time to a little after it, read with `ffprobe -read_intervals`, so a cut point on a
-  3-hour file costs a seek and a few seconds of packet headers, never a scan of the file.
-- `is_idr`, `leading_pictures`: whether a keyframe is an IDR picture with no frame after it
-  that shows before it (an I-frame of an open GOP is flagged as a keyframe too, but is no
-  clean place to start); `clean_ends`: where a copy from a keyframe can stop.
-- `merge_parameter_sets`: add SPS/PPS to the avcC of an mp4 whose moov is at its end, so one
-  sample description carries the parameter sets of every joined part.
+  3-hour file costs a seek and a few seconds of packet headers, never a scan of the file;
+  `packets_around` reads the sound's packets (pts, duration, size) of the same stretch too,
+  and `packets_windows` several stretches in one pass.
+- `starts_with_idr`, `leading_pictures`: whether a keyframe is an IDR picture with no frame
+  after it that shows before it (an I-frame of an open GOP is flagged as a keyframe too, but
+  is no clean place to start); `clean_ends`: where a copy from a keyframe can stop.
+- `mp4_parameter_sets`, `merge_parameter_sets`: read the SPS/PPS in the avcC of an mp4 whose
+  moov is at its end, and add more, so one sample description carries the parameter sets of
+  every joined part.
+- `edit_sound`: set the edit list of an mp4's sound track in place, so that stream-copied
+  AAC packets play from an exact sample for an exact length.
 
 Times are in ticks of the video stream's time base unless a name says seconds.
 """
@@ -46,6 +51,12 @@ class Source:
     duration: float  # seconds, of the video stream where known
     extradata: bytes
     has_audio: bool
+    audio_codec: str = ""  # of the first sound stream, the one a cut keeps
+    audio_time_base: Fraction = Fraction(0)
+    sample_rate: int = 0
+    video_index: int = 0  # stream indexes of v:0 and a:0 (-1: none)
+    audio_index: int = -1
+    audio_end: float = float("inf")  # where the sound ends, seconds on the file's clock
 
     @property
     def frame_ticks(self) -> Fraction:
@@ -85,6 +96,8 @@ class Packet:
     pts: int
     dts: int
     key: bool
+    duration: int = 0  # ticks; 0 where not read
+    size: int = 0  # bytes; 0 where not read
 
 
 def ffprobe(path: Path, *args: str) -> dict[str, Any]:
@@ -109,6 +122,7 @@ def probe_source(path: Path) -> Source:
     data = ffprobe(path, "-show_streams", "-show_format", "-show_data")
     streams = data.get("streams", [])
     video = next((s for s in streams if s.get("codec_type") == "video"), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     if video is None:
         raise MediaError(f"{path.name} has no video stream", hint="check the recording")
     fmt = data.get("format", {})
@@ -132,33 +146,139 @@ def probe_source(path: Path) -> Source:
         start=float(fmt.get("start_time") or 0.0),
         duration=min(float(fmt.get("duration") or "inf"), float(video.get("duration") or "inf")),
         extradata=_hexdump_bytes(video.get("extradata", "")),
-        has_audio=any(s.get("codec_type") == "audio" for s in streams),
+        has_audio=audio is not None,
+        audio_codec=str((audio or {}).get("codec_name", "")),
+        audio_time_base=_fraction((audio or {}).get("time_base")),
+        sample_rate=int((audio or {}).get("sample_rate") or 0),
+        video_index=int(video.get("index", 0)),
+        audio_index=int(audio.get("index", -1)) if audio else -1,
+        audio_end=(float(audio.get("start_time") or 0) + float(audio["duration"])
+                   if audio and audio.get("duration") not in (None, "N/A") else float("inf")),
     )
 
 
 def packets_near(path: Path, source: Source, seconds: float, after: float) -> list[Packet]:
     """Video packets in decode order, from the keyframe at or before `seconds` until a
     packet shows later than `seconds + after`. Only that stretch of the file is read."""
-    # An absolute end: ffprobe counts "%+offset" from where the seek landed (the keyframe).
     at = max(0.0, seconds + source.start)
-    interval = f"{at:.6f}%{at + after:.6f}"
     data = ffprobe(path, "-select_streams", "v:0", "-show_entries", "packet=pts,dts,flags",
-                   "-read_intervals", interval)
-    return [Packet(pts=int(p["pts"]), dts=int(p.get("dts", p["pts"])),
-                   key="K" in p.get("flags", ""))
-            for p in data.get("packets", []) if p.get("pts") is not None]
+                   "-read_intervals", _interval(at, after))
+    return [_packet(p) for p in data.get("packets", []) if p.get("pts") is not None]
 
 
-def is_idr(path: Path, source: Source, key: Packet) -> bool:
-    """Whether the keyframe packet `key` holds an IDR slice (NAL type 5)."""
-    # Half a millisecond past it, so that rounding cannot land the seek on the keyframe before.
-    at = f"{float(key.pts * source.time_base) + 0.0005:.6f}"
-    data = ffprobe(path, "-select_streams", "v:0", "-show_packets", "-show_data",
-                   "-show_entries", "packet=pts,data", "-read_intervals", f"{at}%+#1")
-    packets = [p for p in data.get("packets", []) if p.get("pts") == key.pts]
-    if not packets:
-        return False
-    return 5 in nal_types(_hexdump_bytes(packets[0].get("data", "")), source.extradata)
+FROM_START = 1.0  # seconds: a stretch that starts this near the file's start is read from it
+
+
+def reads_from_start(source: Source, seconds: float) -> bool:
+    """Whether `packets_around(..., seconds, ...)` reads from the file's first packets."""
+    return max(0.0, seconds + source.start) < FROM_START
+
+
+@dataclass(frozen=True)
+class WindowsRead:
+    """The packets of several windows as one ffprobe read them, for `packets_windows`."""
+
+    start: float  # the file's start time the windows were placed by
+    windows: tuple[tuple[float, float], ...]
+    packets: list[dict[str, Any]]
+
+
+def read_windows(path: Path, windows: list[tuple[float, float]],
+                 start: float = 0.0) -> WindowsRead:
+    """Read the packets of all streams in several (seconds, after) windows, in one ffprobe,
+    placed for a file that starts at `start` seconds (before its streams are known: most
+    files start at 0, and `packets_windows` reads again if this one does not)."""
+    intervals = [_interval(max(0.0, seconds + start), after,
+                           from_start=max(0.0, seconds + start) < FROM_START)
+                 for seconds, after in windows]
+    data = ffprobe(path, "-show_entries", "packet=stream_index,pts,dts,flags,duration,size",
+                   "-read_intervals", ",".join(intervals))
+    return WindowsRead(start, tuple(windows), data.get("packets", []))
+
+
+def packets_windows(path: Path, source: Source, windows: list[tuple[float, float]],
+                    read: WindowsRead | None = None) -> list[tuple[list[Packet], list[Packet]]]:
+    """`packets_around` for several (seconds, after) windows, read by one ffprobe (or taken
+    from `read`, if it read these windows where this source starts). Its answer runs the
+    windows together; each stream's packets are split where they stop following on (the
+    next one not where the last one ends), which is where ffprobe seeks to the next window.
+    Where two windows meet or overlap exactly there is no such place: each is then given the
+    packets of both, one run that covers them both. A stream that does not follow on within
+    a window has its windows read one by one."""
+    if read is None or read.start != source.start or read.windows != tuple(windows):
+        read = read_windows(path, windows, source.start)
+    runs: dict[int, list[list[Packet]]] = {source.video_index: [[]], source.audio_index: [[]]}
+    for p in read.packets:
+        if p.get("pts") is None or int(p.get("stream_index", -2)) not in runs:
+            continue
+        packet, run = _packet(p), runs[int(p["stream_index"])]
+        if run[-1] and packet.dts != run[-1][-1].dts + run[-1][-1].duration:
+            run.append([])
+        run[-1].append(packet)
+    if any(len(run) not in (1, len(windows)) for run in runs.values()):  # a gap within
+        return [packets_around(path, source, *window) for window in windows]  # a window
+    video, audio = runs[source.video_index], runs[source.audio_index]
+    return [(video[index] if len(video) > 1 else video[0],
+             audio[index] if len(audio) > 1 else audio[0]) for index in range(len(windows))]
+
+
+def packets_around(path: Path, source: Source, seconds: float,
+                   after: float) -> tuple[list[Packet], list[Packet]]:
+    """The video packets of `packets_near` and the first sound stream's packets of the same
+    stretch (pts, duration, size; from where the seek put the sound, at or before the
+    keyframe's time), read in one pass. Within the first second of the file the stretch
+    starts at the file's first packets (a seek to 0 would pass over the sound's priming)."""
+    at = max(0.0, seconds + source.start)
+    data = ffprobe(path, "-show_entries", "packet=stream_index,pts,dts,flags,"
+                   "duration,size", "-read_intervals",
+                   _interval(at, after, from_start=reads_from_start(source, seconds)))
+    streams: dict[int, list[Packet]] = {source.video_index: [], source.audio_index: []}
+    for p in data.get("packets", []):
+        if p.get("pts") is not None and int(p.get("stream_index", -2)) in streams:
+            streams[int(p["stream_index"])].append(_packet(p))
+    return streams[source.video_index], streams[source.audio_index]
+
+
+def _interval(at: float, after: float, from_start: bool = False) -> str:
+    # An absolute end: ffprobe counts "%+offset" from where the seek landed (the keyframe).
+    return f"%{at + after:.6f}" if from_start else f"{at:.6f}%{at + after:.6f}"
+
+
+def _packet(p: dict[str, Any]) -> Packet:
+    return Packet(pts=int(p["pts"]), dts=int(p.get("dts", p["pts"])),
+                  key="K" in p.get("flags", ""), duration=int(p.get("duration") or 0),
+                  size=int(p.get("size") or 0))
+
+
+def starts_with_idr(mp4: Path, extradata: bytes) -> bool:
+    """Whether the first picture of a one-track mp4 that ffmpeg wrote (its samples one
+    after another from the start of the mdat) holds an IDR slice (NAL type 5): read from
+    the file, a few bytes a NAL unit."""
+    size = (extradata[4] & 3) + 1 if extradata[:1] == b"\x01" and len(extradata) > 4 else 4
+    with mp4.open("rb") as handle:
+        end, pos = handle.seek(0, 2), 0
+        while pos + 8 <= end:  # to the mdat
+            handle.seek(pos)
+            header = handle.read(16)
+            box, kind = struct.unpack_from(">I4s", header)
+            if kind == b"mdat":
+                pos, end = pos + (16 if box == 1 else 8), (
+                    pos + struct.unpack_from(">Q", header, 8)[0] if box == 1
+                    else pos + box if box else end)
+                break
+            pos += struct.unpack_from(">Q", header, 8)[0] if box == 1 else max(box, 8)
+        else:
+            return False
+        while pos + size < end:  # NAL units of the first sample, to its first slice
+            handle.seek(pos)
+            unit = handle.read(size + 1)
+            if len(unit) < size + 1:
+                return False
+            kind = unit[size] & 0x1F
+            if kind in (1, 5):
+                return kind == 5
+            pos += size + int.from_bytes(unit[:size], "big")
+    return False
 
 
 def on_grid(packets: list[Packet], step: Fraction) -> bool:
@@ -220,6 +340,30 @@ def parameter_set_id(unit: bytes) -> int:
     return int(bits[zeros:2 * zeros + 1], 2) - 1
 
 
+def mp4_parameter_sets(mp4: Path) -> tuple[list[bytes], list[bytes]]:
+    """The SPS and PPS in the avcC of an mp4 whose moov is its last box (what ffmpeg writes
+    without +faststart), read from the file."""
+    with mp4.open("rb") as handle:
+        moov_at, end, pos = -1, handle.seek(0, 2), 0
+        while pos + 8 <= end:
+            handle.seek(pos)
+            header = handle.read(16)
+            size, kind = struct.unpack_from(">I4s", header)
+            size = struct.unpack_from(">Q", header, 8)[0] if size == 1 else size or end - pos
+            moov_at = pos if kind == b"moov" else moov_at
+            pos += max(size, 8)
+        if moov_at < 0:
+            raise MediaError(f"{mp4.name}: no moov box")
+        handle.seek(moov_at)
+        moov = handle.read()
+    found = _find_avcc(moov, 0, len(moov), [])
+    if found is None:
+        raise MediaError(f"{mp4.name}: no avcC sample description")
+    _, (at, header_size, size) = found
+    _, sps, pps, _ = _split_avcc(moov[at + header_size:at + size])
+    return sps, pps
+
+
 def merge_parameter_sets(mp4: Path, sps: list[bytes], pps: list[bytes]) -> None:
     """Add SPS/PPS to the avcC of `mp4`, whose moov must be its last box (ffmpeg writes it
     there without +faststart), so only the moov is rewritten and no sample moves."""
@@ -251,6 +395,79 @@ def merge_parameter_sets(mp4: Path, sps: list[bytes], pps: list[bytes]) -> None:
         handle.seek(moov_at)
         handle.write(moov)
         handle.truncate()
+
+
+def edit_sound(mp4: Path, media_time: int, seconds: Fraction) -> None:
+    """Make the sound track of `mp4` play from `media_time` (ticks of its time scale, from
+    its first sample) for `seconds`: rewrite, in place, the one edit that ffmpeg writes for
+    it, and the track's and the movie's durations (no box changes size, no sample moves)."""
+    with mp4.open("r+b") as handle:
+        end, pos, moov_at, moov_size = handle.seek(0, 2), 0, -1, 0
+        while pos + 8 <= end:
+            handle.seek(pos)
+            header = handle.read(16)
+            size, kind = struct.unpack_from(">I4s", header)
+            size = struct.unpack_from(">Q", header, 8)[0] if size == 1 else size or end - pos
+            if kind == b"moov":
+                moov_at, moov_size = pos, size
+            pos += max(size, 8)
+        if moov_at < 0:
+            raise MediaError(f"{mp4.name}: no moov box; cannot set the sound's edit list")
+        handle.seek(moov_at)
+        moov = bytearray(handle.read(moov_size))
+        try:
+            _set_sound_edit(mp4.name, moov, media_time, seconds)
+        except (KeyError, IndexError, struct.error) as exc:
+            raise MediaError(f"{mp4.name}: cannot set the sound's edit list ({exc!r})") from exc
+        handle.seek(moov_at)
+        handle.write(moov)
+
+
+def _set_sound_edit(name: str, moov: bytearray, media_time: int, seconds: Fraction) -> None:
+    data = bytes(moov)
+    boxes = {kind: (pos, header) for kind, pos, header, _ in _boxes(data, 8, len(data))}
+    if b"mvhd" not in boxes:
+        raise MediaError(f"{name}: no mvhd box")
+    mvhd = boxes[b"mvhd"][0]
+    v1 = data[mvhd + 8] == 1
+    timescale = struct.unpack_from(">I", data, mvhd + (28 if v1 else 20))[0]
+    length = round(seconds * timescale)
+    durations, found = [], False
+    for kind, trak, header, size in _boxes(data, 8, len(data)):
+        if kind != b"trak":
+            continue
+        children = {k: (p, h, z) for k, p, h, z in _boxes(data, trak + header, trak + size)}
+        tkhd = children[b"tkhd"][0]
+        tkhd_v1 = data[tkhd + 8] == 1
+        at = tkhd + (36 if tkhd_v1 else 28)
+        handler = b""
+        if b"mdia" in children:
+            mdia, mdia_header, mdia_size = children[b"mdia"]
+            for child, child_at, _, _ in _boxes(data, mdia + mdia_header, mdia + mdia_size):
+                if child == b"hdlr":
+                    handler = data[child_at + 16:child_at + 20]
+        if handler != b"soun":
+            durations.append(struct.unpack_from(">Q" if tkhd_v1 else ">I", data, at)[0])
+            continue
+        if found:
+            raise MediaError(f"{name}: more than one sound track")
+        found = True
+        edts = children.get(b"edts")
+        elst = next((p for k, p, _, _ in _boxes(data, edts[0] + edts[1], edts[0] + edts[2])
+                     if k == b"elst"), None) if edts else None
+        if elst is None or struct.unpack_from(">I", data, elst + 12)[0] != 1:
+            raise MediaError(f"{name}: the sound track has no single edit to set")
+        if data[elst + 8] == 1:
+            struct.pack_into(">Qq", moov, elst + 16, length, media_time)
+        elif length < 2**32 and media_time < 2**31:
+            struct.pack_into(">Ii", moov, elst + 16, length, media_time)
+        else:
+            raise MediaError(f"{name}: the sound's edit does not fit its edit list")
+        struct.pack_into(">Q" if tkhd_v1 else ">I", moov, at, length)
+        durations.append(length)
+    if not found:
+        raise MediaError(f"{name}: no sound track")
+    struct.pack_into(">Q" if v1 else ">I", moov, mvhd + (32 if v1 else 24), max(durations))
 
 
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}

@@ -1,16 +1,22 @@
 """Cutting with real ffmpeg: smart and accurate cuts are frame-exact at both ends (also with
 the mp4 edit list ignored), keep the sound in sync, and play; smart re-encodes only the
-stretches next to the cut points; copy starts on a keyframe; sources that cannot be joined
-fall back to accurate."""
+stretches next to the cut points, copies the sound's AAC packets and trims them sample-exact
+with an edit list, and verifies the clip by decoding around its joins, so a damaged join
+falls back to accurate; copy starts on a keyframe; sources that cannot be joined fall back
+to accurate."""
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
+from pipeline import cutting
 from pipeline.cutting import CutReport, cut
 from pipeline.errors import SplitError
 from tests.media import (
@@ -19,6 +25,7 @@ from tests.media import (
     expected_luma,
     frame_lumas,
     keyframe_counter_video,
+    run,
 )
 
 TONES = [440.0, 660.0, 880.0, 1100.0]  # one per 7-second quarter of the 28 s source
@@ -199,6 +206,174 @@ def test_nothing_is_left_behind_after_success_or_failure(source: Path, tmp_path:
     with pytest.raises(SplitError, match="inside the recording"):
         cut(source, 30.0, 32.0, tmp_path / "late.mp4", "smart")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.mp4"]
+
+
+SAME = 64  # 16-bit levels (-54 dBFS): the same sound, decoded from another point
+
+
+def sound(path: Path, *args: str) -> np.ndarray:
+    """The decoded sound, one channel of 16-bit samples at 48 kHz (`args` go before -i)."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", *args, "-i", str(path), "-vn", "-ac", "1",
+                          "-f", "s16le", "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype=np.int16).astype(np.int32)
+
+
+@pytest.mark.parametrize(("start", "end"), [*CUTS, (0.0, 6.0)])
+def test_smart_copies_the_sound_sample_exact(clips: Clips, source: Path, tmp_path: Path,
+                                             start: float, end: float) -> None:
+    """The sound is the source's own AAC packets behind an edit list: decoded, it is the
+    source's sound from the first sample to the last, to the sample (off by one sample, a
+    tone here would differ by hundreds of levels; what differs is the decoder's noise
+    substitution, whose random state depends on where decoding began). The edit list ends
+    on the last sample too, but ffmpeg 5.1 plays the last AAC frame whole: up to 1023
+    samples (21 ms) more."""
+    if (start, end) in CUTS:
+        clip, report = clips["smart", start, end]
+    else:  # from the very start: the first packet is the source's priming packet
+        clip, report = tmp_path / "first.mp4", cut(source, start, end, tmp_path / "first.mp4")
+    assert report.mode == "smart" and "audio" not in report.phases  # copied, not encoded
+    ours, theirs = sound(clip), sound(source, "-ss", f"{start}", "-t", f"{end - start}")
+    assert len(theirs) == round((end - start) * 48000)
+    assert 0 <= len(ours) - len(theirs) < 1024
+    assert np.abs(ours[:len(theirs)] - theirs).max() <= SAME
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+                          "stream=duration", "-of", "csv=p=0", str(clip)],
+                         check=True, capture_output=True, text=True).stdout
+    assert float(out) == pytest.approx(end - start, abs=0.001)  # the edit's length
+
+
+def test_smart_sound_with_the_edit_list_ignored_starts_under_two_aac_frames_early(
+        clips: Clips, source: Path) -> None:
+    """A player that ignores the edit list plays the packet before the first sample's (the
+    decoder's pre-roll) and the first one whole: at most 2047 samples early (42.6 ms)."""
+    for start, end in CUTS:
+        clip, _ = clips["smart", start, end]
+        raw, theirs = sound(clip, "-ignore_editlist", "1"), sound(
+            source, "-ss", f"{start}", "-t", f"{end - start}")
+        early = next(skip for skip in range(2048)
+                     if np.abs(raw[skip:skip + 4800] - theirs[:4800]).max() <= SAME)
+        assert 1024 <= early < 2048, (start, early)
+        assert np.abs(raw[early:early + len(theirs)] - theirs).max() <= SAME
+
+
+def test_a_session_that_outlasts_the_sound_is_still_cut_smart(tmp_path: Path) -> None:
+    """The last session of a recording whose sound stops 0.3 s before its picture: the clip
+    keeps all the sound there is, from the first sample on, and the picture to the end."""
+    source = tmp_path / "short-sound.mp4"
+    run("-f", "lavfi", "-i", f"color=c=black:s=160x120:r={FPS}:d=14",
+        "-f", "lavfi", "-i", "aevalsrc='0.5*sin(2*PI*(440+220*gte(t,7))*t)':s=48000:d=13.7",
+        "-vf", "geq=lum='16+mod(N*7,219)':cb=128:cr=128", "-c:v", "libx264", "-preset",
+        "veryfast", "-crf", "18", "-x264-params", "b-adapt=0", "-pix_fmt", "yuv420p",
+        "-g", "250", "-keyint_min", "250", "-sc_threshold", "0", "-c:a", "aac",
+        str(source))
+    clip = tmp_path / "clip.mp4"
+    report = cut(source, 8.56, 14.0, clip, "smart")
+    assert report.mode == "smart" and report.fallback_reason is None
+    assert "audio" not in report.phases
+    assert frames_of(clip, 214) == list(range(214, 350))
+    ours, theirs = sound(clip), sound(source, "-ss", "8.56")
+    assert 0 <= len(ours) - len(theirs) < 1024 and len(theirs) < 5.44 * 48000
+    assert np.abs(ours[:len(theirs)] - theirs).max() <= SAME
+
+
+def test_a_sound_that_is_not_aac_is_re_encoded(tmp_path: Path) -> None:
+    source = keyframe_counter_video(tmp_path / "mp3.mp4", 14.0, TONES[:2],
+                                    extra=("-c:a", "libmp3lame"))
+    report = cut(source, 3.04, 13.52, tmp_path / "clip.mp4", "smart")
+    assert report.mode == "smart" and "audio" in report.phases
+    clip = tmp_path / "clip.mp4"
+    assert frames_of(clip, 76) == list(range(76, 338))
+    change = 7.0 - 3.04  # 440 Hz to 660 Hz
+    assert abs(dominant_frequency(clip, change - 0.13, 0.1) - 440) < 15
+    assert abs(dominant_frequency(clip, change + 0.03, 0.1) - 660) < 15
+
+
+def garble(part: Path, picture: int) -> None:
+    """Garble the slice data of one picture (in decode order: 0 the first, -1 the last) of
+    an mp4 part, as a bad join or a bad disk might: the clip then fails to decode there."""
+    data = bytearray(part.read_bytes())
+    pos = 0
+    while data[pos + 4:pos + 8] != b"mdat":
+        pos += int.from_bytes(data[pos:pos + 4], "big")
+    end, pos, slices = pos + int.from_bytes(data[pos:pos + 4], "big"), pos + 8, []
+    while pos + 4 <= end:  # the samples lie one after another: length-prefixed NAL units
+        size = int.from_bytes(data[pos:pos + 4], "big")
+        if data[pos + 4] & 0x1F in (1, 5):
+            slices.append((pos + 4, size))
+        pos += 4 + size
+    at, size = slices[picture]
+    for i in range(at + 1, at + size):
+        data[i] ^= 0x5A
+    part.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(("part", "picture"), [
+    ("head", 0), ("head", -1),  # the first picture, and the last before the head/copy join
+    ("copy", 0), ("copy", -1),  # the copied keyframe after the join, the last copied picture
+    ("tail", -1),
+])
+def test_a_damaged_join_is_caught_and_cut_accurate(
+        source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, part: str,
+        picture: int) -> None:
+    encode, copy_part = cutting._encode, cutting._copy_part
+
+    def encode_garbled(plan: Any, first: Fraction, frames: int, out: Path,
+                       set_id: int) -> Any:
+        sets = encode(plan, first, frames, out, set_id)
+        if out.stem == part:
+            garble(out, picture)
+        return sets
+
+    def copy_garbled(plan: Any, key: int, frames: int, out: Path) -> None:
+        copy_part(plan, key, frames, out)
+        if part == "copy":
+            garble(out, picture)
+
+    monkeypatch.setattr(cutting, "_encode", encode_garbled)
+    monkeypatch.setattr(cutting, "_copy_part", copy_garbled)
+    report = cut(source, 8.56, 24.6, tmp_path / "clip.mp4", "smart")
+    assert report.mode == "accurate"
+    assert "does not decode cleanly" in (report.fallback_reason or "")
+    assert frames_of(tmp_path / "clip.mp4", 214) == list(range(214, 615))
+
+
+def test_a_copy_one_frame_short_is_caught(source: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    copy_part = cutting._copy_part
+    monkeypatch.setattr(cutting, "_copy_part", lambda plan, key, frames, out: copy_part(
+        plan, key, frames - 1, out))
+    report = cut(source, 8.56, 24.6, tmp_path / "clip.mp4", "smart")
+    assert report.mode == "accurate" and "frames" in (report.fallback_reason or "")
+    assert frames_of(tmp_path / "clip.mp4", 214) == list(range(214, 615))
+
+
+def test_smart_decodes_only_around_the_joins(source: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check decodes from the start to 1 s past the head (1.44 s here), and from the
+    keyframe of the last copied frame (20.0 s in the source) to the end; the middle, the
+    source's own packets, is only counted (in the clip's index)."""
+    probes: list[list[str]] = []
+    probe: Callable[[Path, list[str]], Any] = cutting._probe_checked
+
+
+    def recorded(clip: Path, args: list[str]) -> Any:
+        probes.append(args)
+        return probe(clip, args)
+
+    monkeypatch.setattr(cutting, "_probe_checked", recorded)
+    report = cut(source, 8.56, 24.6, tmp_path / "clip.mp4", "smart")
+    assert report.mode == "smart" and report.fallback_reason is None
+    decoded = {args[args.index("-read_intervals") + 1] for args in probes
+               if "-show_frames" in args}
+    starts = [float(w[1:]) for w in decoded if w.startswith("%")]
+    ends = [float(w[:-1]) for w in decoded if w.endswith("%")]
+    assert len(decoded) == 2 and len(starts) == len(ends) == 1
+    assert 1.44 + 1.0 <= starts[0] <= 1.44 + 1.0 + 0.26  # to the join + 1 s, and a margin
+    # Two frames (the B-frame depth) before the last copied frame (24.48 or 24.52 s: the
+    # tail is 0-3 frames), so the decoding starts at its keyframe (20.0 s), never at the
+    # tail's: 8.56 + 2.94 to 20.0 s is not decoded.
+    assert 24.6 - 8.56 - 6 * 0.04 <= ends[0] < 24.6 - 8.56 - 2 * 0.04
+    assert all("-show_frames" in args for args in probes)  # nothing else is decoded
 
 
 def packet_hashes(path: Path) -> list[str]:

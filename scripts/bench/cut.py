@@ -9,8 +9,10 @@ back. Five sessions are cut at times that are not keyframes, each with `copy`, `
 It prints each mode's total wall time and the CPU time of its ffmpeg processes (steadier
 than wall time on a loaded machine), the ratios, where the smart cut's time goes, how many
 seconds it re-encoded, how far each clip's first and last frames are from the requested
-ones (in frames; `copy` starts on the keyframe before the start by design), the keyframe
-lookup's time on a 3-hour recording, and a projection onto a 3-hour forum.
+ones (in frames; `copy` starts on the keyframe before the start by design) and whether its
+sound starts on the requested sample (cross-checked against the source's sound, decoded
+from the same time), the keyframe lookup's time on a 3-hour recording, and a projection
+onto a 3-hour forum.
 
 Usage: .venv/bin/python scripts/bench/cut.py [--keep]
 """
@@ -114,6 +116,23 @@ def frame_numbers(clip: Path, near: tuple[int, int]) -> tuple[int, int, int]:
     return number(lumas[0], near[0]), number(lumas[-1], near[1]), len(lumas)
 
 
+def sound_offset(clip: Path, master: Path, start: float) -> int:
+    """How many samples the clip's sound is late against the source's sound decoded from
+    the session's start (0: sample-exact), over its first half second."""
+    import numpy as np
+
+    def pcm(*args: str) -> np.ndarray:
+        raw = subprocess.run(["ffmpeg", "-v", "error", *args, "-t", "0.6", "-vn", "-ac", "1",
+                              "-f", "s16le", "-"], check=True, capture_output=True).stdout
+        return np.frombuffer(raw, dtype=np.int16).astype(np.float64)
+
+    ours, theirs = pcm("-i", str(clip)), pcm("-ss", f"{start:.6f}", "-i", str(master))
+    window = 24000
+    lag = min(range(-48, 49), key=lambda k: float(np.abs(
+        ours[48 + k:48 + k + window] - theirs[48:48 + window]).mean()))
+    return lag
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the clips in build/")
@@ -129,6 +148,7 @@ def main() -> None:
     phases: dict[str, float] = defaultdict(float)
     reencoded = 0.0
     worst: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    sound_lag: dict[str, int] = defaultdict(int)
     counts_ok: dict[str, bool] = defaultdict(lambda: True)
     try:
         for number, (start, end) in enumerate(SESSIONS, start=1):
@@ -149,9 +169,12 @@ def main() -> None:
                     if report.fallback_reason:
                         print(f"  session {number}: smart fell back: {report.fallback_reason}")
                 offsets = (first - want[0], last - want[1])
+                lag = sound_offset(clip, master, report.start)
                 print(f"  session {number} {mode:<8} {spent:7.2f} s  "
                       f"first frame {offsets[0]:+d}, last frame {offsets[1]:+d}, "
-                      f"{count} frames (achieved {report.start:.2f}-{report.end:.2f} s)")
+                      f"{count} frames, sound {lag:+d} samples "
+                      f"(achieved {report.start:.2f}-{report.end:.2f} s)")
+                sound_lag[mode] = max(sound_lag[mode], abs(lag), key=abs)
                 if mode != "copy":
                     worst[mode] = max(worst[mode], (abs(offsets[0]), abs(offsets[1])))
                     counts_ok[mode] &= count == want[1] - want[0] + 1
@@ -161,44 +184,47 @@ def main() -> None:
             shutil.rmtree(out, ignore_errors=True)
     print()
     print("| mode | wall | vs accurate | vs copy | CPU | CPU vs accurate "
-          "| frame-exact (first, last, count) |")
-    print("|---|---|---|---|---|---|---|")
+          "| frame-exact (first, last, count) | sound offset, worst |")
+    print("|---|---|---|---|---|---|---|---|")
     for mode in MODES:
         exact = ("keyframe-bound" if mode == "copy" else
                  "yes" if worst[mode] == (0, 0) and counts_ok[mode] else
                  f"no: off by up to {worst[mode]} frames")
         print(f"| {mode} | {seconds[mode]:.1f} s | x{seconds['accurate'] / seconds[mode]:.1f} "
               f"| x{seconds['copy'] / seconds[mode]:.2f} | {cpu[mode]:.1f} s "
-              f"| x{cpu['accurate'] / cpu[mode]:.1f} | {exact} |")
+              f"| x{cpu['accurate'] / cpu[mode]:.1f} | {exact} "
+              f"| {'n/a' if mode == 'copy' else f'{sound_lag[mode]} samples'} |")
     print()
     print(f"smart re-encoded {reencoded:.1f} s of {total:.0f} s "
-          f"({100 * reencoded / total:.1f}%); its phases (audio runs beside head/copy/tail):")
+          f"({100 * reencoded / total:.1f}%); its phases (head, tail and copy run side by "
+          "side, so they add up to more than the total):")
     for name, spent in phases.items():
         print(f"  {name:<7} {spent:6.2f} s  {100 * spent / seconds['smart']:4.0f}%")
     project(seconds, phases, total)
 
 
 def project(seconds: dict[str, float], phases: dict[str, float], total: float) -> None:
-    """Scale the measured costs to a 3-hour forum cut into six 30-minute sessions: per cut,
-    smart pays a fixed cost (probe, head and tail, about one keyframe interval of
-    re-encoding) and, per second of session, the copy, the join, the sound and the verifying
-    decode; accurate pays its encode per second of session."""
+    """Scale the measured costs to a 3-hour forum cut into six 30-minute sessions. Per
+    second of session, smart pays the copy and the join (the middle's packets and the sound's
+    packets go through both); everything else is paid per cut whatever the session's length:
+    the probe, the head and tail encodes, and the verifying decode, which covers the joins
+    only (the count of the clip's packets that it reads grows with the length, but reads no
+    more than the join writes). The per-cut cost is the measured wall time less the per-second
+    part (the phases overlap: head, tail and copy run side by side). Accurate pays its encode
+    per second of session."""
     cuts = len(SESSIONS)
-    fixed = sum(phases.get(name, 0.0) for name in ("probe", "head", "tail")) / cuts
-    per_second = {name: phases.get(name, 0.0) / total for name in ("copy", "audio", "join",
-                                                                   "verify")}
+    per_second = {name: phases.get(name, 0.0) / total for name in ("copy", "join")}
+    fixed = (seconds["smart"] - total * sum(per_second.values())) / cuts
     accurate = seconds["accurate"] / total
     length, sessions = 1800.0, 6
     smart = fixed + length * sum(per_second.values())
-    unverified = smart - length * per_second["verify"]
     reencoded = KEYINT / FPS / 2
     print()
     minutes = accurate * length * sessions / 60
     print(f"projection, 6 sessions of 30 min (3 h): accurate {minutes:.0f} min, "
-          f"smart {smart * sessions / 60:.1f} min (x{accurate * length / smart:.1f}), "
-          f"smart without the verifying decode {unverified * sessions / 60:.1f} min "
-          f"(x{accurate * length / unverified:.1f}); video re-encoded per session: about "
-          f"{reencoded:.0f} s of {length:.0f} s (x{length / reencoded:.0f} less than accurate)")
+          f"smart {smart * sessions / 60:.1f} min (x{accurate * length / smart:.0f}); video "
+          f"re-encoded per session: about {reencoded:.0f} s of {length:.0f} s "
+          f"(x{length / reencoded:.0f} less than accurate)")
     print("  per second of session: accurate "
           f"{accurate:.3f} s; smart " + ", ".join(f"{name} {value:.4f} s"
                                                   for name, value in per_second.items())
