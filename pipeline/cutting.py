@@ -37,7 +37,7 @@ sample, and an edit list on the sound track says to play from that sample for th
 length: players that honour it (ffmpeg, and players that follow the MP4 rules) play the sound
 to the sample, from a clean first frame. A player that ignores the edit list plays the
 packet before too, and the first one whole: the sound starts 1024 to 2047 samples early (at
-most 42.7 ms at 48 kHz; AAC frames are 1024 samples). At the end ffmpeg 5.1 plays the last AAC
+most 42.6 ms at 48 kHz; AAC frames are 1024 samples). At the end ffmpeg 5.1 plays the last AAC
 frame whole, up to 1023 samples (21 ms) past the session's end; the video is exact. The
 clip's first sound packet is checked to be the planned one, at the planned time.
 
@@ -79,7 +79,6 @@ AUDIO = {"acodec": "aac", "audio_bitrate": "128k"}
 START_WINDOW = 12.0  # seconds of packets read after the start to find the next keyframe
 END_WINDOW = 1.0  # seconds read past the end to see where the copy can stop
 JOIN_CHECK = 1.0  # seconds decoded past the head's join to verify it
-SHORT_PART = 8  # frames: a part this short is encoded on one thread
 _T = TypeVar("_T")
 
 
@@ -449,18 +448,14 @@ def _encode(plan: _Plan, first: Fraction, frames: int, out: Path,
     id `set_id`; return the part's parameter sets."""
     source = plan.source
     pre = max(0.0, plan.seconds(first) - plan.half_frame())
-    # A part of a few frames (the tail, usually) runs on one thread, and leaves the other
-    # cores to the head, which it runs beside.
-    threads = {"threads": 1} if frames <= SHORT_PART else {}
-    video = ffmpeg.input(str(plan.path), ss=f"{pre:.6f}", **threads)["v:0"]
+    video = ffmpeg.input(str(plan.path), ss=f"{pre:.6f}")["v:0"]
     if source.sar not in ("0:1", "1:1", "N/A", ""):
         video = video.filter("setsar", source.sar.replace(":", "/"))
     x264 = [f"sps-id={set_id}", "stitchable=1", "b-adapt=0",
             *{0: ["bframes=0"], 1: ["b-pyramid=none"]}.get(source.has_b_frames, [])]
     options: dict[str, Any] = {**PARTS, "profile:v": h264.X264_PROFILES[source.profile],
                                "x264-params": ":".join(x264), "pix_fmt": source.pix_fmt,
-                               "fps_mode": "passthrough", "frames:v": frames, **threads,
-                               **source.colors}
+                               "fps_mode": "passthrough", "frames:v": frames, **source.colors}
     if source.level:
         options["level"] = f"{source.level / 10:.1f}"
     run_with_progress(ffmpeg.output(video, str(out), **options, **_timescale(plan), f="mp4"),

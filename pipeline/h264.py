@@ -1,12 +1,14 @@
 """What a smart cut needs to know about a source, read with ffprobe without scanning it.
 
 - `probe_source`: the video stream's parameters (codec, profile, level, size, pixel format,
-  time base, B-frame depth, the avcC parameter sets) and whether there is sound.
+  time base, B-frame depth, the avcC parameter sets) and whether there is sound (its codec,
+  time base, sample rate and end).
 - `packets_near`: the video packets (pts, dts, keyframe flag) from the keyframe at or before
   a time to a little after it, read with `ffprobe -read_intervals`, so a cut point on a
   3-hour file costs a seek and a few seconds of packet headers, never a scan of the file;
   `packets_around` reads the sound's packets (pts, duration, size) of the same stretch too,
-  and `packets_windows` several stretches in one pass.
+  and `packets_windows` several stretches in one pass (`read_windows` may start it before
+  the source is probed).
 - `starts_with_idr`, `leading_pictures`: whether a keyframe is an IDR picture with no frame
   after it that shows before it (an I-frame of an open GOP is flagged as a keyframe too, but
   is no clean place to start); `clean_ends`: where a copy from a keyframe can stop.
@@ -305,19 +307,6 @@ def clean_ends(step: Fraction, packets: list[Packet], index: int) -> list[Fracti
         if abs(highest - key - (count - 1) * step) <= 1:
             ends.append(key + count * step)
     return ends
-
-
-def nal_types(payload: bytes, extradata: bytes) -> list[int]:
-    """NAL unit types in a packet: length-prefixed (mp4, size from avcC) or Annex B."""
-    if extradata[:1] == b"\x01" and len(extradata) > 4:
-        size = (extradata[4] & 3) + 1
-        types, pos = [], 0
-        while pos + size < len(payload):
-            length = int.from_bytes(payload[pos:pos + size], "big")
-            types.append(payload[pos + size] & 0x1F)
-            pos += size + length
-        return types
-    return [unit[0] & 0x1F for unit in _annexb_units(payload) if unit]
 
 
 def parameter_sets(extradata: bytes) -> tuple[list[bytes], list[bytes]]:
