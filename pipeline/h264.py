@@ -29,7 +29,7 @@ import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pipeline.errors import MediaError
 from pipeline.media import require_ffmpeg
@@ -329,18 +329,25 @@ def parameter_set_id(unit: bytes) -> int:
     return int(bits[zeros:2 * zeros + 1], 2) - 1
 
 
+def _find_moov(handle: BinaryIO) -> tuple[int, bool]:
+    """Where the top-level moov box starts (-1: none), and whether it is the last box and
+    the boxes tile the file exactly to its end."""
+    moov_at, end, pos, kind = -1, handle.seek(0, 2), 0, b""
+    while pos + 8 <= end:
+        handle.seek(pos)
+        header = handle.read(16)
+        size, kind = struct.unpack_from(">I4s", header)
+        size = struct.unpack_from(">Q", header, 8)[0] if size == 1 else size or end - pos
+        moov_at = pos if kind == b"moov" else moov_at
+        pos += max(size, 8)
+    return moov_at, pos == end and kind == b"moov"
+
+
 def mp4_parameter_sets(mp4: Path) -> tuple[list[bytes], list[bytes]]:
     """The SPS and PPS in the avcC of an mp4 whose moov is its last box (what ffmpeg writes
     without +faststart), read from the file."""
     with mp4.open("rb") as handle:
-        moov_at, end, pos = -1, handle.seek(0, 2), 0
-        while pos + 8 <= end:
-            handle.seek(pos)
-            header = handle.read(16)
-            size, kind = struct.unpack_from(">I4s", header)
-            size = struct.unpack_from(">Q", header, 8)[0] if size == 1 else size or end - pos
-            moov_at = pos if kind == b"moov" else moov_at
-            pos += max(size, 8)
+        moov_at, _ = _find_moov(handle)
         if moov_at < 0:
             raise MediaError(f"{mp4.name}: no moov box")
         handle.seek(moov_at)
@@ -357,16 +364,8 @@ def merge_parameter_sets(mp4: Path, sps: list[bytes], pps: list[bytes]) -> None:
     """Add SPS/PPS to the avcC of `mp4`, whose moov must be its last box (ffmpeg writes it
     there without +faststart), so only the moov is rewritten and no sample moves."""
     with mp4.open("r+b") as handle:
-        moov_at, end = -1, handle.seek(0, 2)
-        pos = 0
-        while pos + 8 <= end:
-            handle.seek(pos)
-            header = handle.read(16)
-            size, kind = struct.unpack_from(">I4s", header)
-            size = struct.unpack_from(">Q", header, 8)[0] if size == 1 else size or end - pos
-            moov_at = pos if kind == b"moov" else moov_at
-            pos += max(size, 8)
-        if moov_at < 0 or pos != end or struct.unpack_from(">I4s", header)[1] != b"moov":
+        moov_at, last_is_moov = _find_moov(handle)
+        if moov_at < 0 or not last_is_moov:
             raise MediaError(f"{mp4.name}: moov is not the last box; cannot add parameter sets")
         handle.seek(moov_at)
         moov = bytearray(handle.read())
