@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pipeline.models import Word
+
+if TYPE_CHECKING:
+    from pipeline.options import WhisperSettings
 
 SAMPLE_RATE = 16_000
 ENGINES = ("faster-whisper", "openai-whisper")
@@ -73,6 +76,17 @@ class EngineIdentity:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def identity_of(engine: str, settings: WhisperSettings, compute_type: str) -> EngineIdentity:
+    """What an engine is, for the transcribe fingerprint: both engines describe themselves
+    the same way, differing only in the compute type they really use."""
+    from pipeline.weights import model_sha256
+
+    return EngineIdentity(engine=engine, model=settings.model,
+                          model_sha256=model_sha256(settings.model, settings.model_dir),
+                          compute_type=compute_type, device=settings.device,
+                          options=settings.decode.as_dict())
 
 
 Progress = Callable[[float], None]  # seconds of audio decoded so far

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.asr.engine import Decoded, DecodeOptions, EngineIdentity, Progress
+from pipeline.asr.engine import Decoded, DecodeOptions, EngineIdentity, Progress, identity_of
 from pipeline.errors import ModelError
 from pipeline.models import Word
 from pipeline.options import WhisperSettings
-from pipeline.weights import model_sha256, resolve_model
+from pipeline.weights import resolve_model
 
 
 class FasterWhisperEngine:
@@ -38,12 +38,7 @@ class FasterWhisperEngine:
             ) from None
 
     def identity(self) -> EngineIdentity:
-        settings = self.settings
-        return EngineIdentity(
-            engine=self.name, model=settings.model,
-            model_sha256=model_sha256(settings.model, settings.model_dir),
-            compute_type=settings.compute_type, device=settings.device,
-            options=settings.decode.as_dict())
+        return identity_of(self.name, self.settings, self.settings.compute_type)
 
     def transcribe(self, audio: Any, language: str, options: DecodeOptions,
                    on_progress: Progress | None = None) -> list[Decoded]:

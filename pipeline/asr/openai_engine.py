@@ -23,11 +23,18 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from pipeline.asr.engine import SAMPLE_RATE, Decoded, DecodeOptions, EngineIdentity, Progress
+from pipeline.asr.engine import (
+    SAMPLE_RATE,
+    Decoded,
+    DecodeOptions,
+    EngineIdentity,
+    Progress,
+    identity_of,
+)
 from pipeline.errors import ModelError
 from pipeline.models import Word
 from pipeline.options import WhisperSettings
-from pipeline.weights import BUNDLED_MODEL, default_model_dir, model_sha256
+from pipeline.weights import BUNDLED_MODEL, default_model_dir
 
 TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's and openai-whisper's default
 BEST_OF = 5  # candidates when sampling at a fallback temperature (faster-whisper's default)
@@ -92,12 +99,7 @@ class OpenAIWhisperEngine:
         return name, None
 
     def identity(self) -> EngineIdentity:
-        settings = self.settings
-        return EngineIdentity(
-            engine=self.name, model=settings.model,
-            model_sha256=model_sha256(settings.model, settings.model_dir),
-            compute_type=self.compute_type, device=settings.device,
-            options=settings.decode.as_dict())
+        return identity_of(self.name, self.settings, self.compute_type)
 
     def transcribe(self, audio: Any, language: str, options: DecodeOptions,
                    on_progress: Progress | None = None) -> list[Decoded]:
