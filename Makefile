@@ -16,7 +16,7 @@ venv: $(STAMPS)/venv
 $(STAMPS)/venv: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray,openai]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray,openai,web]'
 	@mkdir -p $(STAMPS) && touch $@
 
 weights: $(STAMPS)/weights
