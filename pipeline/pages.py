@@ -125,7 +125,7 @@ def speakers_text(speakers: Sequence[SpeakerRef]) -> str:
     )
 
 
-def _size_text(size: int) -> str:
+def size_text(size: int) -> str:
     if size < 1024:
         return f"{size} B"
     if size < 1024 * 1024:
@@ -153,8 +153,10 @@ def forum_page(
     forum: ForumSummary,
     sessions: Sequence[SessionEntry],
     materials: Sequence[MaterialEntry],
+    bundle: Link | None = None,
 ) -> str:
-    """The forum's landing page: its sessions in programme order, then its materials."""
+    """The forum's landing page: its sessions in programme order, then its materials
+    one by one and, as `bundle`, all of them in one zip."""
     rows = "\n".join(
         "<tr>"
         f"<td>{entry.plan.number}</td>"
@@ -175,11 +177,15 @@ def forum_page(
     material_items = "\n".join(
         f'<li><a href="{escape(m.href)}">{escape(m.title or m.file_name)}</a> '
         f'<span class="meta">({escape(MATERIAL_KINDS.get(m.kind, m.kind))}, '
-        f"{escape(m.file_name)}, {_size_text(m.size)})</span></li>"
+        f"{escape(m.file_name)}, {size_text(m.size)})</span></li>"
         for m in materials
     )
+    bundle_item = (
+        f'\n<p><a href="{escape(bundle.href)}" download>{escape(bundle.label)}</a></p>'
+        if bundle else ""
+    )
     material_block = (
-        f"<h2>자료</h2>\n<ul>\n{material_items}\n</ul>\n" if materials else ""
+        f"<h2>자료</h2>\n<ul>\n{material_items}\n</ul>{bundle_item}\n" if materials else ""
     )
     body = (
         f"<header>\n<h1>{escape(forum.title)}</h1>\n"

@@ -1,8 +1,9 @@
-"""Storage backends for publish: a local folder (the embedded default) or any S3 endpoint.
+"""Storage backends for publish and verify: a local folder (the embedded default) or S3.
 
 Both hold the same keys. Each object carries its sha256 (S3 user metadata
 `sha256`, or the file itself locally) so that an identical object is never
-written twice: a re-run uploads only what changed.
+written twice: a re-run uploads only what changed. The S3 backend lives in
+`pipeline.storage_s3`; this module has what both share and the local folder.
 """
 
 from __future__ import annotations
@@ -13,30 +14,24 @@ import hashlib
 import io
 import mimetypes
 import os
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
-from urllib.parse import quote, urlsplit
+from typing import BinaryIO, Protocol
 
-import boto3
-from boto3.exceptions import S3UploadFailedError
-from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    ProfileNotFound,
-)
-
-from pipeline.config import S3Storage, Storage
+from pipeline.config import Storage
 from pipeline.errors import DiskFullError, PublishError
+from pipeline.keys import check_key
 from pipeline.state import sha256_file
 
-_CHUNK = 1024 * 1024
+CHUNK = 1024 * 1024
+# Pages and manifests change in place under the same key: caches must ask every time
+# (a 304 costs one round trip). Everything else is linked with `?v=<sha12>`, so a
+# changed clip gets a new URL and the old one can be kept for a year.
+REVALIDATE = "no-cache"
+IMMUTABLE = "public, max-age=31536000, immutable"
 _CONTENT_TYPES = {
     ".mp4": "video/mp4",
     ".vtt": "text/vtt; charset=utf-8",
@@ -46,9 +41,14 @@ _CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".pdf": "application/pdf",
     ".jpg": "image/jpeg",
+    ".zip": "application/zip",
 }
 _LOCAL_HINT = "fix the folder's permissions or set storage.local in the forum config elsewhere"
-_TRANSFER = TransferConfig(multipart_threshold=16 * _CHUNK, multipart_chunksize=16 * _CHUNK)
+_TEMP = re.compile(r"^\..+\.[0-9a-f]{8}\.part$")
+_SECRET_QUERY = re.compile(
+    r"((?:X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential|Signature|AWSAccessKeyId)=)"
+    r"[^&\s\"'<>]+", re.IGNORECASE)
+_USERINFO = re.compile(r"(\w+://)[^/@\s]+@")
 
 
 def content_type(name: str) -> str:
@@ -59,12 +59,23 @@ def content_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
+def redact(text: str) -> str:
+    """`text` without presigned signatures, session tokens or passwords in URLs."""
+    return _USERINFO.sub(r"\1[redacted]@", _SECRET_QUERY.sub(r"\1[redacted]", text))
+
+
+def without_query(url: str) -> str:
+    """Where a link points, for logs and summaries: a presigned link is a bearer secret."""
+    return url.split("?", 1)[0]
+
+
 @dataclass(frozen=True)
 class StoredItem:
     key: str
     content_type: str
     size: int
     sha256: str
+    cache_control: str
     path: Path | None = None  # a file made by an earlier stage
     data: bytes | None = None  # a page or manifest made here
 
@@ -73,6 +84,16 @@ class StoredItem:
             return io.BytesIO(self.data)
         assert self.path is not None
         return self.path.open("rb")
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What storage says about one object, without reading it."""
+
+    size: int
+    sha256: str | None  # S3 metadata; None locally, where only reading the file tells
+    content_type: str | None = None
+    cache_control: str | None = None
 
 
 def file_item(key: str, path: Path, what: str,
@@ -85,13 +106,14 @@ def file_item(key: str, path: Path, what: str,
         raise PublishError(f"cannot read {what} {path}: {exc.strerror or exc}",
                            "run the earlier stages again to recreate it, "
                            "or fix the path in the forum config") from exc
-    return StoredItem(key, content_type(key), size, digest, path=path)
+    return StoredItem(check_key(key), content_type(key), size, digest, IMMUTABLE, path=path)
 
 
 def data_item(key: str, text: str) -> StoredItem:
     data = text.encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
-    return StoredItem(key, content_type(key), len(data), digest, data=data)
+    return StoredItem(check_key(key), content_type(key), len(data), digest, REVALIDATE,
+                      data=data)
 
 
 class Backend(Protocol):
@@ -99,11 +121,19 @@ class Backend(Protocol):
 
     def check(self) -> None: ...
 
+    def head(self, key: str) -> ObjectInfo | None: ...
+
     def is_current(self, item: StoredItem) -> bool: ...
 
     def put(self, item: StoredItem, advance: Callable[[int], None]) -> None: ...
 
-    def url(self, key: str) -> str: ...
+    def read(self, key: str) -> bytes | None: ...
+
+    def digest(self, key: str, advance: Callable[[int], None]) -> str | None: ...
+
+    def link(self, key: str, sha256: str | None = None) -> str: ...
+
+    def sweep(self, root: str) -> int: ...
 
 
 class LocalBackend:
@@ -112,7 +142,7 @@ class LocalBackend:
         self.where = str(self.root)
 
     def _path(self, key: str) -> Path:
-        return self.root.joinpath(*key.split("/"))
+        return self.root.joinpath(*check_key(key).split("/"))
 
     def check(self) -> None:
         try:
@@ -124,6 +154,13 @@ class LocalBackend:
             raise _local_error(exc, self.root, "cannot create the archive folder") from exc
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise PublishError(f"archive folder {self.root} is not writable", _LOCAL_HINT)
+
+    def head(self, key: str) -> ObjectInfo | None:
+        path = self._path(key)
+        try:
+            return ObjectInfo(path.stat().st_size, None) if path.is_file() else None
+        except OSError:
+            return None
 
     def is_current(self, item: StoredItem) -> bool:
         path = self._path(item.key)
@@ -146,7 +183,7 @@ class LocalBackend:
             # files that a web server in front of the folder could not read.
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             with item.open() as source, os.fdopen(fd, "wb") as out:
-                while chunk := source.read(_CHUNK):
+                while chunk := source.read(CHUNK):
                     out.write(chunk)
                     advance(len(chunk))
                 out.flush()
@@ -157,8 +194,41 @@ class LocalBackend:
                 temp.unlink(missing_ok=True)
             raise _local_error(exc, target, "cannot write") from exc
 
-    def url(self, key: str) -> str:
-        return self._path(key).as_uri()
+    def read(self, key: str) -> bytes | None:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise _local_error(exc, path, "cannot read") from exc
+
+    def digest(self, key: str, advance: Callable[[int], None]) -> str | None:
+        path = self._path(key)
+        digest = hashlib.sha256()
+        try:
+            with path.open("rb") as source:
+                while chunk := source.read(CHUNK):
+                    digest.update(chunk)
+                    advance(len(chunk))
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            raise _local_error(exc, path, "cannot read") from exc
+        return digest.hexdigest()
+
+    def link(self, key: str, sha256: str | None = None) -> str:
+        return self._path(key).as_uri()  # no caches between a browser and a file
+
+    def sweep(self, root: str) -> int:
+        """Remove the temporary files a killed run left under `root`."""
+        removed = 0
+        for path in self._path(root).rglob(".*.part"):
+            if _TEMP.match(path.name):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed += 1
+        return removed
 
 
 def _local_error(exc: OSError, path: Path, action: str) -> PublishError | DiskFullError:
@@ -168,101 +238,10 @@ def _local_error(exc: OSError, path: Path, action: str) -> PublishError | DiskFu
     return PublishError(f"{action} {path}: {exc.strerror or exc}", _LOCAL_HINT)
 
 
-class S3Backend:
-    def __init__(self, cfg: S3Storage) -> None:
-        self.cfg = cfg
-        try:
-            session = boto3.Session(profile_name=cfg.profile) if cfg.profile else boto3.Session()
-        except ProfileNotFound:
-            raise PublishError(f"AWS profile '{cfg.profile}' is not configured",
-                               "add it to ~/.aws/config or fix storage.s3.profile in the "
-                               "forum config") from None
-        self.client = session.client(
-            "s3", endpoint_url=cfg.endpoint_url, region_name=cfg.region,
-            config=Config(s3={"addressing_style": cfg.addressing_style},
-                          retries={"max_attempts": 5, "mode": "standard"}),
-        )
-        self.endpoint = cfg.endpoint_url or self.client.meta.endpoint_url
-        self.where = f"s3://{cfg.bucket} at {self.endpoint}"
-
-    def check(self) -> None:
-        try:
-            self.client.head_bucket(Bucket=self.cfg.bucket)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, "reach") from exc
-
-    def is_current(self, item: StoredItem) -> bool:
-        try:
-            head = self.client.head_object(Bucket=self.cfg.bucket, Key=item.key)
-        except (ClientError, BotoCoreError) as exc:
-            if isinstance(exc, ClientError) and _error_code(exc) in ("404", "NoSuchKey"):
-                return False
-            raise self._error(exc, f"read {item.key} in") from exc
-        return (
-            head.get("Metadata", {}).get("sha256") == item.sha256
-            and head.get("ContentType") == item.content_type
-            and head.get("ContentLength") == item.size
-        )
-
-    def put(self, item: StoredItem, advance: Callable[[int], None]) -> None:
-        extra = {"ContentType": item.content_type, "Metadata": {"sha256": item.sha256}}
-        options: dict[str, Any] = {"ExtraArgs": extra, "Callback": advance, "Config": _TRANSFER}
-        try:
-            if item.path is not None:  # upload_file reads big clips in parallel parts
-                self.client.upload_file(str(item.path), self.cfg.bucket, item.key, **options)
-            else:
-                with item.open() as source:
-                    self.client.upload_fileobj(source, self.cfg.bucket, item.key, **options)
-        except (S3UploadFailedError, ClientError, BotoCoreError) as exc:
-            # boto3 wraps the service's ClientError without chaining it;
-            # unwrap it so a denied or missing bucket gets its specific hint.
-            cause = exc.__context__ if isinstance(exc, S3UploadFailedError) else exc
-            raise self._error(cause if isinstance(cause, Exception) else exc,
-                              f"upload {item.key} to") from exc
-
-    def url(self, key: str) -> str:
-        cfg, path = self.cfg, quote(key, safe="/")
-        if cfg.public_base_url:
-            return f"{cfg.public_base_url.rstrip('/')}/{path}"
-        if cfg.endpoint_url:
-            base = cfg.endpoint_url.rstrip("/")
-            if cfg.addressing_style == "virtual":
-                parts = urlsplit(base)
-                return f"{parts.scheme}://{cfg.bucket}.{parts.netloc}{parts.path}/{path}"
-            return f"{base}/{quote(cfg.bucket)}/{path}"
-        region = cfg.region or self.client.meta.region_name or "us-east-1"
-        if cfg.addressing_style == "path":
-            return f"https://s3.{region}.amazonaws.com/{cfg.bucket}/{path}"
-        return f"https://{cfg.bucket}.s3.{region}.amazonaws.com/{path}"
-
-    def _error(self, exc: Exception, doing: str) -> PublishError:
-        bucket, endpoint = self.cfg.bucket, self.endpoint
-        if isinstance(exc, NoCredentialsError):
-            return PublishError(f"no AWS credentials found for bucket '{bucket}'",
-                                "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE "
-                                "(or storage.s3.profile) naming a profile in ~/.aws/credentials")
-        if isinstance(exc, EndpointConnectionError):
-            return PublishError(f"cannot reach the storage endpoint {endpoint}",
-                                "check storage.s3.endpoint_url, the network, and that the "
-                                "storage server is up")
-        code = _error_code(exc) if isinstance(exc, ClientError) else ""
-        if code in ("404", "NoSuchBucket"):
-            return PublishError(f"bucket '{bucket}' does not exist at {endpoint}",
-                                "create it or fix storage.s3.bucket in the forum config")
-        if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            return PublishError(f"access denied to bucket '{bucket}' at {endpoint} ({code})",
-                                "check the credentials (AWS_ACCESS_KEY_ID/AWS_PROFILE) and that "
-                                "their policy allows s3:ListBucket, s3:GetObject, s3:PutObject")
-        detail = " ".join(str(exc).split())
-        return PublishError(f"could not {doing} bucket '{bucket}' at {endpoint}: {detail}")
-
-
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def open_backend(storage: Storage) -> Backend:
     if storage.s3 is not None:
+        from pipeline.storage_s3 import S3Backend
+
         return S3Backend(storage.s3)
     assert storage.local is not None  # Storage's validator demands exactly one
     return LocalBackend(storage.local)

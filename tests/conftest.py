@@ -14,6 +14,7 @@ from typing import ClassVar
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["tests.archive_fixtures"]  # publish and verify: inputs, S3 buckets
 
 
 @pytest.fixture(autouse=True)

@@ -1,32 +1,28 @@
 """Publish stage: put a forum's clips, transcripts, materials and viewer pages in storage.
 
-Keys are the same in a local folder and in a bucket, so an archive can move
-from one to the other unchanged and the pages' relative links keep working:
-
-    [prefix/]{forum}/index.html, forum.json
-    [prefix/]{forum}/sessions/{slug}/{slug}.mp4, .ko.vtt, .ko.srt, .json, .txt, index.html
-    [prefix/]{forum}/materials/{file name}
-
+The layout and every object's headers are planned in `pipeline.archive_plan`.
 Each object's sha256 is compared with what storage already holds and only
 changed objects are written, so a re-run after a crash or a corrected
-transcript uploads just the difference. Media goes up before the pages, so a
-page never links to an object that is not there yet.
+transcript uploads just the difference. The order is what keeps an archive
+whole for readers: media first, then the pages that link to it, and the
+manifest (forum.json, which lists everything) last. A failure stops before
+the manifest, so the manifest in storage never names an object that is not
+there yet.
 """
 
 from __future__ import annotations
 
-import json
+import tempfile
 import threading
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from pipeline import pages
+from pipeline import keys
+from pipeline.archive_plan import plan_archive
 from pipeline.config import ForumConfig, Storage
-from pipeline.errors import ConfigError, PublishError
+from pipeline.errors import ConfigError
 from pipeline.models import (
     Clip,
     FetchResult,
@@ -42,9 +38,7 @@ from pipeline.models import (
 from pipeline.progress import Progress
 from pipeline.stage import RunContext, RunReport, Stage
 from pipeline.state import sha256_file
-from pipeline.storage import StoredItem, data_item, file_item, open_backend
-
-MANIFEST_VERSION = 1
+from pipeline.storage import IMMUTABLE, Backend, StoredItem, open_backend, without_query
 
 
 @dataclass(frozen=True)
@@ -61,129 +55,38 @@ class PublishRequest:
     checksum: Callable[[Path], str] = sha256_file
 
 
-def _forum_root(storage: Storage, forum_id: str) -> str:
-    prefix = storage.s3.prefix.strip("/") if storage.s3 is not None else ""
-    return f"{prefix}/{forum_id}" if prefix else forum_id
+def forum_root(storage: Storage, forum_id: str) -> str:
+    """The key prefix of one forum's archive: `[prefix/]{forum}`."""
+    return keys.forum_root(storage.s3.prefix if storage.s3 is not None else "", forum_id)
 
 
-@dataclass(frozen=True)
-class _SessionOut:
-    clip: Clip
-    transcript: Transcript | None
-    files: dict[str, str]  # role -> key
-
-
-def _session_files(root: str, clip: Clip, transcript: Transcript | None,
-                   checksum: Callable[[Path], str]) -> dict[str, StoredItem]:
-    slug = clip.session.slug
-    folder = f"{root}/sessions/{slug}"
-    files = {"video": file_item(f"{folder}/{slug}.mp4", clip.path, "clip", checksum)}
-    if clip.poster is not None:
-        files["poster"] = file_item(f"{folder}/poster.jpg", clip.poster, "poster", checksum)
-    if transcript is not None:
-        lang, paths = transcript.language, transcript.files
-        files |= {
-            role: file_item(f"{folder}/{name}", path, what, checksum)
-            for role, name, path, what in (
-                ("vtt", f"{slug}.{lang}.vtt", paths.vtt, "subtitles"),
-                ("srt", f"{slug}.{lang}.srt", paths.srt, "subtitles"),
-                ("json", f"{slug}.json", paths.json_path, "transcript"),
-                ("txt", f"{slug}.txt", paths.txt, "transcript"),
-            )
-        }
-    return files
-
-
-def _material_items(root: str, materials: list[MaterialFile], checksum: Callable[[Path], str]
-                    ) -> list[tuple[MaterialFile, StoredItem]]:
-    items: dict[str, tuple[MaterialFile, StoredItem]] = {}
-    for material in materials:
-        # NFC because macOS hands out decomposed Hangul file names, which
-        # would give keys and URLs that look identical but do not match.
-        name = unicodedata.normalize("NFC", material.path.name)
-        key = f"{root}/materials/{name}"
-        if key in items:
-            raise PublishError(f"two materials are both named '{name}'",
-                               "rename one of the files so each material has its own name")
-        items[key] = (material, file_item(key, material.path, "material", checksum))
-    return list(items.values())
-
-
-def _name(key: str) -> str:
-    return key.rsplit("/", 1)[-1]
-
-
-def _session_page(forum: ForumSummary, outs: list[_SessionOut], index: int) -> str:
-    out = outs[index]
-
-    def neighbour(other: int) -> pages.Link | None:
-        if not 0 <= other < len(outs):
-            return None
-        plan = outs[other].clip.session
-        return pages.Link(f"{plan.number}. {plan.title}", f"../{quote(plan.slug)}/index.html")
-
-    return pages.session_page(
-        forum, out.clip.session, duration=out.clip.duration,
-        files={role: quote(_name(key)) for role, key in out.files.items() if role != "page"},
-        language=out.transcript.language if out.transcript else forum.language,
-        segments=out.transcript.segments if out.transcript else (),
-        forum_href="../../index.html", previous=neighbour(index - 1),
-        following=neighbour(index + 1),
-    )
-
-
-def _manifest(forum: ForumSummary, outs: list[_SessionOut],
-              materials: list[tuple[MaterialFile, StoredItem]]) -> str:
-    sessions = [
-        {**out.clip.session.model_dump(mode="json"), "slug": out.clip.session.slug,
-         "duration": out.clip.duration, "keys": out.files,
-         "language": out.transcript.language if out.transcript else None}
-        for out in outs
-    ]
-    files = [
-        {**material.model_dump(mode="json", exclude={"path"}), "file_name": _name(item.key),
-         "key": item.key, "size": item.size, "sha256": item.sha256}
-        for material, item in materials
-    ]
-    manifest = {"version": MANIFEST_VERSION, "forum": forum.model_dump(mode="json"),
-                "sessions": sessions, "materials": files}
-    return json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
-
-
-def _build(request: PublishRequest, root: str, progress: Progress
-           ) -> tuple[list[StoredItem], list[_SessionOut], str]:
+def _sessions(request: PublishRequest, progress: Progress
+              ) -> list[tuple[Clip, Transcript | None]]:
     clips = sorted(request.clips, key=lambda clip: clip.session.number)
     transcripts = {t.session.id: t for t in request.transcripts}
     for orphan in sorted(transcripts.keys() - {clip.session.id for clip in clips}):
         progress.note(f"publish: session '{orphan}' has a transcript but no clip; skipped")
-    media: list[StoredItem] = []
-    outs: list[_SessionOut] = []
-    for clip in clips:
-        transcript = transcripts.get(clip.session.id)
-        files = _session_files(root, clip, transcript, request.checksum)
-        media += files.values()
-        keys = {role: item.key for role, item in files.items()}
-        keys["page"] = f"{root}/sessions/{clip.session.slug}/index.html"
-        outs.append(_SessionOut(clip, transcript, keys))
-    materials = _material_items(root, request.materials, request.checksum)
-    media += [item for _, item in materials]
+    return [(clip, transcripts.get(clip.session.id)) for clip in clips]
 
-    forum = request.forum
-    session_pages = [data_item(out.files["page"], _session_page(forum, outs, index))
-                     for index, out in enumerate(outs)]
-    entries = [pages.SessionEntry(out.clip.session, out.clip.duration,
-                                  f"sessions/{quote(out.clip.session.slug)}/index.html")
-               for out in outs]
-    material_entries = [
-        pages.MaterialEntry(_name(item.key), material.kind, material.title, item.size,
-                            f"materials/{quote(_name(item.key))}")
-        for material, item in materials
-    ]
-    forum_page = data_item(f"{root}/index.html",
-                            pages.forum_page(forum, entries, material_entries))
-    manifest = data_item(f"{root}/forum.json", _manifest(forum, outs, materials))
-    # Forum page last: once it is there, everything it links to is there too.
-    return [*media, *session_pages, manifest, forum_page], outs, forum_page.key
+
+def _write(backend: Backend, items: list[StoredItem], progress: Progress) -> set[str]:
+    """Write the items that storage does not hold yet, in order; return their keys."""
+    pending = [item for item in items if not backend.is_current(item)]
+    if pending:  # a bar for zero bytes would sit at 0% on a clean re-run
+        lock = threading.Lock()
+        with progress.task("upload", total=sum(item.size for item in pending)) as task:
+
+            def advance(amount: int) -> None:
+                with lock:  # boto3 reports multipart progress from its worker threads
+                    task.advance(amount)
+
+            for item in pending:
+                backend.put(item, advance)
+    return {item.key for item in pending}
+
+
+def _link(backend: Backend, item: StoredItem) -> str:
+    return backend.link(item.key, item.sha256 if item.cache_control == IMMUTABLE else None)
 
 
 def publish(request: PublishRequest, progress: Progress) -> PublishResult:
@@ -196,40 +99,36 @@ def publish(request: PublishRequest, progress: Progress) -> PublishResult:
     """
     backend = open_backend(request.storage)
     backend.check()  # fail on a wrong bucket before hashing gigabytes of video
-    root = _forum_root(request.storage, request.forum.id)
-    items, outs, forum_key = _build(request, root, progress)
+    root = forum_root(request.storage, request.forum.id)
+    if swept := backend.sweep(root):
+        progress.note(f"publish: removed {swept} unfinished upload(s) left by an earlier run")
+    with tempfile.TemporaryDirectory(prefix="sort-archive-publish-") as scratch:
+        plan = plan_archive(request.forum, root, _sessions(request, progress),
+                            request.materials, request.checksum, Path(scratch))
+        listed = [*plan.media, *plan.pages]
+        items = [*listed, plan.manifest(listed)]  # the manifest last: see the module doc
+        written = _write(backend, items, progress)
 
-    pending = [item for item in items if not backend.is_current(item)]
-    if pending:  # a bar for zero bytes would sit at 0% on a clean re-run
-        lock = threading.Lock()
-        with progress.task("upload", total=sum(item.size for item in pending)) as task:
-
-            def advance(amount: int) -> None:
-                with lock:  # boto3 reports multipart progress from its worker threads
-                    task.advance(amount)
-
-            for item in pending:
-                backend.put(item, advance)
-
-    written = {item.key for item in pending}
     progress.note(
         f"publish: {len(written)} of {len(items)} objects written to {backend.where}"
         + ("" if written else " (all were already up to date)")
     )
     objects = tuple(
-        PublishedObject(key=item.key, url=backend.url(item.key), content_type=item.content_type,
+        PublishedObject(key=item.key, url=_link(backend, item), content_type=item.content_type,
                         size=item.size, sha256=item.sha256, uploaded=item.key in written)
         for item in items
     )
     sessions = tuple(
         PublishedSession(
             session_id=out.clip.session.id, slug=out.clip.session.slug,
-            clip_url=backend.url(out.files["video"]), page_url=backend.url(out.files["page"]),
-            vtt_url=backend.url(out.files["vtt"]) if "vtt" in out.files else None,
+            clip_url=_link(backend, out.files["video"]),
+            page_url=backend.link(out.page_key),
+            vtt_url=_link(backend, out.files["vtt"]) if "vtt" in out.files else None,
         )
-        for out in outs
+        for out in plan.sessions
     )
-    return PublishResult(objects=objects, sessions=sessions, forum_url=backend.url(forum_key))
+    return PublishResult(objects=objects, sessions=sessions,
+                         forum_url=backend.link(plan.forum_page.key))
 
 
 def check_storage(storage: Storage) -> None:
@@ -275,7 +174,8 @@ class PublishStage(Stage[PublishResult]):
         return f"to {storage.local}"
 
     def summarise(self, result: PublishResult, ran: bool, report: RunReport) -> None:
-        report.archive_url = result.forum_url
+        # Where, not how: a presigned link is a bearer secret and stays out of logs.
+        report.archive_url = without_query(result.forum_url)
         if ran:
             report.uploaded = result.uploaded_count
 

@@ -1,172 +1,41 @@
 """Publish against real storage: moto's S3 server over HTTP on 127.0.0.1, and a local folder.
 
-The inputs are small but real: a one-second H.264/AAC clip made by ffmpeg and
-transcript files with Korean text. Re-runs are checked by counting the bytes
-that went through the upload task and by bucket versioning, which records a
-new version for every put, even of identical bytes.
+The inputs are small but real (see tests/archive_fixtures.py). Re-runs are
+checked by counting the bytes that went through the upload task and by bucket
+versioning, which records a new version for every put, even of identical bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import subprocess
+import struct
+import unicodedata
 import urllib.request
-import uuid
+import zipfile
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
-import boto3
 import pytest
 
-from pipeline.config import S3Storage, Storage
+from pipeline.config import Storage
 from pipeline.errors import PublishError
-from pipeline.models import (
-    Clip,
-    ForumSummary,
-    MaterialFile,
-    PublishResult,
-    Segment,
-    SessionPlan,
-    SpeakerRef,
-    Transcript,
-    TranscriptFiles,
-)
+from pipeline.models import MaterialFile
 from pipeline.stages.publish import PublishRequest, publish
+from pipeline.storage import IMMUTABLE, REVALIDATE, without_query
+from tests.archive_fixtures import (
+    FORUM,
+    MATERIAL,
+    SESSIONS,
+    expected_objects,
+    s3_storage,
+    state,
+    uploaded,
+)
 from tests.progress_recorder import RecordingProgress
-
-FORUM = ForumSummary(id="sort-2025", title="2025 공공부문 사회적가치 포럼",
-                     date="2025-11-20", organiser="사회적가치연구원", language="ko")
-SESSIONS = [
-    SessionPlan(number=1, id="opening", title="개회사", start=0.0, end=1.0,
-                speakers=(SpeakerRef(name="김민지", organisation="행정안전부"),)),
-    SessionPlan(number=2, id="panel", title="패널 토론: <사회적 가치> & 공공기관",
-                start=1.0, end=2.0, speakers=(SpeakerRef(name="이준호"),)),
-]
-SEGMENTS = [
-    (Segment(start=0.0, end=0.5, text="안녕하십니까, 포럼을 시작하겠습니다."),
-     Segment(start=0.5, end=1.0, text="사회적 가치 측정에 대해 말씀드리겠습니다.")),
-    (Segment(start=0.0, end=0.4, text="공공기관의 성과 평가는 어떻게 바뀌어야 할까요?"),
-     Segment(start=0.4, end=1.0, text="지역 사회와의 협력이 중요합니다.")),
-]
-MATERIAL = "자료집.pdf"
-
-
-def expected_objects(root: str) -> dict[str, str]:
-    """Every key publish must write for the two sessions, with its Content-Type."""
-    objects = {
-        f"{root}/index.html": "text/html; charset=utf-8",
-        f"{root}/forum.json": "application/json",
-        f"{root}/materials/{MATERIAL}": "application/pdf",
-    }
-    for plan in SESSIONS:
-        folder = f"{root}/sessions/{plan.slug}/{plan.slug}"
-        objects |= {
-            f"{folder}.mp4": "video/mp4",
-            f"{folder}.ko.vtt": "text/vtt; charset=utf-8",
-            f"{folder}.ko.srt": "application/x-subrip; charset=utf-8",
-            f"{folder}.json": "application/json",
-            f"{folder}.txt": "text/plain; charset=utf-8",
-            f"{root}/sessions/{plan.slug}/index.html": "text/html; charset=utf-8",
-        }
-    return objects
-
-
-@pytest.fixture(scope="module")
-def clip_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("media") / "clip.mp4"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", "testsrc=d=1:s=160x120", "-f", "lavfi", "-i", "sine=d=1",
-         "-c:v", "libx264", "-c:a", "aac", "-shortest", str(path)],
-        check=True,
-    )
-    return path
-
-
-def _clock(seconds: float) -> str:
-    return f"00:00:{seconds:06.3f}"
-
-
-def write_transcript(folder: Path, plan: SessionPlan, segments: tuple[Segment, ...]) -> Transcript:
-    stem = folder / plan.slug
-    files = TranscriptFiles(vtt=stem.with_suffix(".ko.vtt"), srt=stem.with_suffix(".ko.srt"),
-                            json_path=stem.with_suffix(".json"), txt=stem.with_suffix(".txt"))
-    cues = [f"{_clock(s.start)} --> {_clock(s.end)}\n{s.text}\n" for s in segments]
-    files.vtt.write_text("WEBVTT\n\n" + "\n".join(cues), encoding="utf-8")
-    files.srt.write_text("\n".join(f"{n}\n{cue.replace('.', ',', 2)}"
-                                   for n, cue in enumerate(cues, start=1)), encoding="utf-8")
-    files.json_path.write_text(json.dumps([s.model_dump() for s in segments], ensure_ascii=False),
-                               encoding="utf-8")
-    files.txt.write_text("\n".join(s.text for s in segments) + "\n", encoding="utf-8")
-    return Transcript(session=plan, language="ko", files=files, segments=segments, model="base")
-
-
-@pytest.fixture
-def make_request(tmp_path: Path, clip_file: Path) -> Callable[[Storage], PublishRequest]:
-    """Real input files for two sessions and one material, in this test's own folder."""
-    work = tmp_path / "work"
-    work.mkdir()
-    clips, transcripts = [], []
-    for plan, segments in zip(SESSIONS, SEGMENTS, strict=True):
-        clip_path = shutil.copy(clip_file, work / f"{plan.slug}.mp4")
-        clips.append(Clip(session=plan, path=Path(clip_path), duration=1.0))
-        transcripts.append(write_transcript(work, plan, segments))
-    material = work / MATERIAL
-    material.write_bytes(b"%PDF-1.4\n% 2025 \xec\x9e\x90\xeb\xa3\x8c\xec\xa7\x91\n%%EOF\n")
-    materials = [MaterialFile(path=material, kind="proceedings", title="포럼 자료집")]
-
-    def build(storage: Storage) -> PublishRequest:
-        return PublishRequest(forum=FORUM, clips=clips, transcripts=transcripts,
-                              materials=materials, storage=storage)
-
-    return build
-
-
-@pytest.fixture
-def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    """A client for the moto server, with credentials only from these variables."""
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    name = f"archive-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    # Versioning makes every put visible, even one of identical bytes.
-    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    return name
-
-
-def s3_storage(endpoint: str, bucket: str, **extra: Any) -> Storage:
-    return Storage(s3=S3Storage(bucket=bucket, endpoint_url=endpoint, region="us-east-1",
-                                addressing_style="path", **extra))
-
-
-def state(s3: Any, bucket: str) -> dict[str, tuple[Any, ...]]:
-    """Per key: every version id, plus the latest one's ETag and LastModified."""
-    versions: dict[str, list[str]] = {}
-    for version in s3.list_object_versions(Bucket=bucket).get("Versions", []):
-        versions.setdefault(version["Key"], []).append(version["VersionId"])
-    heads = {key: s3.head_object(Bucket=bucket, Key=key) for key in versions}
-    return {key: (sorted(ids), heads[key]["ETag"], heads[key]["LastModified"])
-            for key, ids in versions.items()}
-
-
-def uploaded(result: PublishResult) -> set[str]:
-    return {obj.key for obj in result.objects if obj.uploaded}
 
 
 def test_s3_publish_writes_every_key_with_its_content_type(
@@ -188,17 +57,19 @@ def test_s3_publish_writes_every_key_with_its_content_type(
     assert progress.tasks == [("upload", total)]
     assert progress.advanced == total
 
-    assert result.forum_url == f"{s3_endpoint}/{bucket}/archive/2025/sort-2025/index.html"
-    assert [s.vtt_url for s in result.sessions] == [
+    # No public base URL: the bucket stays private and the links are presigned.
+    assert without_query(result.forum_url) == (
+        f"{s3_endpoint}/{bucket}/archive/2025/sort-2025/index.html")
+    assert [without_query(s.vtt_url or "") for s in result.sessions] == [
         f"{s3_endpoint}/{bucket}/archive/2025/sort-2025/sessions/{p.slug}/{p.slug}.ko.vtt"
         for p in SESSIONS
     ]
     material_url = next(o.url for o in result.objects if o.key.endswith(MATERIAL))
-    assert material_url.endswith("/materials/" + quote(MATERIAL))
-    # An archive bucket is public to read; then the returned URLs open in a browser.
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Statement": [{
-        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
+    assert without_query(material_url).endswith("/materials/" + quote(MATERIAL))
+    for url in (material_url, result.forum_url):
+        query = dict(part.split("=", 1) for part in urlsplit(url).query.split("&"))
+        assert query["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256", url  # SigV4: every region
+        assert query["X-Amz-Expires"] == str(7 * 24 * 3600) and query["X-Amz-Signature"]
     with urllib.request.urlopen(material_url) as response:
         assert response.read().startswith(b"%PDF")
     with urllib.request.urlopen(result.forum_url) as response:
@@ -227,7 +98,9 @@ def test_s3_second_publish_uploads_nothing(
     assert progress.advanced == 0
     assert state(s3, bucket) == before  # one version per key, same ETag and LastModified
     assert all(len(ids) == 1 for ids, _, _ in before.values())
-    assert second.model_dump(exclude={"objects"}) == first.model_dump(exclude={"objects"})
+    # The same objects, linked again (a presigned link is signed anew on every run).
+    assert [(o.key, o.sha256, without_query(o.url)) for o in second.objects] == [
+        (o.key, o.sha256, without_query(o.url)) for o in first.objects]
 
 
 def test_s3_changed_transcript_reuploads_only_that_object(
@@ -243,12 +116,20 @@ def test_s3_changed_transcript_reuploads_only_that_object(
     result = publish(request, progress)
 
     key = "sort-2025/sessions/02-panel/02-panel.ko.srt"
-    assert uploaded(result) == {key}
-    assert progress.advanced == srt.stat().st_size
+    page, manifest = "sort-2025/sessions/02-panel/index.html", "sort-2025/forum.json"
+    # The session page links the subtitles with their new version, and forum.json lists
+    # their new sha256; nothing else changes.
+    assert uploaded(result) == {key, page, manifest}
+    sizes = {obj.key: obj.size for obj in result.objects}
+    assert progress.advanced == sum(sizes[k] for k in (key, page, manifest))
+    version = hashlib.sha256(srt.read_bytes()).hexdigest()[:12]
+    html = s3.get_object(Bucket=bucket, Key=page)["Body"].read().decode("utf-8")
+    assert f'href="02-panel.ko.srt?v={version}"' in html
     after = state(s3, bucket)
     assert len(after[key][0]) == 2
-    assert {k: v for k, v in after.items() if k != key} == {
-        k: v for k, v in before.items() if k != key}
+    changed = {key, page, manifest}
+    assert {k: v for k, v in after.items() if k not in changed} == {
+        k: v for k, v in before.items() if k not in changed}
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
     assert "연대가" in body
 
@@ -287,8 +168,11 @@ def test_public_base_url_is_used_for_links(
     result = publish(make_request(storage), RecordingProgress())
 
     assert result.forum_url == "https://media.example.org/sort/sort-2025/index.html"
+    version = hashlib.sha256(make_request(storage).materials[0].path.read_bytes()).hexdigest()
+    # Served as immutable, so a link from outside carries the version as the pages do.
     assert {o.url for o in result.objects if o.key.endswith(".pdf")} == {
-        f"https://media.example.org/sort/sort-2025/materials/{quote(MATERIAL)}"}
+        f"https://media.example.org/sort/sort-2025/materials/{quote(MATERIAL)}"
+        f"?v={version[:12]}"}
 
 
 def files_under(root: Path) -> dict[str, tuple[int, int]]:
@@ -319,9 +203,10 @@ def test_local_folder_gets_the_same_layout_and_skips_identical_files(
 
     request.materials[0].path.write_bytes(b"%PDF-1.4\n% revised\n%%EOF\n")
     third = publish(request, RecordingProgress())
-    # The forum page and manifest show the material's size and checksum, so they follow.
-    assert uploaded(third) == {f"sort-2025/materials/{MATERIAL}", "sort-2025/forum.json",
-                               "sort-2025/index.html"}
+    # The bundle holds it; the forum page links both with their versions and shows their
+    # sizes; the manifest lists their checksums: they all follow, nothing else.
+    assert uploaded(third) == {f"sort-2025/materials/{MATERIAL}", "sort-2025/materials.zip",
+                               "sort-2025/forum.json", "sort-2025/index.html"}
     assert (root / "sort-2025" / "materials" / MATERIAL).read_bytes().endswith(b"revised\n%%EOF\n")
     assert set(files_under(root)) == set(before)  # no temporary files left behind
 
@@ -361,10 +246,10 @@ def test_viewer_pages_play_seek_and_link_to_files_that_exist(
     html = session_page.read_text(encoding="utf-8")
     tags = Tags(html)
     assert '<html lang="ko">' in html and '<meta charset="utf-8">' in html
-    assert [s["src"] for s in tags.all("source")] == ["02-panel.mp4"]
+    assert [(s["src"] or "").split("?")[0] for s in tags.all("source")] == ["02-panel.mp4"]
     [track] = tags.all("track")
     assert track["kind"] == "subtitles" and track["srclang"] == "ko"
-    assert track["src"] == "02-panel.ko.vtt" and "default" in track
+    assert (track["src"] or "").split("?")[0] == "02-panel.ko.vtt" and "default" in track
     seeks = [a["href"] for a in tags.all("a") if (a["href"] or "").startswith("#t=")]
     assert seeks == ["#t=0", "#t=0.4"]
     assert "hashchange" in html and "currentTime" in html
@@ -380,7 +265,11 @@ def test_viewer_pages_play_seek_and_link_to_files_that_exist(
         relative = [link for link in links if link and not link.startswith("#")]
         assert relative, page
         for link in relative:
-            assert (page.parent / unquote(link)).resolve().is_file(), (page, link)
+            path, _, version = link.partition("?")
+            target = (page.parent / unquote(path)).resolve()
+            assert target.is_file(), (page, link)
+            if target.suffix != ".html":  # pages revalidate; all else is versioned
+                assert version == f"v={hashlib.sha256(target.read_bytes()).hexdigest()[:12]}"
 
 
 def test_session_without_transcript_gets_a_page_without_subtitles(
@@ -411,3 +300,156 @@ def test_two_materials_with_one_name_are_refused(
 
     with pytest.raises(PublishError, match=f"both named '{MATERIAL}'"):
         publish(request, RecordingProgress())
+
+
+def test_manifest_lists_every_object_with_its_size_sha256_and_type(
+    s3_endpoint: str, s3: Any, bucket: str, make_request: Callable[[Storage], PublishRequest],
+) -> None:
+    publish(make_request(s3_storage(s3_endpoint, bucket)), RecordingProgress())
+
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key="sort-2025/forum.json")["Body"]
+                          .read())
+    assert manifest["version"] == 2
+    listed = {entry["key"]: entry for entry in manifest["objects"]}
+    assert set(listed) == set(expected_objects("sort-2025")) - {"sort-2025/forum.json"}
+    for key, entry in listed.items():
+        got = s3.get_object(Bucket=bucket, Key=key)
+        body = got["Body"].read()
+        assert entry == {"key": key, "size": len(body),
+                         "sha256": hashlib.sha256(body).hexdigest(),
+                         "content_type": got["ContentType"]}
+    assert manifest["bundle"]["key"] == "sort-2025/materials.zip"
+
+
+def test_pages_and_manifest_revalidate_and_everything_else_is_immutable(
+    s3_endpoint: str, s3: Any, bucket: str, make_request: Callable[[Storage], PublishRequest],
+) -> None:
+    publish(make_request(s3_storage(s3_endpoint, bucket)), RecordingProgress())
+
+    for key in expected_objects("sort-2025"):
+        changes_in_place = key.endswith((".html", "/forum.json"))
+        expected = REVALIDATE if changes_in_place else IMMUTABLE
+        assert s3.head_object(Bucket=bucket, Key=key)["CacheControl"] == expected, key
+
+
+def test_objects_from_an_older_publish_get_their_headers_without_a_new_upload(
+    s3_endpoint: str, s3: Any, bucket: str, make_request: Callable[[Storage], PublishRequest],
+) -> None:
+    request = make_request(s3_storage(s3_endpoint, bucket))
+    publish(request, RecordingProgress())
+    key = "sort-2025/sessions/01-opening/01-opening.mp4"
+    head = s3.head_object(Bucket=bucket, Key=key)
+    # What publish wrote before Cache-Control: the same bytes and sha256, no caching header.
+    s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key},
+                   MetadataDirective="REPLACE", ContentType=head["ContentType"],
+                   Metadata=head["Metadata"])
+    assert "CacheControl" not in s3.head_object(Bucket=bucket, Key=key)
+
+    progress = RecordingProgress()
+    result = publish(request, progress)
+
+    assert uploaded(result) == {key}
+    assert progress.advanced == 0  # copied in place by the server: no byte sent again
+    after = s3.get_object(Bucket=bucket, Key=key)
+    assert after["CacheControl"] == IMMUTABLE and after["Metadata"] == head["Metadata"]
+    assert hashlib.sha256(after["Body"].read()).hexdigest() == head["Metadata"]["sha256"]
+
+
+def test_a_failed_publish_leaves_the_previous_manifest(
+    tmp_path: Path, make_request: Callable[[Storage], PublishRequest],
+) -> None:
+    root = tmp_path / "archive"
+    request = make_request(Storage(local=root))
+    publish(request, RecordingProgress())
+    forum = root / "sort-2025"
+    old_manifest = (forum / "forum.json").read_bytes()
+    srt = request.transcripts[1].files.srt
+    srt.write_text(srt.read_text(encoding="utf-8").replace("협력이", "연대가"), encoding="utf-8")
+    # The forum page, the last object before the manifest, cannot be written.
+    (forum / "index.html").unlink()
+    (forum / "index.html").mkdir()
+
+    with pytest.raises(PublishError, match=r"index\.html"):
+        publish(request, RecordingProgress())
+
+    assert "연대가" in (forum / "sessions" / "02-panel" / "02-panel.ko.srt").read_text("utf-8")
+    assert (forum / "forum.json").read_bytes() == old_manifest
+    assert not list(forum.rglob("*.part"))
+
+
+def test_materials_one_by_one_and_in_a_zip_with_korean_names(
+    tmp_path: Path, make_request: Callable[[Storage], PublishRequest],
+) -> None:
+    full = make_request(Storage(local=tmp_path / "archive"))
+    name = "자료집 (최종).pdf"
+    decomposed = tmp_path / "from-a-mac" / unicodedata.normalize("NFD", name)
+    decomposed.parent.mkdir()
+    decomposed.write_bytes(b"%PDF-1.4\n% final\n%%EOF\n")
+    assert decomposed.name != name  # the bytes of the name differ, the text looks the same
+    request = PublishRequest(forum=full.forum, clips=full.clips, transcripts=full.transcripts,
+                             materials=[*full.materials, MaterialFile(path=decomposed,
+                                                                      kind="proceedings")],
+                             storage=full.storage)
+    result = publish(request, RecordingProgress())
+
+    forum = tmp_path / "archive" / "sort-2025"
+    assert {o.key for o in result.objects} >= {f"sort-2025/materials/{name}",
+                                               f"sort-2025/materials/{MATERIAL}"}
+    assert sorted(p.name for p in (forum / "materials").iterdir()) == sorted([MATERIAL, name])
+    with zipfile.ZipFile(forum / "materials.zip") as bundle:
+        assert [i.filename for i in bundle.infolist()] == [MATERIAL, name]
+        assert bundle.read(name) == decomposed.read_bytes()
+        assert all(i.flag_bits & 0x800 for i in bundle.infolist())  # central directory
+        raw = (forum / "materials.zip").read_bytes()
+        for info in bundle.infolist():  # and each entry's own local header
+            header = raw[info.header_offset:info.header_offset + 30]
+            assert header[:4] == b"PK\x03\x04"
+            assert struct.unpack("<H", header[6:8])[0] & 0x800, info.filename
+            length = struct.unpack("<H", header[26:28])[0]
+            assert raw[info.header_offset + 30:][:length] == info.filename.encode("utf-8")
+    hrefs = [a["href"] or "" for a in Tags((forum / "index.html").read_text("utf-8")).all("a")]
+    escaped = "%EC%9E%90%EB%A3%8C%EC%A7%91%20%28%EC%B5%9C%EC%A2%85%29.pdf"
+    assert quote(name) == escaped
+    assert any(h.startswith(f"materials/{escaped}?v=") for h in hrefs), hrefs
+    assert any(h.startswith("materials.zip?v=") for h in hrefs), hrefs
+    # A re-run builds the same zip, byte for byte: nothing is uploaded again.
+    assert not uploaded(publish(request, RecordingProgress()))
+
+
+@pytest.mark.parametrize("name", ["..\\..\\evil.pdf", "a\x00b.pdf", "x\\y.pdf"])
+def test_material_names_that_could_leave_the_archive_are_refused(
+    tmp_path: Path, make_request: Callable[[Storage], PublishRequest], name: str,
+) -> None:
+    full = make_request(Storage(local=tmp_path / "archive"))
+    if "\x00" in name:  # no file system stores it; such a name could only come from code
+        path = Path(tmp_path / name)
+    else:
+        path = tmp_path / name
+        path.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    request = PublishRequest(forum=full.forum, clips=full.clips, transcripts=full.transcripts,
+                             materials=[*full.materials, MaterialFile(path=path, kind="other")],
+                             storage=full.storage)
+
+    with pytest.raises(PublishError, match="cannot be used in an object key"):
+        publish(request, RecordingProgress())
+    assert not (tmp_path / "archive").exists() or not any((tmp_path / "archive").rglob("*"))
+
+
+def test_material_paths_with_dot_dot_or_absolute_land_under_materials(
+    tmp_path: Path, make_request: Callable[[Storage], PublishRequest],
+) -> None:
+    full = make_request(Storage(local=tmp_path / "archive" / "inside"))
+    outside = tmp_path / "outside.pdf"
+    outside.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    climbing = tmp_path / "work" / ".." / ".." / tmp_path.name / "outside.pdf"
+    assert ".." in climbing.parts and climbing.is_file()
+    for path in (climbing, outside.absolute()):
+        request = PublishRequest(forum=full.forum, clips=full.clips, transcripts=[],
+                                 materials=[MaterialFile(path=path, kind="other")],
+                                 storage=full.storage)
+        result = publish(request, RecordingProgress())
+        assert "sort-2025/materials/outside.pdf" in {o.key for o in result.objects}
+    archive = tmp_path / "archive" / "inside"
+    written = {p.resolve() for p in (tmp_path / "archive").rglob("*")}
+    assert all(archive.resolve() in (p, *p.parents) for p in written)
+    assert outside.read_bytes() == b"%PDF-1.4\n%%EOF\n"
