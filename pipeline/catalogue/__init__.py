@@ -1,0 +1,49 @@
+"""The search catalogue: one SQLite file for every archived forum.
+
+- `schema`: the file's numbered migrations, and checked connections to it;
+- `analyzer`: Korean morphology (Kiwi): the terms text is indexed and searched by;
+- `writer`: one forum in, replacing its rows only;
+- `materials`: PDF text page by page;
+- `search`: ranked hits and filter facets;
+- `rebuild`: a whole catalogue again from what was published.
+
+Callers (the index stage, the command line, the web app) use the names below.
+"""
+
+from pipeline.catalogue.records import (
+    ForumRecord,
+    MaterialPage,
+    MaterialRecord,
+    SegmentRecord,
+    SessionRecord,
+    SpeakerRecord,
+    WriteResult,
+)
+from pipeline.catalogue.search import (
+    Facets,
+    ForumFacet,
+    SearchHit,
+    SearchQuery,
+    SearchResults,
+    facets,
+    search,
+)
+from pipeline.catalogue.writer import write_forum
+
+__all__ = [
+    "Facets",
+    "ForumFacet",
+    "ForumRecord",
+    "MaterialPage",
+    "MaterialRecord",
+    "SearchHit",
+    "SearchQuery",
+    "SearchResults",
+    "SegmentRecord",
+    "SessionRecord",
+    "SpeakerRecord",
+    "WriteResult",
+    "facets",
+    "search",
+    "write_forum",
+]

@@ -1,0 +1,172 @@
+"""Korean analysis for search: the terms a text is indexed under, and a query's terms.
+
+Korean is agglutinative: 사회적가치를 is 사회 + 적 + 가치 + 를, and 채택했습니다 is
+채택 + 하 + 었 + 습니다. `KiwiAnalyzer` uses the Kiwi morphological analyser
+(kiwipiepy; its model ships in the kiwipiepy-model wheel and works offline) and
+keeps, in text order:
+
+- each content morpheme's form (nouns, roots, numbers, Latin and Hanja words,
+  adverbs), case-folded;
+- a verb's or adjective's dictionary form (만든, 만들어 -> 만들다);
+- a noun with its derivational suffix as one more term: 사회 + 적 -> 사회적;
+  채택 + 하 -> 채택하다 (after 채택), 채택 + 되 -> 채택되다.
+
+Particles, endings, the copula and punctuation are dropped, so 선언문을 채택했습니다
+and the query 선언문 채택 share the phrase `선언문 채택`, and spacing does not
+matter (사회적 가치 and 사회적가치 give the same terms). Queries go through the
+same analysis; a query word that is only particles or endings (을, 에서는,
+입니다) is dropped first, because Kiwi, seeing it alone, reads it as a noun or a
+verb (은 -> 은/NNG, 는 -> 늘다).
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+# Kiwi's tags (Sejong tag set, plus -I/-R for irregular and regular conjugation).
+_NOUNS = frozenset({"NNG", "NNP", "NNB", "NR", "NP", "XR", "SL", "SH", "SN"})
+_KEPT = _NOUNS | {"MAG", "MAJ", "MM", "IC", "UN", "W_URL", "W_EMAIL", "W_HASHTAG",
+                  "W_MENTION", "W_SERIAL"}
+_PREDICATES = frozenset({"VV", "VA", "VX", "VCN"})
+_NOUN_SUFFIX = "XSN"  # 사회+적, 사람+들
+_VERB_SUFFIXES = frozenset({"XSV", "XSA"})  # 채택+하다, 가능+하다, 채택+되다
+# What may follow a noun in a word and carry no meaning of its own for search.
+_FUNCTION_PREFIXES = ("J", "E", "VCP", "Z_")
+_PUNCTUATION = frozenset({"SF", "SP", "SS", "SSO", "SSC", "SE", "SO", "SW", "SB"})
+# Hosts for telling particles from words: one ends in a consonant, one in a vowel,
+# so both 을/를, 은/는, 과/와, 으로/로 attach to one of them grammatically.
+_HOSTS = ("사람", "나무")
+
+
+class Analyzer(Protocol):
+    """Turns text into search terms; the index and the queries must use the same one."""
+
+    name: str  # recorded in the catalogue, so a change of analysis is noticed
+
+    def index_terms(self, texts: Sequence[str]) -> list[list[str]]:
+        """The terms of each text, in text order (an FTS5 phrase needs the order)."""
+        ...
+
+    def query_terms(self, query: str) -> list[str]:
+        """The terms of a query, in order; empty when it has no searchable word."""
+        ...
+
+    def spans(self, text: str, terms: Collection[str]) -> list[tuple[int, int]]:
+        """Where in `text` (character offsets) the given terms come from, to highlight."""
+        ...
+
+
+def nfc(text: str) -> str:
+    """NFC: Korean from macOS file names and some PDFs arrives decomposed (NFD)."""
+    return unicodedata.normalize("NFC", text)
+
+
+def fold(text: str) -> str:
+    """The form compared by the substring (trigram) index: NFC, case-folded, no spaces."""
+    return "".join(nfc(nfc(text).casefold()).split())
+
+
+@dataclass(frozen=True)
+class _Token:
+    form: str
+    tag: str
+    lemma: str
+    start: int
+    end: int
+
+    @property
+    def base_tag(self) -> str:
+        return self.tag.split("-", 1)[0]  # VV-I, VA-R -> VV, VA
+
+
+def _token(raw: Any) -> _Token:
+    return _Token(str(raw.form), str(raw.tag), str(raw.lemma), int(raw.start), int(raw.end))
+
+
+def _terms(tokens: Sequence[_Token]) -> list[tuple[str, int, int]]:
+    """(term, start, end): each term with the characters of the text it stands for."""
+    terms: list[tuple[str, int, int]] = []
+    previous: _Token | None = None
+    for token in tokens:
+        tag = token.base_tag
+        host = previous if (previous is not None and previous.end == token.start
+                            and previous.base_tag in _NOUNS) else None
+        if tag in _KEPT:
+            terms.append((token.form, token.start, token.end))
+        elif tag in _PREDICATES:
+            lemma = token.lemma if token.lemma.endswith("다") else token.form + "다"
+            terms.append((lemma, token.start, token.end))
+        elif tag == _NOUN_SUFFIX and host is not None:
+            terms.append((host.form + token.form, host.start, token.end))
+        elif tag in _VERB_SUFFIXES and host is not None:
+            stem = token.lemma[:-1] if token.lemma.endswith("다") else token.form
+            terms.append((host.form + stem + "다", host.start, token.end))
+        previous = token
+    return [(nfc(term.casefold()), start, end) for term, start, end in terms if term.strip()]
+
+
+class KiwiAnalyzer:
+    """Morphological analysis with Kiwi. Build it through `default_analyzer()`:
+    constructing Kiwi loads its model, which takes about a second."""
+
+    name = "kiwi-1"
+
+    def __init__(self) -> None:
+        from kiwipiepy import Kiwi
+
+        self._kiwi = Kiwi()
+        # Kiwi's C++ core is not documented as thread-safe; a web app may search from
+        # several threads, and a query takes well under a millisecond.
+        self._lock = threading.Lock()
+
+    def _tokenize(self, texts: Sequence[str]) -> list[list[_Token]]:
+        if not texts:
+            return []
+        with self._lock:
+            results = self._kiwi.tokenize(list(texts))
+            return [[_token(raw) for raw in tokens] for tokens in results]
+
+    def index_terms(self, texts: Sequence[str]) -> list[list[str]]:
+        normalised = [nfc(text) for text in texts]
+        return [[term for term, _, _ in _terms(tokens)]
+                for tokens in self._tokenize(normalised)]
+
+    def query_terms(self, query: str) -> list[str]:
+        words = nfc(query).split()
+        kept = [word for word in words if not self._only_function(word)]
+        if not kept:
+            return []
+        (tokens,) = self._tokenize([" ".join(kept)])
+        return [term for term, _, _ in _terms(tokens)]
+
+    def spans(self, text: str, terms: Collection[str]) -> list[tuple[int, int]]:
+        if not terms:
+            return []
+        (tokens,) = self._tokenize([text])
+        return [(start, end) for term, start, end in _terms(tokens) if term in terms]
+
+    def _only_function(self, word: str) -> bool:
+        """True for a word that is nothing but particles, endings or punctuation."""
+        hosted = self._tokenize([host + word for host in _HOSTS])
+        return any(_hosts_only_function(host, tokens)
+                   for host, tokens in zip(_HOSTS, hosted, strict=True))
+
+
+def _hosts_only_function(host: str, tokens: Sequence[_Token]) -> bool:
+    """Whether `tokens` (of host + word) are the host noun followed by function morphemes
+    only. An unknown word may merge with the host (사람김민지/NNG): then it is a word."""
+    if len(tokens) < 2 or tokens[0].form != host or tokens[0].end != len(host):
+        return False
+    return all(token.tag.startswith(_FUNCTION_PREFIXES) or token.tag in _PUNCTUATION
+               for token in tokens[1:])
+
+
+@lru_cache(maxsize=1)
+def default_analyzer() -> KiwiAnalyzer:
+    """The one Kiwi of this process (its model takes about a second to load)."""
+    return KiwiAnalyzer()

@@ -1,0 +1,238 @@
+"""Rebuild the whole catalogue from what was published, and nothing else.
+
+Every forum found in the archive (each `{forum}/forum.json`, with the
+transcript JSON and material PDFs it lists) is indexed into a new file beside
+the catalogue, which replaces the old one only once every forum is in. A
+failed rebuild leaves the old catalogue as it was.
+
+The old file is replaced by a rename, under its lock: it is first switched out
+of WAL mode (which needs every other connection closed: a running search, web
+app or index run makes the rebuild stop and say so, changing nothing), so no
+`-wal` file of the old catalogue can be replayed into the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pipeline.catalogue.analyzer import Analyzer, default_analyzer
+from pipeline.catalogue.archive import Archive
+from pipeline.catalogue.materials import pdf_pages
+from pipeline.catalogue.records import (
+    ForumRecord,
+    MaterialRecord,
+    SegmentRecord,
+    SessionRecord,
+    SpeakerRecord,
+)
+from pipeline.catalogue.schema import BUSY_TIMEOUT_S, connect, sqlite_error
+from pipeline.catalogue.writer import analyse, write_into
+from pipeline.errors import IndexError_
+from pipeline.forum_manifest import MANIFEST_NAME
+from pipeline.models import ForumSummary, SpeakerRef
+from pipeline.progress import Progress
+from pipeline.subtitles import segments_from_json
+
+_REPUBLISH = "publish the forum again with `sort-archive run CONFIG --only publish --force`"
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # newer manifests may say more
+
+
+class _Session(_Loose):
+    number: int
+    id: str
+    title: str
+    start: float
+    end: float
+    slug: str
+    speakers: list[SpeakerRef] = []
+    keys: dict[str, str]
+
+
+class _Material(_Loose):
+    file_name: str
+    key: str
+    kind: str
+    title: str | None = None
+    sha256: str | None = None
+
+
+class _Listed(_Loose):
+    key: str
+    sha256: str
+
+
+class _Manifest(_Loose):
+    """The parts of forum.json (version 1 or 2) a catalogue needs."""
+
+    version: int
+    forum: ForumSummary
+    sessions: list[_Session]
+    materials: list[_Material] = []
+    objects: list[_Listed] = []  # version 2: every object with its sha256
+
+
+@dataclass
+class RebuildResult:
+    catalogue: Path
+    forums: list[str] = field(default_factory=list)
+    segments: int = 0
+    pages: int = 0
+    warnings: list[str] = field(default_factory=list)  # materials whose text was not read
+
+
+def rebuild(catalogue: Path, archives: Sequence[Archive], progress: Progress, *,
+            analyzer: Analyzer | None = None) -> RebuildResult:
+    """A new catalogue holding every forum published in `archives`, replacing `catalogue`."""
+    analyzer = analyzer or default_analyzer()
+    found = [(archive, key) for archive in archives for key in archive.manifests()]
+    if not found:
+        places = ", ".join(archive.where for archive in archives)
+        raise IndexError_(f"no published forum (no {{forum}}/forum.json) in {places}",
+                          "check the storage; the catalogue was not changed")
+    try:
+        catalogue.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexError_(f"cannot create the catalogue folder {catalogue.parent}: "
+                          f"{exc.strerror or exc}") from exc
+    temp = catalogue.with_name(f".{catalogue.name}.rebuild-{secrets.token_hex(4)}")
+    result = RebuildResult(catalogue)
+    try:
+        with connect(temp, create=True, analyzer=analyzer) as db, \
+                progress.task("rebuild", total=len(found)) as task:
+            for archive, key in found:
+                record = forum_record(archive, key, result.warnings)
+                if record.forum.id in result.forums:
+                    raise IndexError_(f"forum '{record.forum.id}' is published twice "
+                                      f"(again in {archive.where})",
+                                      "name each storage once, or remove the stale copy")
+                passages = analyse(record, analyzer)
+                write_into(db, record, passages)
+                result.forums.append(record.forum.id)
+                result.segments += sum(1 for p in passages if p.session_id is not None)
+                result.pages += sum(1 for p in passages if p.session_id is None)
+                task.advance(1)
+            db.execute("PRAGMA journal_mode=DELETE")  # one self-contained file to rename
+        _replace(temp, catalogue)
+    finally:
+        for leftover in (temp, *_sidecars(temp)):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
+    for warning in result.warnings:
+        progress.note(f"rebuild: {warning}")
+    return result
+
+
+def forum_record(archive: Archive, key: str, warnings: list[str]) -> ForumRecord:
+    """One published forum as the writer takes it: manifest, transcripts, material pages."""
+    manifest = _manifest(archive, key)
+    root = archive.root(manifest.forum.id)
+    if key != f"{root}/{MANIFEST_NAME}":
+        raise IndexError_(f"{archive.where}: {key} describes forum '{manifest.forum.id}'",
+                          _REPUBLISH)
+    sha = {listed.key: listed.sha256 for listed in manifest.objects}
+    sha |= {m.key: m.sha256 for m in manifest.materials if m.sha256}
+    sessions = tuple(_session(archive, root, session, sha) for session in manifest.sessions)
+    materials = []
+    for material in manifest.materials:
+        _inside(archive, root, material.key)
+        pdf = pdf_pages(material.file_name, functools.partial(archive.read, material.key))
+        if pdf.warning:
+            warnings.append(f"{manifest.forum.id}: {pdf.warning}")
+        materials.append(MaterialRecord(material.file_name, material.kind, material.title,
+                                        archive.link(material.key, sha.get(material.key)),
+                                        pdf.pages))
+    return ForumRecord(forum=manifest.forum, sessions=sessions, materials=tuple(materials),
+                       url=archive.link(f"{root}/index.html"))
+
+
+def _manifest(archive: Archive, key: str) -> _Manifest:
+    try:
+        return _Manifest.model_validate(json.loads(archive.read(key)))
+    except (ValueError, ValidationError) as exc:  # JSONDecodeError is a ValueError
+        problem = " ".join(str(exc).split())[:200]
+        raise IndexError_(f"{archive.where}: {key} is not a forum manifest ({problem})",
+                          _REPUBLISH) from exc
+
+
+def _inside(archive: Archive, root: str, key: str) -> None:
+    """A manifest is data from storage: it may not steer reads outside its forum."""
+    if not key.startswith(f"{root}/"):
+        raise IndexError_(f"{archive.where}: {root}/{MANIFEST_NAME} names {key!r}, outside"
+                          " the forum's folder", _REPUBLISH)
+
+
+def _session(archive: Archive, root: str, session: _Session,
+             sha: dict[str, str]) -> SessionRecord:
+    keys = session.keys
+    for key in keys.values():
+        _inside(archive, root, key)
+    segments: tuple[SegmentRecord, ...] = ()
+    if "json" in keys:
+        try:
+            parsed = segments_from_json(archive.read(keys["json"]).decode("utf-8"))
+        except (ValueError, KeyError, TypeError, ValidationError) as exc:
+            raise IndexError_(f"{archive.where}: {keys['json']} is not a transcript ({exc})",
+                              _REPUBLISH) from exc
+        segments = tuple(SegmentRecord(s.start, s.end, s.text) for s in parsed)
+    return SessionRecord(
+        id=session.id, number=session.number, slug=session.slug, title=session.title,
+        start=session.start, end=session.end,
+        speakers=tuple(SpeakerRecord(s.name, s.organisation) for s in session.speakers),
+        clip_url=archive.link(keys["video"], sha.get(keys["video"])) if "video" in keys
+        else None,
+        page_url=archive.link(keys["page"]) if "page" in keys else None,
+        segments=segments)
+
+
+def _sidecars(path: Path) -> tuple[Path, Path]:
+    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+
+
+def _replace(temp: Path, catalogue: Path) -> None:
+    """Rename `temp` over `catalogue`, holding the old file's exclusive lock meanwhile."""
+    if not catalogue.exists():
+        for stale in _sidecars(catalogue):
+            stale.unlink(missing_ok=True)
+        os.replace(temp, catalogue)
+        return
+    uri = catalogue.resolve().as_uri() + "?mode=rw"
+    old = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        old.execute("PRAGMA journal_mode=DELETE")  # checkpoints, removes -wal and -shm
+        old.execute("BEGIN EXCLUSIVE")  # others wait until the new file is in place
+    except sqlite3.DatabaseError as exc:
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith("SQLITE_BUSY"):
+            old.close()
+            raise IndexError_(
+                f"the catalogue {catalogue} is in use by another process (a search, the web"
+                " app or an index run)",
+                "stop it and run the rebuild again; the catalogue was not changed") from exc
+        if not name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+            old.close()
+            raise sqlite_error(catalogue, exc) from exc
+        # A damaged catalogue is what a rebuild is for: replace it.
+        for stale in _sidecars(catalogue):
+            stale.unlink(missing_ok=True)
+    try:
+        os.replace(temp, catalogue)
+    except OSError as exc:
+        raise IndexError_(f"cannot replace the catalogue {catalogue}: {exc.strerror or exc}",
+                          "check the folder's permissions; the catalogue was not changed"
+                          ) from exc
+    finally:
+        old.close()
+

@@ -1,0 +1,257 @@
+"""The catalogue file: its numbered migrations, and checked connections to it.
+
+The schema version lives in SQLite's `PRAGMA user_version`. Opening a
+catalogue applies every migration above its version, in one transaction, so an
+older catalogue is upgraded in place (a failed upgrade leaves it as it was),
+and a new file is created by the same path: migration 1 is the original
+schema. A catalogue newer than this code is refused with what to do.
+
+Version 1: forums, sessions, segments, and `segments_fts` (FTS5 trigram over
+each segment's whitespace-free text).
+Version 2: `passages` replaces `segments` and also holds material pages;
+`passages_fts` holds each passage's Korean terms (see `analyzer`), with the
+session title and speakers as columns of their own, for ranking; the trigram
+table becomes `passages_trigram`; `speakers` and `materials` tables; a forum URL.
+
+Every sqlite3 error raised inside `connect` becomes one `IndexError_` naming
+the file, so the command line prints it as one line.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.catalogue.analyzer import Analyzer, default_analyzer, fold
+from pipeline.errors import IndexError_
+
+BUSY_TIMEOUT_S = 10.0  # another run may be writing; wait rather than fail at once
+RUN_HINT = "run `sort-archive run CONFIG` first, or set SORT_ARCHIVE_CATALOGUE"
+_DAMAGED_HINT = ("if the file is damaged, move it aside and rebuild it with "
+                 "`sort-archive index --rebuild CONFIG ...`")
+
+_V1 = (
+    """CREATE TABLE forums (
+        id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT NOT NULL,
+        organiser TEXT NOT NULL, language TEXT NOT NULL)""",
+    """CREATE TABLE sessions (
+        forum_id TEXT NOT NULL REFERENCES forums(id),
+        session_id TEXT NOT NULL, number INTEGER NOT NULL, slug TEXT NOT NULL,
+        title TEXT NOT NULL, speakers TEXT NOT NULL,
+        start REAL NOT NULL, "end" REAL NOT NULL, clip_url TEXT, page_url TEXT,
+        PRIMARY KEY (forum_id, session_id))""",
+    """CREATE TABLE segments (
+        id INTEGER PRIMARY KEY, forum_id TEXT NOT NULL, session_id TEXT NOT NULL,
+        start REAL NOT NULL, "end" REAL NOT NULL, text TEXT NOT NULL,
+        FOREIGN KEY (forum_id, session_id) REFERENCES sessions(forum_id, session_id))""",
+    "CREATE INDEX segments_by_session ON segments(forum_id, session_id, start)",
+    "CREATE VIRTUAL TABLE segments_fts USING fts5(compact, tokenize='trigram')",
+)
+
+_V2 = (
+    "ALTER TABLE forums ADD COLUMN url TEXT",
+    """CREATE TABLE speakers (
+        forum_id TEXT NOT NULL, session_id TEXT NOT NULL, position INTEGER NOT NULL,
+        name TEXT NOT NULL, organisation TEXT,
+        PRIMARY KEY (forum_id, session_id, position),
+        FOREIGN KEY (forum_id, session_id) REFERENCES sessions(forum_id, session_id))""",
+    """CREATE TABLE materials (
+        id INTEGER PRIMARY KEY, forum_id TEXT NOT NULL REFERENCES forums(id),
+        file_name TEXT NOT NULL, kind TEXT NOT NULL, title TEXT, url TEXT,
+        UNIQUE (forum_id, file_name))""",
+    # One searchable passage: a transcript segment (session_id, times in seconds
+    # from the start of the clip) or a material page (material_id, page from 1).
+    """CREATE TABLE passages (
+        id INTEGER PRIMARY KEY, forum_id TEXT NOT NULL REFERENCES forums(id),
+        session_id TEXT, start REAL, "end" REAL,
+        material_id INTEGER REFERENCES materials(id), page INTEGER,
+        text TEXT NOT NULL,
+        FOREIGN KEY (forum_id, session_id) REFERENCES sessions(forum_id, session_id),
+        CHECK ((session_id IS NULL) != (material_id IS NULL)))""",
+    """INSERT INTO passages (id, forum_id, session_id, start, "end", text)
+        SELECT id, forum_id, session_id, start, "end", text FROM segments""",
+    "DROP TABLE segments",
+    "CREATE INDEX passages_by_place ON passages(forum_id, session_id, start)",
+    "CREATE INDEX passages_by_material ON passages(material_id, page)",
+    # rowid = passages.id in both. Terms are written space-separated by the analyzer.
+    "ALTER TABLE segments_fts RENAME TO passages_trigram",
+    """CREATE VIRTUAL TABLE passages_fts USING fts5(
+        body, heading, speakers, tokenize='unicode61 remove_diacritics 0')""",
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[sqlite3.Connection, Analyzer], None]
+
+
+def _create_v1(db: sqlite3.Connection, analyzer: Analyzer) -> None:
+    for statement in _V1:
+        db.execute(statement)
+
+
+def _upgrade_to_v2(db: sqlite3.Connection, analyzer: Analyzer) -> None:
+    for statement in _V2:
+        db.execute(statement)
+    for forum_id, session_id, text in db.execute(
+            "SELECT forum_id, session_id, speakers FROM sessions").fetchall():
+        for position, (name, organisation) in enumerate(parse_speakers(text)):
+            db.execute("INSERT INTO speakers VALUES (?, ?, ?, ?, ?)",
+                       (forum_id, session_id, position, name, organisation))
+    rows = db.execute(
+        "SELECT p.id, p.text, s.title, s.speakers FROM passages p JOIN sessions s"
+        " ON s.forum_id = p.forum_id AND s.session_id = p.session_id ORDER BY p.id").fetchall()
+    for ids, bodies, titles, speakers in _batches(rows, 500):
+        insert_terms(db, ids, passage_terms(analyzer, bodies, titles, speakers))
+
+
+def _batches(rows: list[tuple[int, str, str, str]], size: int
+             ) -> Iterator[tuple[list[int], list[str], list[str], list[str]]]:
+    for at in range(0, len(rows), size):
+        chunk = rows[at:at + size]
+        yield ([r[0] for r in chunk], [r[1] for r in chunk], [r[2] for r in chunk],
+               [r[3] for r in chunk])
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "forums, sessions, segments; trigram search", _create_v1),
+    Migration(2, "Korean morphological search, material pages, speakers", _upgrade_to_v2),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def passage_terms(analyzer: Analyzer, bodies: list[str], headings: list[str],
+                  speakers: list[str]) -> list[tuple[str, str, str]]:
+    """Each passage's (body, heading, speakers) terms, space-separated for FTS5."""
+    # A session's title and speakers repeat on each of its passages: analyse them once.
+    texts = list(dict.fromkeys([*bodies, *headings, *speakers]))
+    terms = dict(zip(texts, (" ".join(t) for t in analyzer.index_terms(texts)), strict=True))
+    return [(terms[body], terms[heading], terms[names])
+            for body, heading, names in zip(bodies, headings, speakers, strict=True)]
+
+
+def insert_terms(db: sqlite3.Connection, ids: list[int],
+                 terms: list[tuple[str, str, str]]) -> None:
+    """Index passages' terms (rowid = passages.id) for morphological search."""
+    db.executemany(
+        "INSERT INTO passages_fts (rowid, body, heading, speakers) VALUES (?, ?, ?, ?)",
+        [(i, *row) for i, row in zip(ids, terms, strict=True)])
+
+
+def insert_compact(db: sqlite3.Connection, ids: list[int], bodies: list[str]) -> None:
+    """Index passages' text (rowid = passages.id) for substring search."""
+    db.executemany("INSERT INTO passages_trigram (rowid, compact) VALUES (?, ?)",
+                   [(i, fold(body)) for i, body in zip(ids, bodies, strict=True)])
+
+
+_SPEAKER = re.compile(r"^(.*?)(?: \((.*)\))?$")
+
+
+def format_speakers(speakers: list[tuple[str, str | None]]) -> str:
+    """`name (organisation); name`: the speakers text shown with each hit."""
+    return "; ".join(f"{name} ({org})" if org else name for name, org in speakers)
+
+
+def parse_speakers(text: str) -> list[tuple[str, str | None]]:
+    """The inverse of `format_speakers` (version 1 kept only the text)."""
+    found = []
+    for part in filter(None, (p.strip() for p in text.split("; "))):
+        match = _SPEAKER.match(part)
+        assert match is not None  # the pattern matches any string
+        found.append((match.group(1), match.group(2)))
+    return found
+
+
+@contextmanager
+def connect(path: Path, *, create: bool,
+            analyzer: Analyzer | None = None) -> Iterator[sqlite3.Connection]:
+    """A checked connection: WAL, busy timeout, schema created or brought up to date.
+
+    `create=False` never creates a file, so a search cannot leave an empty
+    catalogue behind. `analyzer` is used only by a migration that indexes text.
+    """
+    uri = path.resolve().as_uri() + ("?mode=rwc" if create else "?mode=rw")
+    try:
+        db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise sqlite_error(path, exc) from exc
+    try:
+        db.execute("PRAGMA journal_mode=WAL")  # searches read while an index run writes
+        db.execute("PRAGMA foreign_keys=ON")
+        _migrate(db, path, create, analyzer)
+        yield db
+    except sqlite3.Error as exc:
+        raise sqlite_error(path, exc) from exc
+    finally:
+        db.close()
+
+
+def _version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _migrate(db: sqlite3.Connection, path: Path, create: bool,
+             analyzer: Analyzer | None) -> None:
+    version = _version(db)
+    if version == SCHEMA_VERSION:
+        return
+    _refuse_newer(path, version)
+    if version == 0 and not create:
+        raise IndexError_(f"{path} is not a sort-archive catalogue", RUN_HINT)
+    with transaction(db):
+        version = _version(db)  # another process may have upgraded it meanwhile
+        _refuse_newer(path, version)
+        if version == 0 and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise IndexError_(f"{path} is an SQLite file but not a sort-archive catalogue",
+                              "choose another path with --catalogue or SORT_ARCHIVE_CATALOGUE")
+        for migration in MIGRATIONS:
+            if migration.version > version:
+                migration.apply(db, analyzer or default_analyzer())
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _refuse_newer(path: Path, version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise IndexError_(
+            f"the catalogue {path} has schema version {version}, newer than this sort-archive"
+            f" understands ({SCHEMA_VERSION})",
+            "upgrade sort-archive, or build a catalogue for this version elsewhere with"
+            " `sort-archive index --rebuild --catalogue NEW-PATH CONFIG ...`")
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction; IMMEDIATE takes the lock up front so the busy timeout applies."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if db.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def sqlite_error(path: Path, exc: sqlite3.Error) -> IndexError_:
+    """One line for staff: locked, disk full, read-only, missing or damaged."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if "no such module: fts5" in str(exc) or "no such tokenizer" in str(exc):
+        return IndexError_(f"this SQLite ({sqlite3.sqlite_version}) lacks FTS5 trigram search",
+                           "use a Python built with SQLite 3.34 or newer")
+    if name.startswith("SQLITE_BUSY"):
+        return IndexError_(f"the catalogue {path} is locked by another sort-archive run",
+                           "wait for it to finish and try again")
+    if name.startswith("SQLITE_FULL"):
+        return IndexError_(f"no space left to write the catalogue {path}", "free disk space")
+    if name.startswith("SQLITE_READONLY"):
+        return IndexError_(f"the catalogue {path} is read-only",
+                           "give this user write access to it and its folder")
+    if name.startswith("SQLITE_CANTOPEN") and not path.exists():
+        return IndexError_(f"no catalogue at {path} yet", RUN_HINT)
+    return IndexError_(f"cannot use the catalogue {path}: {exc}", _DAMAGED_HINT)

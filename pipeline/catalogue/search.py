@@ -1,0 +1,254 @@
+"""Search the catalogue: ranked hits in transcripts and material pages, and filter facets.
+
+A query is analysed like the indexed text (see `analyzer`), and a passage
+matches when it has every term of the query, in its text, its session's title
+or its speakers. Ranking:
+
+1. the query's terms as an exact phrase (선언문 채택 in 선언문을 채택했습니다)
+   before the same terms scattered;
+2. then FTS5's bm25, where a term in the spoken text weighs most and one in the
+   session title or among the speakers counts too (`COLUMN_WEIGHTS`);
+3. then newest forum first, in programme order.
+
+After those come passages that only contain the query's words as substrings
+(the trigram index): parts of words and names the analyser reads differently
+standing alone than in a sentence (톨스 for 톨스토이, 가스공사 inside
+한국가스공사). Measured on the twelve talks of the speech corpus (884
+sentences, 150 queries of each kind, "is the sentence the query came from
+among the hits"): morphology alone found 145 of 150 pairs of words typed
+without their space, 91 of 150 two- or three-syllable word beginnings, and 5
+of 150 word middles; with the substring hits after it, 148, 122 and 100, for
+about one more hit per query. That is why the trigram index stays, behind the
+morphological hits and never ahead of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.catalogue.analyzer import Analyzer, default_analyzer, fold, nfc
+from pipeline.catalogue.schema import RUN_HINT, connect
+from pipeline.catalogue.snippets import make_snippet, substring_spans
+from pipeline.errors import IndexError_
+
+COLUMN_WEIGHTS = (1.0, 0.5, 0.5)  # bm25 weights of the text, the session title, the speakers
+TRIGRAM = 3  # the trigram index cannot match shorter words; those are scanned
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What to look for, and where. `since` keeps forums held on or after that day."""
+
+    text: str
+    forum_id: str | None = None
+    speaker: str | None = None  # part of a speaker's name, e.g. 윤태범
+    since: datetime.date | None = None
+    limit: int = 20
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.text.split():
+            raise IndexError_("the search query is empty",
+                              "give one or more words, e.g. 사회적가치")
+        if self.limit < 1:
+            raise IndexError_(f"the search limit must be 1 or more, not {self.limit}")
+        if self.offset < 0:
+            raise IndexError_(f"the search offset must be 0 or more, not {self.offset}")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One matching transcript segment or material page, with what a viewer needs to open it."""
+
+    kind: str  # "segment" or "material"
+    forum_id: str
+    forum_title: str
+    forum_date: str
+    session_id: str | None
+    session_slug: str | None
+    session_title: str | None
+    speaker: str | None  # the session's speakers: "name (organisation); name"
+    start: float | None  # seconds into the session clip; None for a material page
+    end: float | None
+    text: str
+    snippet: str  # the text around the match, matches wrapped in [ ]
+    url: str | None  # session page (else clip) + #t=SECONDS, or the PDF + #page=N
+    material: str | None  # file name of the material
+    page: int | None  # 1-based page of the material
+    # How it matched: "phrase" (the query's terms in order, in the text), "terms" (all
+    # of them, at least one in the text), "title" (the session's title or speakers, or
+    # the material's title or name: one hit per session or material), "substring".
+    match: str
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    hits: list[SearchHit]
+    terms: list[str] = field(default_factory=list)  # what the query was analysed into
+    more: bool = False  # whether hits beyond offset + limit exist
+
+    def as_json(self) -> dict[str, Any]:
+        return {"query": self.query, "hits": [hit.as_json() for hit in self.hits]}
+
+
+@dataclass(frozen=True)
+class ForumFacet:
+    id: str
+    title: str
+    date: str
+
+
+@dataclass(frozen=True)
+class Facets:
+    """What a search form can offer as filters: every forum, every speaker's name."""
+
+    forums: list[ForumFacet]
+    speakers: list[str]
+
+
+_COLUMNS = (
+    'p.text, p.start, p."end", p.page, f.id, f.title, f.date, s.session_id, s.slug, s.title,'
+    " s.speakers, s.clip_url, s.page_url, m.file_name, m.url"
+)
+
+
+def search(catalogue: Path, query: SearchQuery, *,
+           analyzer: Analyzer | None = None) -> SearchResults:
+    """Ranked hits for `query` (see the module docstring for the order).
+
+    Query text is literal: FTS5 syntax such as `AND`, `"` or `*` is never
+    interpreted. A query of nothing but particles or punctuation finds nothing.
+    """
+    analyzer = analyzer or default_analyzer()
+    if not catalogue.is_file():
+        raise IndexError_(f"no catalogue at {catalogue} yet", RUN_HINT)
+    terms = [t for t in analyzer.query_terms(query.text) if any(c.isalnum() for c in t)]
+    if not terms:
+        return SearchResults(query.text, [], [])
+    words = _words(query.text, analyzer)
+    sql, params = _sql(terms, words, query)
+    with connect(catalogue, create=False, analyzer=analyzer) as db:
+        rows = db.execute(sql, params).fetchall()
+    hits = [_hit(row, set(terms), words, analyzer) for row in rows[:query.limit]]
+    return SearchResults(query.text, hits, terms, more=len(rows) > query.limit)
+
+
+def _words(text: str, analyzer: Analyzer) -> list[str]:
+    """The query's words for the substring index: folded, those with a term of their own."""
+    return [fold(w) for w in nfc(text).split() if analyzer.query_terms(w)]
+
+
+def _quote(text: str) -> str:
+    """An FTS5 string: literal, whatever it contains."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _sql(terms: list[str], words: list[str], query: SearchQuery) -> tuple[str, list[object]]:
+    unique = list(dict.fromkeys(terms))
+    params: list[object] = [" AND ".join(map(_quote, unique)), "body : " + _quote(" ".join(terms)),
+                            "body : (" + " OR ".join(map(_quote, unique)) + ")"]
+    weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
+    ctes = [f"morph AS (SELECT rowid AS id, bm25(passages_fts, {weights}) AS score"
+            " FROM passages_fts WHERE passages_fts MATCH ?)",
+            "phrase AS (SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?)",
+            "spoken AS (SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?)"]
+    found = "SELECT id FROM morph"
+    if words:
+        conditions, substring_params = _substring(words)
+        ctes.append(f"sub AS (SELECT rowid AS id FROM passages_trigram WHERE {conditions})")
+        params += substring_params
+        found += " UNION SELECT id FROM sub"
+    ctes.append(f"found AS ({found})")
+    where, filter_params = _filters(query)
+    params += [*filter_params, query.limit + 1, query.offset]
+    sql = (
+        f"WITH {', '.join(ctes)} SELECT {_COLUMNS}, morph.id IS NOT NULL,"
+        " phrase.id IS NOT NULL, spoken.id IS NOT NULL"
+        " FROM found JOIN passages p ON p.id = found.id JOIN forums f ON f.id = p.forum_id"
+        " LEFT JOIN sessions s ON s.forum_id = p.forum_id AND s.session_id = p.session_id"
+        " LEFT JOIN materials m ON m.id = p.material_id LEFT JOIN morph ON morph.id = p.id"
+        " LEFT JOIN phrase ON phrase.id = p.id LEFT JOIN spoken ON spoken.id = p.id"
+        # A match in the title or speakers alone is one hit per session (or material):
+        # its first passage, not every passage of it.
+        f" WHERE ({where}) AND (morph.id IS NULL OR spoken.id IS NOT NULL OR p.id = {_FIRST})"
+        " ORDER BY phrase.id IS NOT NULL DESC, morph.id IS NOT NULL DESC, morph.score,"
+        " f.date DESC, f.id, p.material_id IS NOT NULL, s.number, p.start, m.file_name,"
+        " p.page, p.id LIMIT ? OFFSET ?"
+    )
+    return sql, params
+
+
+_FIRST = ("CASE WHEN p.session_id IS NOT NULL THEN (SELECT min(q.id) FROM passages q"
+          " WHERE q.forum_id = p.forum_id AND q.session_id = p.session_id)"
+          " ELSE (SELECT min(q.id) FROM passages q WHERE q.material_id = p.material_id) END")
+
+
+def _substring(words: list[str]) -> tuple[str, list[object]]:
+    conditions: list[str] = []
+    params: list[object] = []
+    long_words = [w for w in words if len(w) >= TRIGRAM]
+    if long_words:
+        conditions.append("passages_trigram MATCH ?")
+        params.append(" AND ".join(_quote(w) for w in long_words))
+    for word in words:
+        if len(word) < TRIGRAM:
+            conditions.append("compact LIKE ? ESCAPE '\\'")
+            params.append("%" + re.sub(r"([\\%_])", r"\\\1", word) + "%")
+    return " AND ".join(conditions), params
+
+
+def _filters(query: SearchQuery) -> tuple[str, list[object]]:
+    where = ["1"]
+    params: list[object] = []
+    if query.forum_id is not None:
+        where.append("p.forum_id = ?")
+        params.append(query.forum_id)
+    if query.speaker is not None:
+        where.append("EXISTS (SELECT 1 FROM speakers sp WHERE sp.forum_id = p.forum_id"
+                     " AND sp.session_id = p.session_id AND instr(lower(sp.name), ?) > 0)")
+        params.append(nfc(query.speaker).strip().lower())
+    if query.since is not None:
+        where.append("f.date >= ?")
+        params.append(query.since.isoformat())
+    return " AND ".join(where), params
+
+
+def _hit(row: tuple[Any, ...], terms: set[str], words: list[str],
+         analyzer: Analyzer) -> SearchHit:
+    (text, start, end, page, forum_id, forum_title, forum_date, session_id, slug, title,
+     speakers, clip_url, page_url, material, material_url, by_terms, by_phrase, spoken) = row
+    spans = analyzer.spans(text, terms) + substring_spans(text, words)
+    if session_id is not None:
+        base = page_url or clip_url
+        url = f"{base.split('#', 1)[0]}#t={max(0, int(start))}" if base else None
+    else:
+        url = f"{material_url.split('#', 1)[0]}#page={page}" if material_url else None
+    return SearchHit(
+        kind="segment" if session_id is not None else "material",
+        forum_id=forum_id, forum_title=forum_title, forum_date=forum_date,
+        session_id=session_id, session_slug=slug, session_title=title, speaker=speakers,
+        start=start, end=end, text=text, snippet=make_snippet(text, spans), url=url,
+        material=material, page=page,
+        match=("phrase" if by_phrase else "terms" if spoken else "title" if by_terms
+               else "substring"),
+    )
+
+
+def facets(catalogue: Path) -> Facets:
+    """Every forum (newest first) and every speaker's name (in 가나다 order)."""
+    if not catalogue.is_file():
+        raise IndexError_(f"no catalogue at {catalogue} yet", RUN_HINT)
+    with connect(catalogue, create=False) as db:
+        forums = db.execute("SELECT id, title, date FROM forums ORDER BY date DESC, id").fetchall()
+        names = db.execute("SELECT DISTINCT name FROM speakers").fetchall()
+    return Facets(forums=[ForumFacet(*row) for row in forums],
+                  speakers=sorted(name for (name,) in names))

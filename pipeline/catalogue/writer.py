@@ -1,0 +1,172 @@
+"""Write one forum into the catalogue, replacing that forum's rows and no others.
+
+The text is analysed first (Kiwi takes about a second per thousand segments),
+then the forum's old rows are deleted and the new ones inserted in one
+transaction, so writing the same forum twice gives the same catalogue, a
+failed write leaves the previous version, and searches running meanwhile see
+one or the other (WAL), never a mix.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.catalogue.analyzer import Analyzer, default_analyzer
+from pipeline.catalogue.records import ForumRecord, WriteResult
+from pipeline.catalogue.schema import (
+    connect,
+    format_speakers,
+    insert_compact,
+    insert_terms,
+    passage_terms,
+    transaction,
+)
+from pipeline.errors import IndexError_
+
+
+def _clean(text: str | None) -> str:
+    return unicodedata.normalize("NFC", text or "").strip()
+
+
+@dataclass(frozen=True)
+class Passage:
+    session_id: str | None
+    material: str | None  # file name
+    start: float | None
+    end: float | None
+    page: int | None
+    text: str
+    terms: tuple[str, str, str]  # body, heading, speakers
+
+
+def write_forum(catalogue: Path, record: ForumRecord, *, analyzer: Analyzer | None = None,
+                advance: Callable[[int], None] | None = None) -> WriteResult:
+    """Replace `record.forum`'s rows in the catalogue (created if missing).
+
+    `advance` is called with the number of segments analysed, for a progress bar.
+    """
+    analyzer = analyzer or default_analyzer()
+    _check_unique(record)
+    passages = _analyse(record, analyzer, advance or (lambda _: None))
+    try:
+        catalogue.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexError_(f"cannot create the catalogue folder {catalogue.parent}: "
+                          f"{exc.strerror or exc}") from exc
+    with connect(catalogue, create=True, analyzer=analyzer) as db:
+        write_into(db, record, passages)
+    return _result(record, passages)
+
+
+def write_into(db: sqlite3.Connection, record: ForumRecord, passages: list[Passage]) -> None:
+    with transaction(db):
+        delete_forum(db, record.forum.id)
+        _insert_forum(db, record)
+        material_ids = _insert_materials(db, record)
+        ids = []
+        for passage in passages:
+            cursor = db.execute(
+                'INSERT INTO passages (forum_id, session_id, start, "end", material_id, page,'
+                " text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.forum.id, passage.session_id, passage.start, passage.end,
+                 material_ids.get(passage.material or ""), passage.page, passage.text))
+            assert cursor.lastrowid is not None
+            ids.append(cursor.lastrowid)
+        insert_terms(db, ids, [p.terms for p in passages])
+        insert_compact(db, ids, [p.text for p in passages])
+
+
+def analyse(record: ForumRecord, analyzer: Analyzer | None = None,
+            advance: Callable[[int], None] | None = None) -> list[Passage]:
+    """The forum's passages with their terms, ready for `write_into` (a rebuild's path)."""
+    _check_unique(record)
+    return _analyse(record, analyzer or default_analyzer(), advance or (lambda _: None))
+
+
+def _analyse(record: ForumRecord, analyzer: Analyzer,
+             advance: Callable[[int], None]) -> list[Passage]:
+    passages: list[Passage] = []
+    for session in sorted(record.sessions, key=lambda s: s.number):
+        speakers = format_speakers([(_clean(s.name), _clean(s.organisation) or None)
+                                    for s in session.speakers])
+        kept = [(s, text) for s in session.segments if (text := _clean(s.text))]
+        bodies = [text for _, text in kept]
+        terms = passage_terms(analyzer, bodies, [_clean(session.title)] * len(kept),
+                              [speakers] * len(kept))
+        passages += [Passage(session.id, None, segment.start, segment.end, None, text, row)
+                     for (segment, text), row in zip(kept, terms, strict=True)]
+        advance(len(session.segments))
+    for material in record.materials:
+        heading = " ".join(filter(None, [_clean(material.title), _clean(material.file_name)]))
+        pages = [(page.number, text) for page in material.pages if (text := _clean(page.text))]
+        bodies = [text for _, text in pages]
+        terms = passage_terms(analyzer, bodies, [heading] * len(pages), [""] * len(pages))
+        passages += [Passage(None, material.file_name, None, None, number, text, row)
+                     for (number, text), row in zip(pages, terms, strict=True)]
+    return passages
+
+
+def _result(record: ForumRecord, passages: list[Passage]) -> WriteResult:
+    segments = sum(1 for p in passages if p.session_id is not None)
+    return WriteResult(record.forum.id, segments, len(passages) - segments)
+
+
+def _check_unique(record: ForumRecord) -> None:
+    forum = record.forum.id
+    ids = [s.id for s in record.sessions]
+    if len(set(ids)) != len(ids):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise IndexError_(f"{forum}: more than one transcript for session(s) {', '.join(twice)}")
+    names = [m.file_name for m in record.materials]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise IndexError_(f"{forum}: two materials are both named {', '.join(twice)}")
+
+
+def _insert_forum(db: sqlite3.Connection, record: ForumRecord) -> None:
+    forum = record.forum
+    db.execute(
+        "INSERT INTO forums (id, title, date, organiser, language, url)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (forum.id, _clean(forum.title), forum.date, _clean(forum.organiser), forum.language,
+         record.url))
+    for session in record.sessions:
+        speakers = [(_clean(s.name), _clean(s.organisation) or None) for s in session.speakers]
+        db.execute(
+            "INSERT INTO sessions (forum_id, session_id, number, slug, title, speakers,"
+            ' start, "end", clip_url, page_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            (forum.id, session.id, session.number, session.slug, _clean(session.title),
+             format_speakers(speakers), session.start, session.end, session.clip_url,
+             session.page_url))
+        db.executemany("INSERT INTO speakers VALUES (?, ?, ?, ?, ?)",
+                       [(forum.id, session.id, position, name, organisation)
+                        for position, (name, organisation) in enumerate(speakers)])
+
+
+def _insert_materials(db: sqlite3.Connection, record: ForumRecord) -> dict[str, int]:
+    ids = {}
+    for material in record.materials:
+        cursor = db.execute(
+            "INSERT INTO materials (forum_id, file_name, kind, title, url)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (record.forum.id, material.file_name, material.kind, material.title, material.url))
+        assert cursor.lastrowid is not None
+        ids[material.file_name] = cursor.lastrowid
+    return ids
+
+
+def delete_forum(db: sqlite3.Connection, forum_id: str) -> None:
+    """Remove one forum's rows; children first, so the foreign keys hold at every step."""
+    for table in ("passages_fts", "passages_trigram"):
+        db.execute(f"DELETE FROM {table} WHERE rowid IN"
+                   " (SELECT id FROM passages WHERE forum_id = ?)", (forum_id,))
+    for statement in ("DELETE FROM passages WHERE forum_id = ?",
+                      "DELETE FROM materials WHERE forum_id = ?",
+                      "DELETE FROM speakers WHERE forum_id = ?",
+                      "DELETE FROM sessions WHERE forum_id = ?",
+                      "DELETE FROM forums WHERE id = ?"):
+        db.execute(statement, (forum_id,))
