@@ -107,6 +107,7 @@ class S3Backend:
         return info == ObjectInfo(item.size, item.sha256, item.content_type, item.cache_control)
 
     def put(self, item: StoredItem, advance: Callable[[int], None]) -> None:
+        check_key(item.key)
         extra = {"ContentType": item.content_type, "CacheControl": item.cache_control,
                  "Metadata": {"sha256": item.sha256}}
         seen = self._seen.get(item.key)
