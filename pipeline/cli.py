@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "index.",
         epilog="exit codes: 0 ok, 1 internal error, 2 config/usage, 3 source, 4 ffmpeg, "
                "5 Whisper, 6 storage, 7 catalogue, 8 some sessions failed, 9 disk full, "
-               "10 forum busy, 11 executor (Ray) or shared storage, 130 interrupted",
+               "10 forum busy, 11 executor (Ray) or shared storage, 12 archive not whole "
+               "(verify), 130 interrupted",
     )
     parser.add_argument("--version", action="version", version=f"sort-archive {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -111,8 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--small", action="store_true", help="a 54 second forum, for quick checks")
     _add_run_options(demo)
     from pipeline.asr_commands import add_parsers
+    from pipeline.verify_commands import add_parser as add_verify
 
     add_parsers(commands, common)
+    add_verify(commands, common)
     return parser
 
 

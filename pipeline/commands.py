@@ -23,10 +23,11 @@ from pipeline.stage import RunReport
 
 def dispatch(args: argparse.Namespace) -> int:
     from pipeline.asr_commands import cmd_models, cmd_transcribe
+    from pipeline.verify_commands import cmd_verify
 
     handlers = {"run": cmd_run, "plan": cmd_plan, "validate": cmd_validate,
                 "search": cmd_search, "demo": cmd_demo, "transcribe": cmd_transcribe,
-                "models": cmd_models}
+                "models": cmd_models, "verify": cmd_verify}
     return handlers[args.command](args)
 
 

@@ -27,6 +27,7 @@ class ExitCode:
     DISK_FULL = 9  # no space left on a device
     BUSY = 10  # another run of the same forum is in progress
     EXECUTOR = 11  # the executor (Ray) could not start or reach shared storage
+    VERIFY = 12  # `verify`: the archive in storage is missing objects or has altered ones
     INTERRUPTED = 130
 
 
@@ -111,6 +112,12 @@ class ModelError(TranscribeError):
 
 class PublishError(PipelineError):
     exit_code = ExitCode.PUBLISH
+
+
+class VerifyError(PipelineError):
+    """The archive in storage does not match its manifest (forum.json)."""
+
+    exit_code = ExitCode.VERIFY
 
 
 class IndexError_(PipelineError):

@@ -109,7 +109,7 @@ def test_unknown_stage(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", ["run", "validate", "search", "demo", "transcribe",
-                                     "models"])
+                                     "models", "verify"])
 def test_every_command_has_help_and_an_example(command: str) -> None:
     sub = build_parser()._subparsers._group_actions[0].choices[command]  # type: ignore[union-attr]
     assert sub.description and sub.epilog and "example" in sub.epilog
