@@ -107,7 +107,8 @@ def test_forum_page_links_every_session_and_the_proceedings(browser: Any,
     page.goto(forum_page)
     sessions = page.locator('a[href*="sessions/"]')
     assert sessions.count() == 3
-    assert page.locator('a[href$=".pdf"]').count() == 1
+    assert page.locator('a[href*=".pdf?v="]').count() == 1  # versioned: cached for a year
+    assert page.locator('a[href^="materials.zip?v="]').count() == 1
     sessions.first.click()
     page.wait_for_load_state()
     assert "01-keynote" in page.url and page.locator("video#player").count() == 1
@@ -127,7 +128,7 @@ def test_the_player_shows_a_poster_that_is_not_the_title_card(
     page = browser.new_page()
     page.goto(f"{base}/viewer/{relative}")
     poster = page.evaluate("document.getElementById('player').poster")
-    assert poster.endswith("/poster.jpg")
+    assert poster.split("?v=")[0].endswith("/poster.jpg")
     loaded = page.evaluate("""async (src) => { const img = new Image(); img.src = src;
         await img.decode(); return [img.naturalWidth, img.naturalHeight]; }""", poster)
     assert loaded[0] > 0 and loaded[1] > 0
