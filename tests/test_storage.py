@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from pipeline.cli import _configure_logging
 from pipeline.config import S3Storage, Storage
@@ -198,3 +199,24 @@ def test_redact_removes_signatures_tokens_and_passwords() -> None:
     text = redact(f"GET {url} via http://user:pw@proxy:3128/")
     assert "ab12" not in text and "FwoGZX" not in text and "AKIA" not in text
     assert "pw@" not in text and "X-Amz-Algorithm=AWS4-HMAC-SHA256" in text
+
+
+def test_the_readme_storage_example_is_a_valid_config() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```yaml\nstorage:\n", 1)[1].split("```", 1)[0]
+    storage = Storage.model_validate(yaml.safe_load("storage:\n" + block)["storage"])
+    assert storage.s3 is not None and storage.s3 == S3Storage(
+        bucket="sort-archive", prefix="forums", endpoint_url="https://...",
+        region="ap-northeast-2", addressing_style="path", profile="sort",
+        public_base_url="https://cdn.example.org/")  # every other line shows a default
+
+
+@pytest.mark.parametrize("wrong", [
+    {"transfer": {"part_size_mib": 4}},  # S3 refuses parts under 5 MiB
+    {"presign_expiry": 8 * 24 * 3600},  # SigV4 links live 7 days at most
+    {"request_checksum_calculation": "always"},
+    {"transfer": {"max_concurrency": 0}},
+])
+def test_storage_settings_out_of_range_are_refused(wrong: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        S3Storage.model_validate({"bucket": "b", **wrong})
