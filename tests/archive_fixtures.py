@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,16 @@ def state(s3: Any, bucket: str) -> dict[str, tuple[Any, ...]]:
 
 def uploaded(result: PublishResult) -> set[str]:
     return {obj.key for obj in result.objects if obj.uploaded}
+
+
+class Tags(HTMLParser):
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def all(self, tag: str) -> list[dict[str, str | None]]:
+        return [attrs for name, attrs in self.tags if name == tag]
