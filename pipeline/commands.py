@@ -120,6 +120,8 @@ def whisper_settings(args: argparse.Namespace, config: ForumConfig | None,
         decode = replace(decode, beam_size=section.beam_size)
     if section.vad is not None:
         decode = replace(decode, vad=section.vad)
+    if section.vad_min_silence_ms is not None:
+        decode = replace(decode, vad_min_silence_ms=section.vad_min_silence_ms)
     if section.condition_on_previous_text is not None:
         decode = replace(decode, condition_on_previous_text=section.condition_on_previous_text)
     engine = getattr(args, "engine", None) or section.engine

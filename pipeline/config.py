@@ -184,6 +184,9 @@ class WhisperConfig(_Strict):
     compute_type: str | None = None
     beam_size: int | None = Field(default=None, ge=1, le=10)
     vad: bool | None = None
+    # Non-speech at least this long is skipped (title cards, breaks, applause); shorter
+    # pauses are decoded as they are.
+    vad_min_silence_ms: int | None = Field(default=None, ge=500, le=600_000)
     condition_on_previous_text: bool | None = None
 
 

@@ -28,25 +28,29 @@ class DecodeOptions:
     """How to decode. Defaults chosen by CER on the twelve Korean talks (docs/benchmarks.md,
     "Transcription quality"), through `recognise`, i.e. what staff get:
 
-    - condition_on_previous_text True: the largest gain (8.48 % -> 7.93 % CER on the twelve
-      talks, 8.29 % -> 7.63 % on them wrapped in title-card silence and applause), same speed;
-    - VAD on, with faster-whisper's own parameters (0.5 / 2000 ms / 400 ms): 7.93 % against
-      8.22 % without on clean speech, 7.63 % against 8.66 % around applause; tuned
-      parameters (0.35/1000, 0.5/1000/600, 0.35/500/200) were no better or worse;
+    - the decoding itself is plain faster-whisper's (beam 5, condition_on_previous_text
+      True, its temperature fallback): conditioning was the largest single gain;
+    - VAD in "skip" mode with a 5 s minimum silence: only non-speech of 5 s or more (title
+      cards, breaks, applause) is skipped, so on continuous speech the text is exactly
+      plain faster-whisper's (7.55 % CER on the twelve clean talks, identical text), and
+      around applause and silence it is better (see the table: plain writes figures over
+      the applause). faster-whisper's own VAD ("join", 2 s) was as good around applause
+      but 0.3 points worse on clean speech;
+    - word timings aligned after decoding ("aligned"): asking the decoder for them moves
+      its windows and changed the text for the worse (7.81 % against 7.93 % with VAD);
     - beam 5: greedy decoding costs 1.7 points for little speed on the CPU.
-
-    Against plain faster-whisper (its own defaults, no word timings): 2.5 points better on
-    forum-like audio (7.63 % against 10.09 %: without VAD it writes numbers over the
-    applause), 0.38 points worse on clean speech alone (7.93 % against 7.55 %); see
-    docs/benchmarks.md for where that gap comes from.
     """
 
     beam_size: int = 5
     condition_on_previous_text: bool = True
     vad: bool = True
     vad_threshold: float = 0.5
-    vad_min_silence_ms: int = 2000
+    vad_min_silence_ms: int = 5000
     vad_speech_pad_ms: int = 400
+    vad_mode: str = "skip"  # "skip" or "join": see pipeline.asr.vad
+    # "aligned": decode without word timings, then align the text (pipeline.asr.align);
+    # "decoder": let the decoder time words as it goes, which changes the text.
+    word_timing: str = "aligned"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
+from pipeline.asr.align import APPEND, PREPEND, AlignedSegment, Span, WindowAligner, align
 from pipeline.asr.engine import Decoded, DecodeOptions, EngineIdentity, Progress, identity_of
+from pipeline.asr.vad import speech_clips
 from pipeline.errors import ModelError
 from pipeline.models import Word
 from pipeline.options import WhisperSettings
@@ -43,23 +46,56 @@ class FasterWhisperEngine:
     def transcribe(self, audio: Any, language: str, options: DecodeOptions,
                    on_progress: Progress | None = None) -> list[Decoded]:
         self.load()
+        clips: list[float] | str = "0"  # faster-whisper's "from the start, all of it"
+        join = options.vad and options.vad_mode == "join"
+        if options.vad and not join:
+            clips = speech_clips(audio, options)
+            if not clips:
+                return []
         vad_parameters = {"threshold": options.vad_threshold,
                           "min_silence_duration_ms": options.vad_min_silence_ms,
                           "speech_pad_ms": options.vad_speech_pad_ms}
         raw_segments, _info = self._model.transcribe(
             audio, language=language, task="transcribe", beam_size=options.beam_size,
             condition_on_previous_text=options.condition_on_previous_text,
-            vad_filter=options.vad, vad_parameters=vad_parameters if options.vad else None,
-            word_timestamps=True)
-        decoded = []
+            vad_filter=join, vad_parameters=vad_parameters if join else None,
+            clip_timestamps=clips, word_timestamps=options.word_timing == "decoder")
+        raws = []
         for raw in raw_segments:  # a generator: decoding happens while we iterate
-            words = tuple(Word(start=round(w.start, 3), end=round(w.end, 3), word=w.word,
-                               probability=round(w.probability, 4)) for w in (raw.words or []))
-            decoded.append(Decoded(start=round(raw.start, 3), end=round(raw.end, 3),
-                                   text=raw.text.strip(), words=words,
-                                   avg_logprob=float(raw.avg_logprob),
-                                   no_speech_prob=float(raw.no_speech_prob),
-                                   compression_ratio=float(raw.compression_ratio)))
+            raws.append(raw)
             if on_progress is not None:
                 on_progress(raw.end)
-        return decoded
+        if options.word_timing == "decoder":
+            timings = [AlignedSegment(raw.start, raw.end, [asdict(w) for w in raw.words or []])
+                       for raw in raws]
+        else:
+            timings = align(self._window_aligner(language), audio,
+                            [Span(raw.start, raw.end, tuple(raw.tokens)) for raw in raws])
+        return [_decoded(raw, timing) for raw, timing in zip(raws, timings, strict=True)]
+
+    def _window_aligner(self, language: str) -> WindowAligner:
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        model = self._model
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual,
+                              task="transcribe", language=language)
+
+        def align_window(chunk: Any, seek: int, num_frames: int, group: list[dict[str, Any]],
+                         last_speech: float) -> None:
+            features = model.feature_extractor(chunk)[..., :num_frames]
+            encoder_output = model.encode(pad_or_trim(features))
+            model.add_word_timestamps([group], tokenizer, encoder_output, num_frames,
+                                      PREPEND, APPEND, last_speech_timestamp=last_speech)
+
+        return align_window
+
+
+def _decoded(raw: Any, timing: AlignedSegment) -> Decoded:
+    words = tuple(Word(start=round(float(w["start"]), 3), end=round(float(w["end"]), 3),
+                       word=str(w["word"]), probability=round(float(w["probability"]), 4))
+                  for w in timing.words)
+    return Decoded(start=round(float(timing.start), 3), end=round(float(timing.end), 3),
+                   text=raw.text.strip(), words=words, avg_logprob=float(raw.avg_logprob),
+                   no_speech_prob=float(raw.no_speech_prob),
+                   compression_ratio=float(raw.compression_ratio))

@@ -9,10 +9,12 @@ offline: a ModelError saying what to use instead).
 Decoding follows faster-whisper's defaults, so that the two engines differ only in
 the implementation: temperature fallback 0.0..1.0 in steps of 0.2 with best_of 5,
 Whisper's compression-ratio, log-probability and no-speech thresholds, word timings
-on. beam_size 1 is greedy decoding (openai-whisper's `beam_size=None`). openai-whisper
+aligned after decoding (pipeline.asr.align) unless `word_timing` is "decoder".
+beam_size 1 is greedy decoding (openai-whisper's `beam_size=None`). openai-whisper
 has no voice-activity filter: with `vad` on, the speech is found with faster-whisper's
-Silero VAD and the same options, the speech alone is decoded, and the times are mapped
-back to the original audio, exactly as faster-whisper does it.
+Silero VAD and the same options (pipeline.asr.vad), and either decoded as clip
+timestamps ("skip", the default) or cut out, joined, decoded and mapped back to the
+original times ("join"), exactly as faster-whisper does each.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from pipeline.asr.align import APPEND, PREPEND, AlignedSegment, Span, WindowAligner, align
 from pipeline.asr.engine import (
     SAMPLE_RATE,
     Decoded,
@@ -31,6 +34,7 @@ from pipeline.asr.engine import (
     Progress,
     identity_of,
 )
+from pipeline.asr.vad import clip_time, speech_clips
 from pipeline.errors import ModelError
 from pipeline.models import Word
 from pipeline.options import WhisperSettings
@@ -109,8 +113,14 @@ class OpenAIWhisperEngine:
         audio = np.ascontiguousarray(audio, dtype=np.float32)
         if not audio.flags.writeable:  # torch.from_numpy warns on read-only buffers
             audio = audio.copy()
+        original = audio
         timeline = None
-        if options.vad:
+        clips: list[float] | str = "0"  # openai-whisper's "from the start, all of it"
+        if options.vad and options.vad_mode != "join":
+            clips = speech_clips(audio, options)
+            if not clips:
+                return []
+        elif options.vad:
             from faster_whisper.vad import (
                 SpeechTimestampsMap,
                 VadOptions,
@@ -131,8 +141,13 @@ class OpenAIWhisperEngine:
             return []
 
         def progress(seconds: float) -> None:
-            if on_progress is not None:
-                on_progress(timeline.get_original_time(seconds) if timeline else seconds)
+            if on_progress is None:
+                return
+            if timeline is not None:
+                seconds = timeline.get_original_time(seconds)
+            elif isinstance(clips, list):  # openai-whisper counts decoded seconds only
+                seconds = clip_time(clips, seconds)
+            on_progress(seconds)
 
         with _PROGRESS_LOCK, _Reporting(progress if on_progress else None):
             result = self._model.transcribe(
@@ -140,9 +155,54 @@ class OpenAIWhisperEngine:
                 beam_size=options.beam_size if options.beam_size > 1 else None,
                 best_of=BEST_OF, temperature=TEMPERATURES,
                 condition_on_previous_text=options.condition_on_previous_text,
-                word_timestamps=True, fp16=self.compute_type == "float16",
-                verbose=False if on_progress else None)
-        return [_decoded(raw, timeline) for raw in result["segments"]]
+                clip_timestamps=clips, word_timestamps=options.word_timing == "decoder",
+                fp16=self.compute_type == "float16", verbose=False if on_progress else None)
+        if options.word_timing == "decoder":
+            return [_decoded(raw, timeline) for raw in result["segments"]]
+        spans = [_original_span(raw, timeline) for raw in result["segments"]]
+        timings = align(self._window_aligner(language), original, spans)
+        return [_aligned(raw, timing) for raw, timing in zip(result["segments"], timings,
+                                                            strict=True)]
+
+    def _window_aligner(self, language: str) -> WindowAligner:
+        import torch
+        from whisper.audio import N_FRAMES, log_mel_spectrogram, pad_or_trim
+        from whisper.timing import add_word_timestamps
+        from whisper.tokenizer import get_tokenizer
+
+        model = self._model
+        tokenizer = get_tokenizer(model.is_multilingual, num_languages=model.num_languages,
+                                  language=language, task="transcribe")
+        dtype = torch.float16 if self.compute_type == "float16" else torch.float32
+
+        def align_window(chunk: Any, seek: int, num_frames: int, group: list[dict[str, Any]],
+                         last_speech: float) -> None:
+            mel = log_mel_spectrogram(chunk, model.dims.n_mels)[:, :num_frames]
+            mel = pad_or_trim(mel, N_FRAMES).to(model.device).to(dtype)
+            add_word_timestamps(segments=group, model=model, tokenizer=tokenizer, mel=mel,
+                                num_frames=num_frames, prepend_punctuations=PREPEND,
+                                append_punctuations=APPEND, last_speech_timestamp=last_speech)
+
+        return align_window
+
+
+def _original_span(raw: dict[str, Any], timeline: Any) -> Span:
+    start, end = float(raw["start"]), float(raw["end"])
+    if timeline is not None:
+        start = timeline.get_original_time(start)
+        end = timeline.get_original_time(end, is_end=True)
+    return Span(start, end, tuple(int(t) for t in raw["tokens"]))
+
+
+def _aligned(raw: dict[str, Any], timing: AlignedSegment) -> Decoded:
+    return Decoded(
+        start=round(float(timing.start), 3), end=round(float(timing.end), 3),
+        text=str(raw["text"]).strip(),
+        words=tuple(Word(start=round(float(w["start"]), 3), end=round(float(w["end"]), 3),
+                         word=str(w["word"]), probability=round(float(w["probability"]), 4))
+                    for w in timing.words),
+        avg_logprob=float(raw["avg_logprob"]), no_speech_prob=float(raw["no_speech_prob"]),
+        compression_ratio=float(raw["compression_ratio"]))
 
 
 def _decoded(raw: dict[str, Any], timeline: Any) -> Decoded:

@@ -49,6 +49,7 @@ from pipeline.asr.recognise import recognise
 from pipeline.demo import DEMO_SESSIONS, find_speech_dir
 from pipeline.options import WhisperSettings
 from pipeline.settings import Settings
+from pipeline.speech_corpus import joined_speech
 
 GAP_SECONDS = 0.3
 T = TypeVar("T")
@@ -56,26 +57,8 @@ T = TypeVar("T")
 
 def talk_audio(talk: Path, seconds: float) -> tuple[Any, str, int]:
     """Whole fragments in numeric order, joined with 0.3 s of silence, while they fit."""
-    trans = sorted(talk.glob("*.trans.txt"))[0]
-    lines = [line.split(" ", 1) for line in trans.read_text(encoding="utf-8").splitlines()
-             if line.strip()]
-    lines.sort(key=lambda parts: int(parts[0].rsplit("-", 1)[1]))
-    gap = np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.float32)
-    pieces: list[Any] = []
-    texts: list[str] = []
-    length = 0
-    for fragment, text in lines:
-        raw = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i",
-                              str(talk / f"{fragment}.flac"), "-f", "f32le", "-ac", "1",
-                              "-ar", str(SAMPLE_RATE), "-"], capture_output=True,
-                             check=True).stdout
-        samples = np.frombuffer(raw, dtype=np.float32)
-        if length + len(samples) > seconds * SAMPLE_RATE:
-            break
-        pieces += [samples, gap]
-        texts.append(text.strip())
-        length += len(samples) + len(gap)
-    return np.concatenate(pieces), " ".join(texts), len(texts)
+    joined = joined_speech(talk, seconds, GAP_SECONDS)
+    return joined.audio, joined.text, joined.fragments
 
 
 def write_wav(path: Path, audio: Any) -> None:

@@ -113,44 +113,53 @@ class Setting:
         if self.plain:
             return f"plain/{self.compute_type}"
         d = self.decode
-        vad = (f"vad{d.vad_threshold:g}-{d.vad_min_silence_ms}-{d.vad_speech_pad_ms}"
+        # "vad…" is faster-whisper's own VAD (speech joined), "skip…" skips non-speech.
+        mode = "skip" if d.vad_mode == "skip" else "vad"
+        vad = (f"{mode}{d.vad_threshold:g}-{d.vad_min_silence_ms}-{d.vad_speech_pad_ms}"
                if d.vad else "novad")
         cond = "cond" if d.condition_on_previous_text else "nocond"
-        return f"{self.engine}/{self.compute_type}/b{d.beam_size}/{vad}/{cond}"
+        # Rows without a timing part were decoded with the decoder's word timings.
+        timing = "/aligned" if d.word_timing == "aligned" else ""
+        return f"{self.engine}/{self.compute_type}/b{d.beam_size}/{vad}/{cond}{timing}"
 
     def columns(self) -> dict[str, str]:
         """The table's description columns."""
         if self.plain:
             return {"engine": "faster-whisper, own defaults", "compute": self.compute_type,
-                    "beam": "5", "vad": "off", "cond": "True"}
+                    "beam": "5", "vad": "off", "cond": "True", "timing": "none"}
         d = self.decode
-        vad = (f"on {d.vad_threshold:g} / {d.vad_min_silence_ms} ms / {d.vad_speech_pad_ms} ms"
-               if d.vad else "off")
+        vad = (f"{'skip' if d.vad_mode == 'skip' else 'join'} {d.vad_threshold:g} / "
+               f"{d.vad_min_silence_ms} ms / {d.vad_speech_pad_ms} ms" if d.vad else "off")
         return {"engine": self.engine, "compute": self.compute_type, "beam": str(d.beam_size),
-                "vad": vad, "cond": str(d.condition_on_previous_text)}
+                "vad": vad, "cond": str(d.condition_on_previous_text),
+                "timing": "aligned after" if d.word_timing == "aligned" else "by the decoder"}
 
 
-_VAD = re.compile(r"^vad([0-9.]+)-(\d+)-(\d+)$")
+_VAD = re.compile(r"^(vad|skip)([0-9.]+)-(\d+)-(\d+)$")
 
 
 def parse_setting(text: str) -> Setting:
     parts = text.strip().split("/")
     if parts[0] == "plain" and len(parts) == 2:
         return Setting("plain", parts[1])
+    timing = "decoder"
+    if len(parts) == 6 and parts[5] in ("aligned", "decoder"):
+        timing = parts.pop()
     if len(parts) != 5 or not parts[2].startswith("b"):
-        raise SystemExit(f"bad setting '{text}': want ENGINE/COMPUTE/bBEAM/VAD/COND "
+        raise SystemExit(f"bad setting '{text}': want ENGINE/COMPUTE/bBEAM/VAD/COND[/aligned] "
                          "or plain/COMPUTE")
     engine, compute, beam, vad, cond = parts
     if cond not in ("cond", "nocond"):
         raise SystemExit(f"bad setting '{text}': the last part is cond or nocond")
     decode = DecodeOptions(beam_size=int(beam[1:]), condition_on_previous_text=cond == "cond",
-                           vad=vad != "novad")
+                           vad=vad != "novad", word_timing=timing, vad_mode="join")
     if vad != "novad":
         match = _VAD.match(vad)
         if not match:
             raise SystemExit(f"bad setting '{text}': VAD is novad or vadTHRESHOLD-SILENCE-PAD")
-        decode = replace(decode, vad_threshold=float(match[1]),
-                         vad_min_silence_ms=int(match[2]), vad_speech_pad_ms=int(match[3]))
+        decode = replace(decode, vad_mode="skip" if match[1] == "skip" else "join",
+                         vad_threshold=float(match[2]), vad_min_silence_ms=int(match[3]),
+                         vad_speech_pad_ms=int(match[4]))
     return Setting(engine, compute, decode)
 
 
@@ -369,9 +378,9 @@ def report(rows: list[dict[str, Any]], talks: list[Talk]) -> str:
     ids4, ids12 = [t.talk_id for t in talks[:4]], [t.talk_id for t in talks]
     keys = list(dict.fromkeys(r["setting"] for r in rows))
     lines = ["| engine | compute | beam | VAD (threshold / min silence / pad) | "
-             "condition_on_previous_text | CER 4 talks | CER 12 talks | CER noisy 12 | "
-             "RTF (12 talks) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "condition_on_previous_text | word timings | CER 4 talks | CER 12 talks | "
+             "CER noisy 12 | RTF (12 talks) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
 
     def fmt(p: Pooled | None) -> str:
         return f"{p.score.cer:.2%}" if p else "-"
@@ -387,7 +396,8 @@ def report(rows: list[dict[str, Any]], talks: list[Talk]) -> str:
         rtf = f"x{speed.rtf:.1f}" + ("" if p12 else " (4 talks)") if speed else "-"
         order = p12.score.cer if p12 else (1 + p4.score.cer if p4 else 9)
         table.append((order, f"| {c['engine']} | {c['compute']} | {c['beam']} | {c['vad']} | "
-                             f"{c['cond']} | {fmt(p4)} | {fmt(p12)} | {fmt(noisy)} | {rtf} |"))
+                             f"{c['cond']} | {c['timing']} | {fmt(p4)} | {fmt(p12)} | "
+                             f"{fmt(noisy)} | {rtf} |"))
     return "\n".join(lines + [line for _order, line in sorted(table)])
 
 

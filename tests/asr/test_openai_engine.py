@@ -8,7 +8,6 @@ embedding would give gibberish or nothing).
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from pipeline.demo import DEMO_SESSIONS, find_speech_dir
 from pipeline.errors import ExitCode, ModelError
 from pipeline.options import WhisperSettings
 from pipeline.settings import Settings
+from pipeline.speech_corpus import joined_speech
 from pipeline.weights import BASE_MODEL_SHA256
 
 pytestmark = pytest.mark.slow
@@ -31,28 +31,10 @@ GAP_SECONDS = 0.3
 
 
 def talk_audio(talk: Path, seconds: float) -> tuple[Any, str]:
-    """Whole fragments of `talk` in numeric order, joined with 0.3 s of silence while
-    they fit in `seconds`, as 16 kHz float32; and their reference texts joined."""
-    trans = sorted(talk.glob("*.trans.txt"))[0]
-    lines = [line.split(" ", 1) for line in trans.read_text(encoding="utf-8").splitlines()
-             if line.strip()]
-    lines.sort(key=lambda parts: int(parts[0].rsplit("-", 1)[1]))
-    gap = np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.float32)
-    pieces: list[Any] = []
-    texts: list[str] = []
-    length = 0
-    for fragment, text in lines:
-        raw = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i",
-                              str(talk / f"{fragment}.flac"), "-f", "f32le", "-ac", "1",
-                              "-ar", str(SAMPLE_RATE), "-"], capture_output=True,
-                             check=True).stdout
-        samples = np.frombuffer(raw, dtype=np.float32)
-        if length + len(samples) > seconds * SAMPLE_RATE:
-            break
-        pieces += [samples, gap]
-        texts.append(text.strip())
-        length += len(samples) + len(gap)
-    return np.concatenate(pieces), " ".join(texts)
+    """Whole fragments of `talk`, joined with 0.3 s of silence while they fit in `seconds`,
+    as 16 kHz float32; and their reference texts joined."""
+    joined = joined_speech(talk, seconds, GAP_SECONDS)
+    return joined.audio, joined.text
 
 
 def settings(engine: str, **changes: Any) -> WhisperSettings:
