@@ -24,10 +24,6 @@ EPILOG_RUN = """example:
   sort-archive run config/forums/*.yaml --executor ray --ray-address 10.0.0.5:6379
 """
 EPILOG_VALIDATE = "example:\n  sort-archive validate config/forums/2021-07-02-sort-1.yaml\n"
-EPILOG_SEARCH = (
-    "example:\n  sort-archive search 사회적가치\n"
-    "  sort-archive search \"성과 측정\" --forum demo-sort\n"
-)
 EPILOG_DEMO = "example:\n  sort-archive demo            # builds build/demo and archives it\n"
 
 
@@ -93,15 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="Check a forum config and say what to fix.")
     validate.add_argument("config", type=Path, help="forum config file (.yaml)")
 
-    search = commands.add_parser("search", parents=[common], formatter_class=fmt,
-                                 epilog=EPILOG_SEARCH, help="search transcripts of all forums",
-                                 description="Search every indexed transcript (Korean "
-                                             "substrings work: 사회적 finds 사회적가치).")
-    search.add_argument("query", help="words to find; several words must all match")
-    search.add_argument("--catalogue", type=Path, help="catalogue file (default: "
-                        "$SORT_ARCHIVE_CATALOGUE or ~/.local/share/sort-archive/catalogue.sqlite)")
-    search.add_argument("--forum", help="only this forum id")
-    search.add_argument("--limit", type=int, default=20, help="most hits to show (default 20)")
+    from pipeline.search_commands import add_parsers as add_search
+
+    add_search(commands, common)  # search, index
 
     demo = commands.add_parser("demo", parents=[common], formatter_class=fmt, epilog=EPILOG_DEMO,
                                help="build the demo forum and run the pipeline on it",

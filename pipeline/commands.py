@@ -23,10 +23,12 @@ from pipeline.stage import RunReport
 
 def dispatch(args: argparse.Namespace) -> int:
     from pipeline.asr_commands import cmd_models, cmd_transcribe
+    from pipeline.search_commands import cmd_index, cmd_search
     from pipeline.verify_commands import cmd_verify
 
     handlers = {"run": cmd_run, "plan": cmd_plan, "validate": cmd_validate,
-                "search": cmd_search, "demo": cmd_demo, "transcribe": cmd_transcribe,
+                "search": cmd_search, "index": cmd_index, "demo": cmd_demo,
+                "transcribe": cmd_transcribe,
                 "models": cmd_models, "verify": cmd_verify}
     return handlers[args.command](args)
 
@@ -187,22 +189,6 @@ def _print_report(report: RunReport, *, dry_run: bool) -> None:
             print(f"  catalogue:   {report.catalogue}")
         for warning in report.warnings:
             print(f"  check:       {warning}")
-
-
-def cmd_search(args: argparse.Namespace) -> int:
-    from pipeline.stages.index import search
-
-    catalogue = args.catalogue or args.settings.catalogue
-    hits = search(catalogue, args.query, limit=args.limit, forum_id=args.forum)
-    if not hits:
-        print(f"no transcript matches '{args.query}'")
-        return ExitCode.OK
-    for hit in hits:
-        print(f"{hit.forum_id}  {hit.session_slug}  [{format_time(hit.start).split('.')[0]}]  "
-              f"{hit.snippet}")
-        if hit.open_url:
-            print(f"    {hit.open_url}")
-    return ExitCode.OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -108,7 +108,7 @@ def test_unknown_stage(tmp_path: Path) -> None:
                           "unknown stage", "publish")
 
 
-@pytest.mark.parametrize("command", ["run", "validate", "search", "demo", "transcribe",
+@pytest.mark.parametrize("command", ["run", "validate", "search", "index", "demo", "transcribe",
                                      "models", "verify"])
 def test_every_command_has_help_and_an_example(command: str) -> None:
     sub = build_parser()._subparsers._group_actions[0].choices[command]  # type: ignore[union-attr]

@@ -14,9 +14,9 @@ import boto3
 import pytest
 import yaml
 
+from pipeline.catalogue import SearchQuery, search
 from pipeline.cli import main
 from pipeline.config import load_config
-from pipeline.stages.index import search
 from tests.media import duration
 
 pytestmark = pytest.mark.slow
@@ -105,10 +105,10 @@ def test_every_object_is_in_the_bucket_with_its_content_type(archived: dict[str,
         assert head["ContentType"] == CONTENT_TYPES[Path(key).suffix], key
 
 
-@pytest.mark.parametrize("word", ["사람들", "모델"])  # trigram index, and the short-word scan
+@pytest.mark.parametrize("word", ["사람들", "모델"])  # a noun with its suffix, a plain noun
 def test_search_finds_the_right_session_and_second(archived: dict[str, Any], word: str) -> None:
     config = load_config(archived["config"])
-    hits = search(archived["state"] / "catalogue.sqlite", word)
+    hits = search(archived["state"] / "catalogue.sqlite", SearchQuery(word)).hits
     plans = {p.id: p for p in config.session_plans()}
     # Both words are spoken only in the keynote's talk (see the demo's references.json).
     assert hits and {h.session_id for h in hits} == {"keynote"}
@@ -117,8 +117,8 @@ def test_search_finds_the_right_session_and_second(archived: dict[str, Any], wor
         assert word in hit.text
         # The card takes the first seconds of the clip, so speech can't be found there.
         assert 2.0 <= hit.start <= keynote.duration
-        assert hit.open_url and hit.open_url.endswith(f"#t={int(hit.start)}")
-        assert "01-keynote" in hit.open_url
+        assert hit.url and hit.url.endswith(f"#t={int(hit.start)}")
+        assert "01-keynote" in hit.url
 
 
 def test_search_command_prints_session_and_timestamp(archived: dict[str, Any],

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from pipeline.catalogue import SearchQuery, search
 from pipeline.cli import main
-from pipeline.stages.index import search
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -60,12 +60,12 @@ def player_state(page: Any) -> dict[str, Any]:
 
 
 def test_search_hit_opens_the_clip_at_its_second(browser: Any, local_archive: Path) -> None:
-    hits = search(local_archive, "사람들")
+    hits = search(local_archive, SearchQuery("사람들")).hits
     assert hits
     hit = hits[0]
-    assert hit.open_url and hit.open_url.startswith("file://")
+    assert hit.url and hit.url.startswith("file://")
     page = browser.new_page()
-    page.goto(hit.open_url)
+    page.goto(hit.url)
     state = player_state(page)
     assert state["time"] == pytest.approx(int(hit.start), abs=0.05)
     assert state["duration"] > hit.start
@@ -80,8 +80,8 @@ def test_over_http_transcript_links_seek_and_subtitles_load(
     served = folder / "viewer"
     if not served.exists():
         served.symlink_to(small_demo.config_path.parent / "archive", target_is_directory=True)
-    hit = search(local_archive, "사람들")[0]
-    relative = hit.open_url.split("/archive/", 1)[1].split("#")[0]
+    hit = search(local_archive, SearchQuery("사람들")).hits[0]
+    relative = hit.url.split("/archive/", 1)[1].split("#")[0]
     page = browser.new_page()
     page.goto(f"{base}/viewer/{relative}")
     assert player_state(page)["time"] == 0
@@ -101,8 +101,8 @@ def test_over_http_transcript_links_seek_and_subtitles_load(
 
 def test_forum_page_links_every_session_and_the_proceedings(browser: Any,
                                                             local_archive: Path) -> None:
-    hit = search(local_archive, "사람들")[0]
-    forum_page = hit.open_url.split("sessions/")[0] + "index.html"
+    hit = search(local_archive, SearchQuery("사람들")).hits[0]
+    forum_page = hit.url.split("sessions/")[0] + "index.html"
     page = browser.new_page()
     page.goto(forum_page)
     sessions = page.locator('a[href*="sessions/"]')
@@ -123,8 +123,8 @@ def test_the_player_shows_a_poster_that_is_not_the_title_card(
     served = folder / "viewer"
     if not served.exists():
         served.symlink_to(small_demo.config_path.parent / "archive", target_is_directory=True)
-    hit = search(local_archive, "사람들")[0]
-    relative = hit.open_url.split("/archive/", 1)[1].split("#")[0]
+    hit = search(local_archive, SearchQuery("사람들")).hits[0]
+    relative = hit.url.split("/archive/", 1)[1].split("#")[0]
     page = browser.new_page()
     page.goto(f"{base}/viewer/{relative}")
     poster = page.evaluate("document.getElementById('player').poster")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import keys
-from pipeline.config import Storage
+from pipeline.config import ForumConfig, Storage
 from pipeline.errors import PublishError
 from pipeline.forum_manifest import MANIFEST_NAME
 from pipeline.storage import Backend, LocalBackend, open_backend
@@ -82,3 +82,11 @@ class Archive:
 
     def link(self, key: str, sha256: str | None = None) -> str:
         return self.backend.link(key, sha256)
+
+
+def config_storage(config: ForumConfig) -> Storage:
+    """The storage a forum config publishes to, a local folder resolved against the config."""
+    storage = config.forum.storage
+    if storage.local is not None:
+        return storage.model_copy(update={"local": config.resolve(storage.local)})
+    return storage

@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,28 +204,8 @@ def _sidecars(path: Path) -> tuple[Path, Path]:
 
 def _replace(temp: Path, catalogue: Path) -> None:
     """Rename `temp` over `catalogue`, holding the old file's exclusive lock meanwhile."""
-    if not catalogue.exists():
-        for stale in _sidecars(catalogue):
-            stale.unlink(missing_ok=True)
-        os.replace(temp, catalogue)
-        return
-    uri = catalogue.resolve().as_uri() + "?mode=rw"
-    old = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    try:
-        old.execute("PRAGMA journal_mode=DELETE")  # checkpoints, removes -wal and -shm
-        old.execute("BEGIN EXCLUSIVE")  # others wait until the new file is in place
-    except sqlite3.DatabaseError as exc:
-        name = getattr(exc, "sqlite_errorname", "")
-        if name.startswith("SQLITE_BUSY"):
-            old.close()
-            raise IndexError_(
-                f"the catalogue {catalogue} is in use by another process (a search, the web"
-                " app or an index run)",
-                "stop it and run the rebuild again; the catalogue was not changed") from exc
-        if not name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
-            old.close()
-            raise sqlite_error(catalogue, exc) from exc
-        # A damaged catalogue is what a rebuild is for: replace it.
+    old = _lock(catalogue) if catalogue.exists() else None
+    if old is None:  # no catalogue yet, or a damaged one: no connection can use it
         for stale in _sidecars(catalogue):
             stale.unlink(missing_ok=True)
     try:
@@ -234,5 +215,35 @@ def _replace(temp: Path, catalogue: Path) -> None:
                           "check the folder's permissions; the catalogue was not changed"
                           ) from exc
     finally:
-        old.close()
+        if old is not None:
+            old.close()
 
+
+def _lock(catalogue: Path) -> sqlite3.Connection | None:
+    """The old catalogue out of WAL mode (no `-wal` or `-shm` left) and locked so that no
+    one opens it until it is replaced; None when it is not an SQLite file at all."""
+    uri = catalogue.resolve().as_uri() + "?mode=rw"
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        old = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            old.execute("PRAGMA journal_mode=DELETE")  # needs every other connection closed
+            old.execute("BEGIN EXCLUSIVE")
+            if old.execute("PRAGMA journal_mode").fetchone()[0] == "delete":
+                return old
+            name = "SQLITE_BUSY"  # someone switched it back to WAL meanwhile: again
+        except sqlite3.DatabaseError as exc:
+            name = getattr(exc, "sqlite_errorname", "")
+            if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+                old.close()
+                return None  # a damaged catalogue is what a rebuild is for
+            if not name.startswith("SQLITE_BUSY"):
+                old.close()
+                raise sqlite_error(catalogue, exc) from exc
+        old.close()
+        if time.monotonic() > deadline:
+            raise IndexError_(
+                f"the catalogue {catalogue} is in use by another process (a search, the web"
+                " app or an index run)",
+                "stop it and run the rebuild again; the catalogue was not changed")
+        time.sleep(0.2)  # a search holds it for milliseconds

@@ -1,0 +1,158 @@
+"""The catalogue file: migrations, refusal of newer files, and one-line errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pipeline.catalogue import SearchQuery, facets, search, write_forum
+from pipeline.catalogue.schema import MIGRATIONS, SCHEMA_VERSION, connect, sqlite_error
+from pipeline.errors import IndexError_
+from tests.catalogue.builders import forum_2024, v1_catalogue
+
+
+def version(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        return {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+
+
+def test_migrations_are_numbered_one_by_one() -> None:
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+    assert SCHEMA_VERSION == 2
+
+
+def test_a_new_catalogue_is_the_latest_version_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "folder" / "catalogue.sqlite"
+    write_forum(path, forum_2024())
+    assert version(path) == SCHEMA_VERSION
+    assert {"forums", "sessions", "speakers", "materials", "passages", "passages_fts",
+            "passages_trigram"} <= tables(path)
+    assert "segments" not in tables(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_version_1_catalogue_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = v1_catalogue(tmp_path / "old.sqlite")
+    assert version(path) == 1
+    hits = search(path, SearchQuery("만들다")).hits  # version 1 could only match substrings
+    assert version(path) == SCHEMA_VERSION
+    assert [(h.forum_id, h.session_id, h.start, h.text) for h in hits] == [
+        ("sort-2021", "keynote", 1.0, "사회적가치를 만들어 가는 공공기관")]
+    assert hits[0].url == "file:///a/01-keynote/index.html#t=1"
+    assert hits[0].speaker == "윤태범 (정책기획위원회 사회적 가치 TF); 김민지"
+    (adopted,) = search(path, SearchQuery("선언문 채택")).hits
+    assert adopted.snippet == "여섯 개 기관이 [선언문]을 [채택]했습니다."
+    # The trigram rows kept their ids through the upgrade: substrings still find them.
+    assert [h.text for h in search(path, SearchQuery("가스공사")).hits] == [
+        "한국가스공사의 사례를 보겠습니다."]
+    assert facets(path).speakers == ["김민지", "윤태범"]
+    # A version 2 writer works on the upgraded file, and keeps the old forum.
+    write_forum(path, forum_2024())
+    assert {f.id for f in facets(path).forums} == {"sort-2021", "sort-2024"}
+
+
+def test_a_failed_upgrade_leaves_the_old_catalogue_as_it_was(tmp_path: Path) -> None:
+    path = v1_catalogue(tmp_path / "old.sqlite")
+    with sqlite3.connect(path) as db:  # something in the way of version 2's tables
+        db.execute("CREATE TABLE passages (x)")
+    before = tables(path)
+    with pytest.raises(IndexError_, match=r"old\.sqlite"):
+        search(path, SearchQuery("사회적가치"))
+    assert version(path) == 1
+    assert tables(path) == before
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM segments").fetchone()[0] == 3
+
+
+def test_a_newer_catalogue_is_refused_with_what_to_do(catalogue: Path) -> None:
+    with sqlite3.connect(catalogue) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    for attempt in (lambda: search(catalogue, SearchQuery("사회적")),
+                    lambda: write_forum(catalogue, forum_2024()),
+                    lambda: facets(catalogue)):
+        with pytest.raises(IndexError_) as caught:
+            attempt()
+        line = caught.value.one_line()
+        assert "\n" not in line
+        assert f"schema version {SCHEMA_VERSION + 1}, newer" in line
+        assert "upgrade sort-archive" in line and "index --rebuild" in line
+        assert caught.value.exit_code == 7
+    assert version(catalogue) == SCHEMA_VERSION + 1  # left alone
+
+
+def test_a_missing_catalogue_is_one_line_and_is_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "catalogue.sqlite"
+    with pytest.raises(IndexError_) as caught:
+        search(path, SearchQuery("사회적"))
+    line = caught.value.one_line()
+    assert str(path) in line and "SORT_ARCHIVE_CATALOGUE" in line
+    assert not path.exists()
+    with pytest.raises(IndexError_, match="no catalogue"):
+        facets(path)
+
+
+def test_damaged_or_foreign_files_are_index_errors(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(IndexError_, match=r"garbage\.sqlite.*rebuild") as caught:
+        search(garbage, SearchQuery("사회적"))
+    assert "\n" not in caught.value.one_line()
+    with pytest.raises(IndexError_):
+        write_forum(garbage, forum_2024())
+
+    foreign = tmp_path / "foreign.sqlite"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE notes (x)")
+    with pytest.raises(IndexError_, match="not a sort-archive catalogue"):
+        write_forum(foreign, forum_2024())
+    with pytest.raises(IndexError_, match="not a sort-archive catalogue"):
+        search(foreign, SearchQuery("사회적"))
+    assert tables(foreign) == {"notes"}
+
+
+def test_a_locked_catalogue_says_so(catalogue: Path) -> None:
+    writer = sqlite3.connect(catalogue, isolation_level=None)
+    other = sqlite3.connect(catalogue, isolation_level=None, timeout=0)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError) as caught:
+            other.execute("BEGIN IMMEDIATE")
+        error = sqlite_error(catalogue, caught.value)
+        assert "locked by another sort-archive run" in error.one_line()
+        assert "wait for it to finish" in error.one_line()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        other.close()
+
+
+def test_a_full_disk_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "small.sqlite"
+    with connect(path, create=True) as db:
+        db.execute("PRAGMA max_page_count = 30")  # SQLite's own limit: a real SQLITE_FULL
+        with pytest.raises(sqlite3.OperationalError) as caught:
+            db.execute("INSERT INTO passages_trigram (compact) VALUES (?)", ("가" * 200_000,))
+    error = sqlite_error(path, caught.value)
+    assert error.one_line().startswith(f"no space left to write the catalogue {path}")
+
+
+def test_search_reads_while_another_run_is_writing(catalogue: Path) -> None:
+    before = search(catalogue, SearchQuery("사회적")).hits
+    assert len(before) == 4
+    writer = sqlite3.connect(catalogue, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("DELETE FROM passages_fts")
+        # WAL: the reader sees the last committed state and is not blocked.
+        assert search(catalogue, SearchQuery("사회적")).hits == before
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

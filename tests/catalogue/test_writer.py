@@ -1,0 +1,124 @@
+"""Writing forums: one transaction per forum, replacing its rows and no other forum's."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from pipeline.catalogue import ForumRecord, SearchQuery, search, write_forum
+from pipeline.errors import IndexError_
+from tests.catalogue.builders import FORUM_2025, forum_2024, session
+
+TABLES = ("forums", "sessions", "speakers", "materials", "passages", "passages_fts",
+          "passages_trigram")
+
+
+def counts(path: Path) -> dict[str, int]:
+    with sqlite3.connect(path) as db:
+        return {t: int(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES}
+
+
+def dump(path: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as db:
+        return db.execute(
+            "SELECT p.forum_id, p.session_id, p.start, p.page, p.text, f.body, f.heading,"
+            " f.speakers, t.compact FROM passages p JOIN passages_fts f ON f.rowid = p.id"
+            " JOIN passages_trigram t ON t.rowid = p.id ORDER BY p.id").fetchall()
+
+
+def forum_2025() -> ForumRecord:
+    return ForumRecord(forum=FORUM_2025, sessions=(
+        session(FORUM_2025, 1, "opening", "개회",
+                [(9.0, 12.0, "올해도 사회적가치를 이야기합니다")]),
+        session(FORUM_2025, 2, "closing", "폐회", [(1.0, 4.0, "사회적가치 확산을 위한 제언")]),
+    ))
+
+
+def test_a_forum_is_written_with_its_sessions_speakers_and_pages(catalogue: Path) -> None:
+    assert counts(catalogue) == {"forums": 1, "sessions": 2, "speakers": 3, "materials": 1,
+                                 "passages": 8, "passages_fts": 8, "passages_trigram": 8}
+    with sqlite3.connect(catalogue) as db:
+        speakers = db.execute("SELECT speakers FROM sessions ORDER BY number").fetchall()
+    assert speakers == [("김민지 (한국사회가치연구원)",), ("윤태범 (정책기획위원회); 이준호",)]
+    first = dump(catalogue)[1]
+    assert first[:5] == ("sort-2024", "keynote", 12.6, None,
+                         "사회적 기업에 대해서 사람들한테 얘기를 해보면")
+    assert str(first[5]).split() == ["사회", "사회적", "기업", "대하다", "사람", "사람들", "얘기",
+                                     "하다", "보다"]
+    assert str(first[6]).split() == ["기조연설", "사회", "사회적", "기업", "오늘"]
+    assert str(first[7]).split() == ["김민지", "한국", "사회", "가치", "연구원"]
+    assert first[8] == "사회적기업에대해서사람들한테얘기를해보면"
+
+
+def test_writing_the_same_forum_again_changes_nothing(catalogue: Path) -> None:
+    before, rows = counts(catalogue), dump(catalogue)
+    result = write_forum(catalogue, forum_2024())
+    assert (result.forum_id, result.segments, result.pages) == ("sort-2024", 6, 2)
+    assert counts(catalogue) == before
+    assert [row[:5] for row in dump(catalogue)] == [row[:5] for row in rows]
+
+
+def test_rewriting_a_forum_removes_what_it_no_longer_has(catalogue: Path) -> None:
+    record = forum_2024()
+    write_forum(catalogue, dataclasses.replace(record, sessions=record.sessions[:1],
+                                               materials=()))
+    assert counts(catalogue) == {"forums": 1, "sessions": 1, "speakers": 1, "materials": 0,
+                                 "passages": 3, "passages_fts": 3, "passages_trigram": 3}
+    assert search(catalogue, SearchQuery("지표")).hits == []
+    assert search(catalogue, SearchQuery("선언문")).hits == []
+
+
+def test_other_forums_are_left_alone(catalogue: Path) -> None:
+    write_forum(catalogue, forum_2025())
+    assert counts(catalogue)["forums"] == 2
+    write_forum(catalogue, dataclasses.replace(forum_2025(), sessions=()))
+    hits = search(catalogue, SearchQuery("사회적가치")).hits
+    assert {h.forum_id for h in hits} == {"sort-2024"}
+    assert counts(catalogue)["passages"] == 8
+
+
+def test_a_failed_write_keeps_the_previous_version(catalogue: Path) -> None:
+    before, rows = counts(catalogue), dump(catalogue)
+    record = forum_2024()
+    broken = dataclasses.replace(record.sessions[1], start=float("nan"))  # NOT NULL in SQLite
+    with pytest.raises(IndexError_, match=r"catalogue\.sqlite"):
+        write_forum(catalogue, dataclasses.replace(record, sessions=(record.sessions[0],
+                                                                       broken)))
+    assert counts(catalogue) == before
+    assert dump(catalogue) == rows
+
+
+def test_duplicate_sessions_or_material_names_are_refused(tmp_path: Path) -> None:
+    record = forum_2024()
+    twice = dataclasses.replace(record, sessions=(record.sessions[0], record.sessions[0]))
+    with pytest.raises(IndexError_, match="more than one transcript for session"):
+        write_forum(tmp_path / "c.sqlite", twice)
+    twice = dataclasses.replace(record, materials=record.materials * 2)
+    with pytest.raises(IndexError_, match=r"two materials are both named 자료집\.pdf"):
+        write_forum(tmp_path / "c.sqlite", twice)
+    assert not (tmp_path / "c.sqlite").exists()
+
+
+def test_blank_segments_are_skipped_and_progress_counts_every_segment(tmp_path: Path) -> None:
+    record = forum_2024()
+    blank = session(record.forum, 3, "blank", "빈", [(0, 1, "  "), (1, 2, "네.")])
+    advanced: list[int] = []
+    result = write_forum(tmp_path / "c.sqlite",
+                         dataclasses.replace(record, sessions=(*record.sessions, blank)),
+                         advance=advanced.append)
+    assert result.segments == 7
+    assert advanced == [3, 3, 2]
+
+
+def test_decomposed_hangul_is_stored_composed(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    nfd = unicodedata.normalize("NFD", "사회적가치 성과 측정 및 지표")
+    write_forum(path, ForumRecord(forum=FORUM_2025, sessions=(
+        session(FORUM_2025, 1, "a", unicodedata.normalize("NFD", "가치"), [(0, 1, nfd)]),)))
+    (hit,) = search(path, SearchQuery("성과 측정")).hits
+    assert hit.text == "사회적가치 성과 측정 및 지표"
+    assert hit.session_title == "가치"

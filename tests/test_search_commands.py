@@ -1,0 +1,73 @@
+"""`sort-archive search` as staff use it, in-process against a real catalogue.
+
+(`sort-archive index --rebuild` is exercised in tests/catalogue/test_rebuild.py, next
+to the published archives it reads.)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.catalogue import write_forum
+from pipeline.cli import main
+from tests.catalogue.builders import BASE, forum_2024
+
+
+@pytest.fixture
+def catalogue(tmp_path: Path) -> Path:
+    path = tmp_path / "catalogue.sqlite"
+    write_forum(path, forum_2024())
+    return path
+
+
+def test_hits_show_forum_session_time_speaker_snippet_and_link(
+        catalogue: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "측정 지표", "--catalogue", str(catalogue)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "sort-2024  02-panel  [00:00:05]  사회적가치 성과 [측정] 및 [지표]",
+        "    2024-11-20 · 토론: 성과를 어떻게 잴 것인가 · 윤태범 (정책기획위원회); 이준호",
+        f"    {BASE}/sort-2024/sessions/02-panel/index.html#t=5",
+    ]
+
+
+def test_a_material_hit_shows_its_file_and_page(catalogue: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "선언문", "--catalogue", str(catalogue)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "sort-2024  자료집.pdf  [p. 4]  여섯 개 기관이 공동 [선언문]을 채택하였다."
+    assert lines[2].endswith("/materials/자료집.pdf?v=abcdefabcdef#page=4")
+
+
+def test_json_output_and_filters(catalogue: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "사회적", "--catalogue", str(catalogue), "--json",
+                 "--speaker", "윤태범", "--since", "2024-01-01", "--forum", "sort-2024"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert list(data) == ["query", "hits"]
+    assert [(h["session_id"], h["start"]) for h in data["hits"]] == [("panel", 40.25),
+                                                                     ("panel", 5.0)]
+    assert main(["search", "사회적", "--catalogue", str(catalogue), "--json",
+                 "--since", "2025-01-01"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"query": "사회적", "hits": []}
+
+
+def test_no_hits_and_more_hits_are_said(catalogue: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "을", "--catalogue", str(catalogue)]) == 0
+    assert capsys.readouterr().out == "nothing matches '을'\n"
+    assert main(["search", "사회적", "--catalogue", str(catalogue), "--limit", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "(more hits: --limit 2)"
+
+
+def test_a_bad_date_or_limit_is_a_usage_error(catalogue: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["search", "가치", "--catalogue", str(catalogue), "--since", "2024-13-01"])
+    assert caught.value.code == 2
+    assert "not a date: '2024-13-01' (use YYYY-MM-DD)" in capsys.readouterr().err
+    assert main(["search", "가치", "--catalogue", str(catalogue), "--limit", "0"]) == 7
+    assert capsys.readouterr().err == ("sort-archive: error: the search limit must be 1 or "
+                                       "more, not 0\n")
