@@ -83,8 +83,7 @@ def verify_archive(storage: Storage, forum_id: str, progress: Progress, *,
                    deep: bool = False) -> VerifyReport:
     """Check every object forum.json lists. Raises `PublishError` only when storage
     cannot be reached or read at all; everything else is a `Problem` in the report."""
-    backend = open_backend(storage)
-    backend.check()
+    backend = open_backend(storage)  # no check(): it would create a missing local folder
     prefix = storage.s3.prefix if storage.s3 is not None else ""
     root = keys.forum_root(prefix, forum_id)
     manifest_key = keys.join(root, MANIFEST_NAME)

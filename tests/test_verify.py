@@ -108,6 +108,7 @@ def test_no_manifest_or_a_damaged_one_is_a_problem_not_a_crash(
 ) -> None:
     storage = Storage(local=tmp_path / "archive")
     assert check(storage) == [("missing", "sort-2025/forum.json")]
+    assert not (tmp_path / "archive").exists()  # verify only reads
 
     publish(make_request(storage), RecordingProgress())
     manifest = tmp_path / "archive" / "sort-2025" / "forum.json"
