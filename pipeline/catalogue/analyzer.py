@@ -46,8 +46,6 @@ _HOSTS = ("사람", "나무")
 class Analyzer(Protocol):
     """Turns text into search terms; the index and the queries must use the same one."""
 
-    name: str  # recorded in the catalogue, so a change of analysis is noticed
-
     def index_terms(self, texts: Sequence[str]) -> list[list[str]]:
         """The terms of each text, in text order (an FTS5 phrase needs the order)."""
         ...
@@ -113,8 +111,6 @@ def _terms(tokens: Sequence[_Token]) -> list[tuple[str, int, int]]:
 class KiwiAnalyzer:
     """Morphological analysis with Kiwi. Build it through `default_analyzer()`:
     constructing Kiwi loads its model, which takes about a second."""
-
-    name = "kiwi-1"
 
     def __init__(self) -> None:
         from kiwipiepy import Kiwi

@@ -2,7 +2,9 @@
 
 A query is analysed like the indexed text (see `analyzer`), and a passage
 matches when it has every term of the query, in its text, its session's title
-or its speakers. Ranking:
+or its speakers (a material page: its file name and title). A passage that
+matches through the title or speakers alone stands for its whole session: only
+the session's first passage is a hit, not every one. Ranking:
 
 1. the query's terms as an exact phrase (선언문 채택 in 선언문을 채택했습니다)
    before the same terms scattered;
@@ -13,13 +15,13 @@ or its speakers. Ranking:
 After those come passages that only contain the query's words as substrings
 (the trigram index): parts of words and names the analyser reads differently
 standing alone than in a sentence (톨스 for 톨스토이, 가스공사 inside
-한국가스공사). Measured on the twelve talks of the speech corpus (884
-sentences, 150 queries of each kind, "is the sentence the query came from
-among the hits"): morphology alone found 145 of 150 pairs of words typed
-without their space, 91 of 150 two- or three-syllable word beginnings, and 5
-of 150 word middles; with the substring hits after it, 148, 122 and 100, for
-about one more hit per query. That is why the trigram index stays, behind the
-morphological hits and never ahead of them.
+한국가스공사). Measured with scripts/bench/search_recall.py on the twelve talks
+of the speech corpus (884 sentences, 150 queries of each kind: is the sentence
+the query came from among the hits?): two- or three-syllable word beginnings,
+114 found by morphology alone, 150 with the substring hits; word middles, 25 and
+128; words as spoken, 144 and 147; two words typed without their space, 149 and
+150; for 0 to 2 more hits per query. That is why the trigram index stays, behind
+the morphological hits and never ahead of them.
 """
 
 from __future__ import annotations

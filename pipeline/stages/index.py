@@ -84,6 +84,8 @@ def index_forum(request: IndexRequest, progress: Progress) -> IndexResult:
 
 
 def _materials(ctx: RunContext) -> list[MaterialFile]:
+    """The materials publish published (as its `local_materials`: stages do not import
+    each other); a file gone missing since is a note when its text is read."""
     config = ctx.config
     given = [MaterialFile(path=config.resolve(m.path), kind=m.kind, title=m.title)
              for m in config.forum.materials if m.path is not None]
