@@ -3,7 +3,7 @@
 Keys are the same in a local folder and in a bucket, so an archive can move
 from one to the other unchanged and the pages' relative links keep working:
 
-    [prefix/]{forum}/index.html, forum.json, materials.zip
+    [prefix/]{forum}/index.html, search.html, forum.json, materials.zip
     [prefix/]{forum}/sessions/{slug}/{slug}.mp4, poster.jpg, .ko.vtt, .ko.srt, .json, .txt,
                                      index.html
     [prefix/]{forum}/materials/{file name}
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from pipeline import keys, pages
+from pipeline import keys, pages, search_page
 from pipeline.bundle import BUNDLE_NAME, write_bundle
 from pipeline.errors import PublishError
 from pipeline.forum_manifest import MANIFEST_NAME, manifest_text
@@ -148,7 +148,16 @@ def _forum_page(forum: ForumSummary, outs: list[SessionObjects],
         size = pages.size_text(bundle.size)
         link = pages.Link(f"자료 전체 내려받기 ({BUNDLE_NAME}, {size})",
                           versioned(quote(BUNDLE_NAME), bundle))
-    return pages.forum_page(forum, entries, material_entries, link)
+    search = pages.Link("녹취록 검색", quote(search_page.PAGE_NAME))
+    return pages.forum_page(forum, entries, material_entries, link, search)
+
+
+def _search_page(forum: ForumSummary, outs: list[SessionObjects]) -> str:
+    return search_page.search_page(forum, [
+        search_page.SearchSession(out.clip.session,
+                                  f"sessions/{quote(out.clip.session.slug)}/index.html",
+                                  out.transcript.segments if out.transcript else ())
+        for out in outs])
 
 
 def _body(forum: ForumSummary, outs: list[SessionObjects],
@@ -183,7 +192,8 @@ def plan_archive(forum: ForumSummary, root: str, sessions: list[tuple[Clip, Tran
     media += [item for _, item in material_items] + ([bundle] if bundle else [])
     session_pages = [data_item(out.page_key, _session_page(forum, outs, index))
                      for index, out in enumerate(outs)]
+    search = data_item(keys.join(root, search_page.PAGE_NAME), _search_page(forum, outs))
     forum_page = data_item(keys.join(root, "index.html"),
                            _forum_page(forum, outs, material_items, bundle))
-    return ArchivePlan(root, media, outs, [*session_pages, forum_page], forum_page,
+    return ArchivePlan(root, media, outs, [*session_pages, search, forum_page], forum_page,
                        _body(forum, outs, material_items, bundle))

@@ -154,9 +154,11 @@ def forum_page(
     sessions: Sequence[SessionEntry],
     materials: Sequence[MaterialEntry],
     bundle: Link | None = None,
+    search: Link | None = None,
 ) -> str:
     """The forum's landing page: its sessions in programme order, then its materials
-    one by one and, as `bundle`, all of them in one zip."""
+    one by one and, as `bundle`, all of them in one zip; `search` links the forum's
+    search page."""
     rows = "\n".join(
         "<tr>"
         f"<td>{entry.plan.number}</td>"
@@ -187,9 +189,14 @@ def forum_page(
     material_block = (
         f"<h2>자료</h2>\n<ul>\n{material_items}\n</ul>{bundle_item}\n" if materials else ""
     )
+    search_item = (
+        f'<p><a href="{escape(search.href)}" rel="search">{escape(search.label)}</a></p>\n'
+        if search else ""
+    )
     body = (
         f"<header>\n<h1>{escape(forum.title)}</h1>\n"
-        f'<p class="meta">{escape(forum.date)} · {escape(forum.organiser)}</p>\n</header>\n'
+        f'<p class="meta">{escape(forum.date)} · {escape(forum.organiser)}</p>\n'
+        f"{search_item}</header>\n"
         f"<main>\n<h2>세션</h2>\n{session_block}\n{material_block}</main>"
     )
     return _document(forum.title, forum.language, body)

@@ -54,6 +54,7 @@ def expected_objects(root: str) -> dict[str, str]:
     """Every key publish must write for the two sessions, with its Content-Type."""
     objects = {
         f"{root}/index.html": "text/html; charset=utf-8",
+        f"{root}/search.html": "text/html; charset=utf-8",
         f"{root}/forum.json": "application/json",
         f"{root}/materials/{MATERIAL}": "application/pdf",
         f"{root}/materials.zip": "application/zip",
