@@ -103,9 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(demo)
     from pipeline.asr_commands import add_parsers
     from pipeline.verify_commands import add_parser as add_verify
+    from pipeline.web_commands import add_parser as add_serve
 
     add_parsers(commands, common)
     add_verify(commands, common)
+    add_serve(commands, common)
     return parser
 
 
@@ -132,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     args.quiet = getattr(args, "quiet", False)
     args.verbose = getattr(args, "verbose", False)
     _configure_logging(args.quiet, args.verbose)
-    args.settings = Settings.from_environ()  # the one place SORT_ARCHIVE_* are read
     try:
+        args.settings = Settings.from_environ()  # the one place SORT_ARCHIVE_* are read
         from pipeline import commands
 
         return commands.dispatch(args)

@@ -25,11 +25,12 @@ def dispatch(args: argparse.Namespace) -> int:
     from pipeline.asr_commands import cmd_models, cmd_transcribe
     from pipeline.search_commands import cmd_index, cmd_search
     from pipeline.verify_commands import cmd_verify
+    from pipeline.web_commands import cmd_serve
 
     handlers = {"run": cmd_run, "plan": cmd_plan, "validate": cmd_validate,
                 "search": cmd_search, "index": cmd_index, "demo": cmd_demo,
                 "transcribe": cmd_transcribe,
-                "models": cmd_models, "verify": cmd_verify}
+                "models": cmd_models, "verify": cmd_verify, "serve": cmd_serve}
     return handlers[args.command](args)
 
 
@@ -107,6 +108,7 @@ def _options(args: argparse.Namespace, config: ForumConfig, settings: Settings,
         catalogue=args.catalogue or settings.catalogue,
         wait_for_lock=getattr(args, "wait", False),
         cut_mode=getattr(args, "cut_mode", None),
+        fetch_timeout=settings.fetch_timeout,
     )
 
 

@@ -1,0 +1,134 @@
+"""The Starlette application: the search page, the JSON API and, optionally, the archive.
+
+    GET /                    the search page (form, hits, paging), HTML without script
+    GET /api/search?q=...    exactly what `sort-archive search --json` prints
+    GET /archive/...         a local archive folder, when one is given
+
+Searches run in Starlette's thread pool: the catalogue is SQLite read through
+the standard library, and Kiwi is shared behind its own lock. Answers:
+
+- 200, with the hits (or, for the page, the empty form);
+- 400 for a query string that cannot be searched (a bad date, a limit out of
+  range), with the one-line reason, as the page or as `{"error": ...}`;
+- 503 when the catalogue cannot be read (missing, newer, damaged), with the
+  catalogue's own one-line message and what to do;
+- 500 for anything else: one line, and the traceback in the server's log only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import PathLike, StaticFiles
+from starlette.types import Scope
+
+from pipeline.catalogue import Facets, facets, search
+from pipeline.catalogue.analyzer import default_analyzer
+from pipeline.errors import PipelineError
+from pipeline.search_commands import results_json
+from pipeline.storage import content_type
+from pipeline.web import page
+from pipeline.web.query import ARCHIVE_PATH, BadRequest, Form, browser_link, search_query
+
+log = logging.getLogger(__name__)
+
+# The page runs no script and loads nothing: only its own inline style and form.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+API_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+UNAVAILABLE = 503
+
+
+class ArchiveFiles(StaticFiles):
+    """The archive folder as storage serves it: the same Content-Types as publish sets
+    (text/vtt for subtitles, which Python's mimetypes does not know), byte ranges."""
+
+    def file_response(self, full_path: PathLike, stat_result: os.stat_result, scope: Scope,
+                      status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        if response.status_code == 200:  # not a 304, which has no body to describe
+            response.headers["content-type"] = content_type(str(full_path))
+        return response
+
+
+def create_app(catalogue: Path, archive: Path | None = None) -> Starlette:
+    """The web app over `catalogue`; `archive`, a local archive folder, is served under
+    /archive/ and the hits that are file:// links into it link there instead."""
+
+    def link(url: str | None) -> str | None:
+        return browser_link(url, archive)
+
+    def page_response(html: str, status: int = 200) -> HTMLResponse:
+        return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+
+    def search_page(request: Request) -> Response:
+        form = Form.of(request.query_params)
+        known: Facets | None = None
+        try:
+            known = facets(catalogue)
+            query = search_query(form)
+            results = search(catalogue, query) if query is not None else None
+        except BadRequest as exc:
+            return page_response(page.render(form, facets=known, error=str(exc)), 400)
+        except PipelineError as exc:
+            return page_response(page.render(form, facets=known, error=exc.one_line()),
+                                 UNAVAILABLE)
+        return page_response(page.render(form, facets=known, query=query, results=results,
+                                         link=link))
+
+    def api_search(request: Request) -> Response:
+        form = Form.of(request.query_params)
+        try:
+            query = search_query(form)
+            if query is None:
+                raise BadRequest("give the words to find: /api/search?q=...")
+            results = search(catalogue, query)
+        except BadRequest as exc:
+            return _api_error(str(exc), 400)
+        except PipelineError as exc:
+            return _api_error(exc.one_line(), UNAVAILABLE)
+        headers = dict(API_HEADERS)
+        if results.more:  # the JSON is the CLI's, so the next page is told in a header
+            headers["Link"] = f'<{form.with_offset(query.offset + query.limit)}>; rel="next"'
+        return Response(results_json(results), media_type="application/json",
+                        headers=headers)
+
+    routes: list[Route | Mount] = [Route("/", search_page), Route("/api/search", api_search)]
+    if archive is not None:
+        routes.append(Mount(f"/{ARCHIVE_PATH}", ArchiveFiles(directory=archive),
+                            name="archive"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        default_analyzer()  # load Kiwi's model now, not during the first search
+        yield
+
+    return Starlette(routes=routes, lifespan=lifespan,
+                     exception_handlers={Exception: _internal_error})
+
+
+def _api_error(message: str, status: int) -> Response:
+    return JSONResponse({"error": " ".join(message.split())}, status_code=status,
+                        headers=API_HEADERS)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.error("internal error on %s", request.url.path, exc_info=exc)
+    message = (f"internal error ({type(exc).__name__}); the server's log has the details, "
+               "please report it")
+    if request.url.path.startswith("/api/"):
+        return _api_error(message, 500)
+    return HTMLResponse(page.render(Form(), error=message), status_code=500,
+                        headers=PAGE_HEADERS)

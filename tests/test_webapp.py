@@ -1,0 +1,307 @@
+"""`sort-archive serve`: the search page and /api/search, as a real server and a real browser.
+
+The app runs as staff start it (`python -m pipeline serve --port 0`, a subprocess on
+127.0.0.1) over a catalogue and a local archive that the publish and index stages
+wrote (tests/web_archive.py). Chromium is Debian's, driven by Playwright.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from pipeline.cli import build_parser, main
+from tests.archive_fixtures import Tags
+from tests.web_archive import (
+    FORUM,
+    IMG_NAME,
+    MATERIAL_PAGE,
+    MEASURE,
+    SCRIPT_LINE,
+    SCRIPT_TITLE,
+    WebArchive,
+    build_archive,
+    launch_chromium,
+    pwned,
+    video_time,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> WebArchive:
+    return build_archive(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from launch_chromium()
+
+
+def serving(folder: Path, *args: str) -> Iterator[str]:
+    """`sort-archive serve --port 0 ARGS` in a subprocess; yields its base URL."""
+    out, err = folder / "stdout.txt", folder / "stderr.txt"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--port", "0",
+                                    *args], stdout=stdout, stderr=stderr, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while "http://" not in out.read_text():
+            assert process.poll() is None, err.read_text()
+            assert time.monotonic() < deadline, err.read_text()
+            time.sleep(0.1)
+        found = re.search(r"(http://[^/\s]+)/", out.read_text())
+        assert found is not None
+        yield found[1]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def app(archive: WebArchive, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from serving(tmp_path_factory.mktemp("serve"), "--catalogue", str(archive.catalogue),
+                       "--archive", str(archive.folder))
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def api(app: str, **params: str) -> tuple[int, Any, bytes]:
+    return get(f"{app}/api/search?{urlencode(params)}")
+
+
+@pytest.mark.parametrize(("query", "options"), [
+    (MEASURE, {}),
+    ("사회적", {"speaker": "김민지"}),
+    ("선언문", {}),
+    ("포럼", {"forum": FORUM.id, "since": "2025-01-01", "limit": "1"}),
+    ("포럼", {"since": "2026-01-01"}),
+    ("없는말입니다", {}),
+])
+def test_the_api_answers_what_search_json_prints(
+        app: str, archive: WebArchive, capsys: pytest.CaptureFixture[str], query: str,
+        options: dict[str, str]) -> None:
+    status, headers, body = api(app, q=query, **options)
+    flags = [part for name, value in options.items() for part in (f"--{name}", value)]
+    assert main(["search", query, "--json", "--catalogue", str(archive.catalogue), *flags]) == 0
+    printed = capsys.readouterr().out
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert body == printed.removesuffix("\n").encode("utf-8")  # byte for byte
+
+
+def test_the_api_keeps_markup_as_text_and_says_where_the_next_page_is(app: str) -> None:
+    hit = json.loads(api(app, q="지역 협력")[2])["hits"][0]
+    assert (hit["text"], hit["session_title"], hit["forum_title"]) == (
+        f"지역 협력 {SCRIPT_LINE} 사례를 보겠습니다.", f"개회사 {SCRIPT_TITLE}", FORUM.title)
+
+    every = json.loads(api(app, q="포럼", limit="100")[2])["hits"]
+    assert len(every) >= 2
+    _, headers, body = api(app, q="포럼", limit="1")
+    assert json.loads(body)["hits"] == every[:1]
+    assert headers["Link"] == '<?q=%ED%8F%AC%EB%9F%BC&limit=1&offset=1>; rel="next"'
+    _, headers, body = api(app, q="포럼", limit="1", offset=str(len(every) - 1))
+    assert json.loads(body)["hits"] == every[-1:] and "Link" not in headers
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"q": "가치", "since": "2024-13-01"}, "not a date: '2024-13-01' (use YYYY-MM-DD)"),
+    ({"q": "가치", "limit": "0"}, "limit must be a whole number from 1 to 100, not '0'"),
+    ({"q": "가치", "limit": "101"}, "limit must be a whole number from 1 to 100, not '101'"),
+    ({"q": "가치", "limit": "ten"}, "limit must be a whole number from 1 to 100, not 'ten'"),
+    ({"q": "가치", "offset": "-1"}, "offset must be a whole number from 0 to 10000, not '-1'"),
+    ({"q": "가치", "offset": "9" * 30}, "offset must be a whole number from 0 to 10000"),
+    ({"q": "가" * 201}, "the query is 201 characters long; give at most 200"),
+])
+def test_a_bad_request_is_a_400_with_one_line(app: str, params: dict[str, str],
+                                              message: str) -> None:
+    status, _, body = api(app, **params)
+    assert status == 400
+    error = json.loads(body)["error"]
+    assert message in error and "\n" not in error
+
+    status, _, body = get(f"{app}/?{urlencode(params)}")
+    html = body.decode("utf-8")
+    assert status == 400 and "Traceback" not in html
+    alert = html.split('role="alert">', 1)[1].split("</p>", 1)[0]
+    assert message.replace("'", "&#x27;") in alert
+    assert 'name="q"' in html  # the form is there to fix the query
+
+
+def test_the_api_wants_words_and_the_page_without_them_is_the_form(app: str) -> None:
+    status, _, body = api(app)
+    assert (status, json.loads(body)) == (400, {"error": "give the words to find: "
+                                                         "/api/search?q=..."})
+    status, headers, body = get(f"{app}/")
+    assert status == 200 and b'role="search"' in body and b"<li>" not in body
+    assert "script-src" not in headers["Content-Security-Policy"]  # none runs: default-src
+
+
+def test_a_missing_or_damaged_catalogue_is_a_clear_error(tmp_path: Path) -> None:
+    catalogue = tmp_path / "nowhere" / "catalogue.sqlite"
+    server = serving(tmp_path, "--catalogue", str(catalogue))
+    app = next(server)
+    try:
+        assert "no catalogue at" in (tmp_path / "stderr.txt").read_text()
+        status, _, body = api(app, q="가치")
+        assert status == 503
+        assert json.loads(body) == {"error": f"no catalogue at {catalogue} yet; run "
+                                             "`sort-archive run CONFIG` first, or set "
+                                             "SORT_ARCHIVE_CATALOGUE"}
+        status, _, body = get(f"{app}/?{urlencode({'q': '가치'})}")
+        assert status == 503 and f"no catalogue at {catalogue} yet".encode() in body
+        status, _, body = get(f"{app}/")
+        assert status == 503 and b'role="alert"' in body  # said at once, not at the first search
+
+        catalogue.parent.mkdir()
+        catalogue.write_bytes(b"not a catalogue at all " * 100)
+        status, _, body = api(app, q="가치")
+        error = json.loads(body)["error"]
+        assert status == 503 and str(catalogue) in error and "Traceback" not in error
+    finally:
+        server.close()
+
+
+def test_filters_forum_speaker_and_since(app: str) -> None:
+    def segments(**params: str) -> list[str]:
+        html = get(f"{app}/?{urlencode(params)}")[2].decode("utf-8")
+        return [a["href"] or "" for a in Tags(html).all("a") if "#t=" in (a["href"] or "")]
+
+    assert segments(q="사회적") == [f"archive/{FORUM.id}/sessions/01-opening/index.html#t=3"]
+    assert segments(q="사회적", speaker="윤태범") == []
+    assert segments(q="평가", speaker="윤태범", forum=FORUM.id, since=FORUM.date) == [
+        f"archive/{FORUM.id}/sessions/02-panel/index.html#t=0"]
+    assert segments(q="평가", since="2025-11-21") == []
+    assert segments(q="평가", forum="another-forum") == []
+
+
+def test_every_link_is_relative_so_a_proxy_may_mount_the_app_anywhere(app: str) -> None:
+    def links(**params: str) -> list[str]:
+        tags = Tags(get(f"{app}/?{urlencode(params)}")[2].decode("utf-8"))
+        return ([a["href"] or "" for a in tags.all("a")]
+                + [f["action"] or "" for f in tags.all("form")])
+
+    first, second = links(q="포럼", limit="1"), links(q="포럼", limit="1", offset="1")
+    assert "?q=%ED%8F%AC%EB%9F%BC&limit=1&offset=1" in first  # next
+    assert "?q=%ED%8F%AC%EB%9F%BC&limit=1" in second  # previous: the first page
+    assert [h for h in first + second if h.startswith("archive/")]
+    assert not [h for h in first + second if h.startswith("/")]
+
+
+def test_the_archive_is_served_as_storage_serves_it(app: str) -> None:
+    html = get(f"{app}/?{urlencode({'q': '선언문'})}")[2].decode("utf-8")
+    hrefs = [a["href"] or "" for a in Tags(html).all("a")]
+    pdf = next(h for h in hrefs if ".pdf" in h)
+    assert pdf.startswith(f"archive/{FORUM.id}/materials/") and pdf.endswith(
+        f"#page={MATERIAL_PAGE}")
+    status, headers, body = get(f"{app}/{pdf.split('#')[0]}")
+    assert (status, headers["Content-Type"], body[:5]) == (200, "application/pdf", b"%PDF-")
+
+    clip = f"{app}/archive/{FORUM.id}/sessions/02-panel/02-panel.mp4"
+    status, headers, body = get(clip, {"Range": "bytes=100-199"})  # how a player seeks
+    assert (status, headers["Content-Type"], len(body)) == (206, "video/mp4", 100)
+    status, headers, body = get(f"{app}/archive/{FORUM.id}/sessions/02-panel/02-panel.ko.vtt")
+    assert (status, headers["Content-Type"]) == (200, "text/vtt; charset=utf-8")
+    assert get(f"{app}/archive/../catalogue.sqlite")[0] == 404
+
+
+def test_a_hit_opens_the_session_video_at_its_second(browser: Any, app: str) -> None:
+    page = browser.new_page()
+    page.goto(f"{app}/")
+    page.fill("input[name=q]", MEASURE)
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector(".hits li")
+    hit = page.locator(".hits li a").first
+    assert "패널 토론" in hit.inner_text()
+    assert page.locator(".hits li mark").all_inner_texts() == ["측정", "지표"]
+    hit.click()
+    page.wait_for_url("**/02-panel/index.html#t=6")
+    assert video_time(page) == pytest.approx(6.2, abs=1.0)
+    page.close()
+
+
+def test_no_injected_markup_runs_anywhere(browser: Any, app: str) -> None:
+    page = browser.new_page()
+    page.goto(f"{app}/?{urlencode({'q': '지역 협력'})}")
+    assert page.locator(".snippet").inner_text() == f"지역 협력 {SCRIPT_LINE} 사례를 보겠습니다."
+    assert page.locator(".hits li a").inner_text() == f"[0:07] 개회사 {SCRIPT_TITLE}"
+    meta = page.locator(".hits li .meta").inner_text()
+    assert FORUM.title in meta and IMG_NAME in meta
+    assert FORUM.title in page.locator("select[name=forum]").inner_text()
+    assert pwned(page) is None
+
+    page.goto(f"{app}/?{urlencode({'q': SCRIPT_LINE, 'speaker': IMG_NAME})}")
+    assert page.input_value("input[name=q]") == SCRIPT_LINE
+    assert page.input_value("input[name=speaker]") == IMG_NAME
+    assert page.title().startswith(SCRIPT_LINE)
+    assert pwned(page) is None
+
+    page.goto(f"{app}/api/search?{urlencode({'q': '지역 협력'})}")
+    shown = json.loads(page.locator("body").inner_text())
+    assert shown["hits"][0]["text"] == f"지역 협력 {SCRIPT_LINE} 사례를 보겠습니다."
+    assert pwned(page) is None
+
+    page.goto(f"{app}/archive/{FORUM.id}/sessions/01-opening/index.html")
+    assert SCRIPT_TITLE in page.locator("h1").inner_text()
+    assert pwned(page) is None
+    page.close()
+
+
+def test_serve_needs_the_web_extra_and_nothing_else_does(archive: WebArchive) -> None:
+    def without_web(*args: str) -> subprocess.CompletedProcess[str]:
+        code = ("import sys; sys.modules['starlette'] = sys.modules['uvicorn'] = None; "
+                "from pipeline.cli import main; sys.exit(main(sys.argv[1:]))")
+        return subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                              text=True, cwd=ROOT, timeout=120)
+
+    result = without_web("serve", "--port", "0", "--catalogue", str(archive.catalogue))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "pip install -e '.[web]'" in result.stderr
+    result = without_web("search", MEASURE, "--catalogue", str(archive.catalogue))
+    assert result.returncode == 0 and "02-panel" in result.stdout, result.stderr
+
+
+def test_a_port_in_use_or_a_missing_archive_is_one_line(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = str(busy.getsockname()[1])
+        result = subprocess.run([sys.executable, "-m", "pipeline", "serve", "--port", port],
+                                capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"sort-archive: error: cannot listen on 127.0.0.1:{port}")
+    assert result.stderr.count("\n") == 1
+    result = subprocess.run([sys.executable, "-m", "pipeline", "serve", "--archive",
+                             str(tmp_path / "nothing")], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 2 and "no such folder" in result.stderr
+
+
+def test_serve_binds_to_loopback_and_is_documented() -> None:
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
+    assert sub.description and sub.epilog and "sort-archive serve" in sub.epilog
+    args = parser.parse_args(["serve"])
+    assert (args.host, args.port, args.archive) == ("127.0.0.1", 8000, None)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "sort-archive serve" in readme and "proxy_pass http://127.0.0.1:8000" in readme
