@@ -179,6 +179,16 @@ def test_an_archive_without_forums_changes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "nowhere").exists()
 
 
+def test_a_forum_published_in_two_storages_is_refused(
+        tmp_path: Path, forum_request: Callable[[ForumSummary, Storage], PublishRequest]) -> None:
+    old, new = Storage(local=tmp_path / "old"), Storage(local=tmp_path / "new")
+    for storage in (old, new):
+        publish(forum_request(FORUM_2025, storage), RecordingProgress())
+    with pytest.raises(IndexError_, match="forum 'sort-2025' is published twice"):
+        rebuild(tmp_path / "c.sqlite", [Archive(old), Archive(new)], RecordingProgress())
+    assert not (tmp_path / "c.sqlite").exists()
+
+
 def test_a_damaged_catalogue_is_replaced(
         tmp_path: Path, forum_request: Callable[[ForumSummary, Storage], PublishRequest]) -> None:
     storage = Storage(local=tmp_path / "archive")
