@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.asr.engine import DecodeOptions
+from pipeline.settings import DEFAULT_FETCH_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,4 @@ class RunOptions:
     wait_for_lock: bool = False  # a second run of a busy forum waits instead of exiting
     cut_mode: str | None = None  # --cut-mode; None: the config's split.mode
     until_stage: str | None = None  # stop after this stage (`sort-archive plan`: "plan")
+    fetch_timeout: float = DEFAULT_FETCH_TIMEOUT  # seconds a download waits for data

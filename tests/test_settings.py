@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from pipeline.errors import UsageError
 from pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,3 +40,12 @@ def test_nothing_below_the_cli_reads_the_environment() -> None:
             if ("os.environ" in line or "os.getenv" in line) and not writes:
                 readers.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert not readers, readers
+
+
+def test_fetch_timeout_is_seconds_or_a_one_line_error() -> None:
+    assert Settings.from_environ({"HOME": "/h"}).fetch_timeout == 20.0
+    assert Settings.from_environ({"HOME": "/h", "SORT_ARCHIVE_FETCH_TIMEOUT": "2.5"}
+                                 ).fetch_timeout == 2.5
+    for bad in ("soon", "0", "-1", "inf", "nan"):
+        with pytest.raises(UsageError, match="SORT_ARCHIVE_FETCH_TIMEOUT"):
+            Settings.from_environ({"HOME": "/h", "SORT_ARCHIVE_FETCH_TIMEOUT": bad})
