@@ -1,11 +1,12 @@
 """The search catalogue: one SQLite file for every archived forum.
 
+- `records`: what is stored about a forum (the writer's input);
 - `schema`: the file's numbered migrations, and checked connections to it;
 - `analyzer`: Korean morphology (Kiwi): the terms text is indexed and searched by;
 - `writer`: one forum in, replacing its rows only;
 - `materials`: PDF text page by page;
-- `search`: ranked hits and filter facets;
-- `rebuild`: a whole catalogue again from what was published.
+- `search` (with `snippets`): ranked hits and filter facets;
+- `archive` and `rebuild`: a whole catalogue again from what was published.
 
 Callers (the index stage, the command line, the web app) use the names below.
 """

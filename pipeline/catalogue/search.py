@@ -214,7 +214,7 @@ def _filters(query: SearchQuery) -> tuple[str, list[object]]:
     if query.forum_id is not None:
         where.append("p.forum_id = ?")
         params.append(query.forum_id)
-    if query.speaker is not None:
+    if query.speaker is not None and query.speaker.strip():
         where.append("EXISTS (SELECT 1 FROM speakers sp WHERE sp.forum_id = p.forum_id"
                      " AND sp.session_id = p.session_id AND instr(lower(sp.name), ?) > 0)")
         params.append(nfc(query.speaker).strip().lower())
