@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import signal
 import logging
 import sys
 import traceback
@@ -134,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     args.quiet = getattr(args, "quiet", False)
     args.verbose = getattr(args, "verbose", False)
     _configure_logging(args.quiet, args.verbose)
+    # A service manager stops a run with SIGTERM: treat it like Ctrl-C (exit 130, finished
+    # work kept), not as an abrupt death that skips every clean-up.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         args.settings = Settings.from_environ()  # the one place SORT_ARCHIVE_* are read
         from pipeline import commands
@@ -153,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: never a raw traceback for staff
         return _fail(f"internal error ({type(exc).__name__}: {exc}); run again with -v and "
                      "report the output", ExitCode.INTERNAL, args.verbose)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _fail(message: str, code: int, verbose: bool) -> int:

@@ -47,6 +47,7 @@ complete, and the parts to a hidden folder removed on success and failure.
 
 from __future__ import annotations
 
+import glob
 import itertools
 import json
 import logging
@@ -67,6 +68,7 @@ import ffmpeg
 
 from pipeline import h264
 from pipeline.errors import MediaError, SplitError
+from pipeline.faults import checkpoint
 from pipeline.h264 import Packet, Source
 from pipeline.media import run_with_progress
 
@@ -131,6 +133,7 @@ def cut(source: Path, start: float, end: float, target: Path, mode: str = "smart
         raise ValueError(f"unknown cut mode {mode!r}; expected one of {', '.join(MODES)}")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.stem + ".part.mp4")
+    _remove_leftovers(target)
     parts = Path(tempfile.mkdtemp(prefix=f".{target.stem}.", suffix=".parts", dir=target.parent))
     progress = on_progress or (lambda seconds: None)
     phases: dict[str, float] = {}
@@ -151,6 +154,7 @@ def cut(source: Path, start: float, end: float, target: Path, mode: str = "smart
                 partial.unlink(missing_ok=True)
                 report = replace(_accurate(plan, partial, progress, phases),
                                  fallback_reason=reason)
+        checkpoint("split.cut")
         partial.replace(target)
         return report
     except BaseException:
@@ -158,6 +162,12 @@ def cut(source: Path, start: float, end: float, target: Path, mode: str = "smart
         raise
     finally:
         shutil.rmtree(parts, ignore_errors=True)
+
+
+def _remove_leftovers(target: Path) -> None:
+    """A killed cut leaves its parts folder behind (one run per forum: the forum lock)."""
+    for stale in target.parent.glob(f".{glob.escape(target.stem)}.*.parts"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 @contextmanager

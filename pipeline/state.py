@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import BusyError
+from pipeline.faults import checkpoint
 
 log = logging.getLogger("pipeline.state")
 LOCK_NAME = ".lock"
@@ -146,7 +147,10 @@ class Manifest:
         fd, tmp = tempfile.mkstemp(dir=self.work_dir, prefix=".state.", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(self._data, handle, ensure_ascii=False, indent=1, default=str)
+        checkpoint("state.save")
         os.replace(tmp, self.path)
+        for stale in self.work_dir.glob(".state.*.json"):  # left by a killed run
+            stale.unlink(missing_ok=True)
 
     def _rel(self, path: Path) -> str:
         path = path.resolve()

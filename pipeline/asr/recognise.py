@@ -14,6 +14,7 @@ from typing import Any
 
 from pipeline.asr.engine import SAMPLE_RATE, Decoded, DecodeOptions, Engine, Progress
 from pipeline.asr.guards import Quality, assess, guard, speech_spans
+from pipeline.faults import checkpoint
 from pipeline.models import Segment, Word
 from pipeline.subtitles import readable_cues
 
@@ -33,6 +34,7 @@ def recognise(engine: Engine, audio: Any, language: str, options: DecodeOptions,
     duration = len(audio) / SAMPLE_RATE
     speech = speech_spans(audio)
     decoded = engine.transcribe(audio, language, options, on_progress)
+    checkpoint("transcribe.decode")
     kept, dropped = guard(decoded, audio, speech)
     for drop in dropped:
         log.info("dropped %.1f-%.1f s '%s': %s", drop.start, drop.end, drop.text, drop.reason)

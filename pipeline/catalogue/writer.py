@@ -26,6 +26,7 @@ from pipeline.catalogue.schema import (
     transaction,
 )
 from pipeline.errors import IndexError_
+from pipeline.faults import checkpoint
 
 
 def _clean(text: str | None) -> str:
@@ -76,6 +77,7 @@ def write_into(db: sqlite3.Connection, record: ForumRecord, passages: list[Passa
                  material_ids.get(passage.material or ""), passage.page, passage.text))
             assert cursor.lastrowid is not None
             ids.append(cursor.lastrowid)
+        checkpoint("index.write")
         insert_terms(db, ids, [p.terms for p in passages])
         insert_compact(db, ids, [p.text for p in passages])
 

@@ -23,6 +23,7 @@ from pipeline import keys
 from pipeline.archive_plan import plan_archive
 from pipeline.config import ForumConfig, Storage
 from pipeline.errors import ConfigError
+from pipeline.faults import checkpoint
 from pipeline.models import (
     Clip,
     FetchResult,
@@ -79,8 +80,11 @@ def _write(backend: Backend, items: list[StoredItem], progress: Progress) -> set
             def advance(amount: int) -> None:
                 with lock:  # boto3 reports multipart progress from its worker threads
                     task.advance(amount)
+                checkpoint("publish.upload")
 
             for item in pending:
+                checkpoint("publish.manifest" if item.key.endswith("/forum.json")
+                           else "publish.put")
                 backend.put(item, advance)
     return {item.key for item in pending}
 

@@ -35,6 +35,7 @@ from pipeline.asr.recognise import Corrections, recognise
 from pipeline.audio import read_slice
 from pipeline.errors import PipelineError, TranscribeError, session_failure
 from pipeline.executor import Executor, Resource, SerialExecutor, Unit
+from pipeline.faults import checkpoint
 from pipeline.models import (
     Clip,
     FetchResult,
@@ -216,6 +217,7 @@ def write_files(files: TranscriptFiles, session: SessionPlan, language: str, mod
     for path, text in outputs.items():
         partial_path = path.with_name(path.name + ".part")
         partial_path.write_text(text, encoding="utf-8")
+        checkpoint("transcribe.write")
         partial_path.replace(path)
 
 
