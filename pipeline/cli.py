@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import errno
-import signal
 import logging
+import signal
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import __version__
 from pipeline.errors import ExitCode, PipelineError
@@ -47,9 +48,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sort-archive {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    fmt = argparse.RawDescriptionHelpFormatter
+    _add_run(commands, common)
+    _add_plan_and_validate(commands, common)
+    from pipeline.asr_commands import add_parsers as add_asr
+    from pipeline.search_commands import add_parsers as add_search
+    from pipeline.verify_commands import add_parser as add_verify
+    from pipeline.web_commands import add_parser as add_serve
 
-    run = commands.add_parser("run", parents=[common], formatter_class=fmt, epilog=EPILOG_RUN,
+    add_search(commands, common)  # search, index
+    _add_demo(commands, common)
+    add_asr(commands, common)  # transcribe, models
+    add_verify(commands, common)
+    add_serve(commands, common)
+    return parser
+
+
+FORMAT = argparse.RawDescriptionHelpFormatter
+if TYPE_CHECKING:
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _add_run(commands: Subcommands, common: argparse.ArgumentParser) -> None:
+    run = commands.add_parser("run", parents=[common], formatter_class=FORMAT,
+                              epilog=EPILOG_RUN,
                               help="run the whole pipeline for one forum config",
                               description="Fetch, split, transcribe, publish and index a forum. "
                                           "Safe to re-run: finished work is skipped.")
@@ -74,8 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true",
                      help="show what each stage would do, change nothing")
 
+
+def _add_plan_and_validate(commands: Subcommands, common: argparse.ArgumentParser) -> None:
     plan = commands.add_parser(
-        "plan", parents=[common], formatter_class=fmt, help="find and show the session times",
+        "plan", parents=[common], formatter_class=FORMAT,
+        help="find and show the session times",
         description="Fetch the recording if needed, then show every session's start and end, "
                     "where they came from (config, plan.yaml, chapters, detected) and how sure "
                     "the detection is. Writes plan.yaml in the work folder for review.",
@@ -85,16 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     _add_run_options(plan)
 
-    validate = commands.add_parser("validate", parents=[common], formatter_class=fmt,
+    validate = commands.add_parser("validate", parents=[common], formatter_class=FORMAT,
                                    epilog=EPILOG_VALIDATE, help="check a forum config file",
                                    description="Check a forum config and say what to fix.")
     validate.add_argument("config", type=Path, help="forum config file (.yaml)")
 
-    from pipeline.search_commands import add_parsers as add_search
 
-    add_search(commands, common)  # search, index
-
-    demo = commands.add_parser("demo", parents=[common], formatter_class=fmt, epilog=EPILOG_DEMO,
+def _add_demo(commands: Subcommands, common: argparse.ArgumentParser) -> None:
+    demo = commands.add_parser("demo", parents=[common], formatter_class=FORMAT,
+                               epilog=EPILOG_DEMO,
                                help="build the demo forum and run the pipeline on it",
                                description="Build a ~3 minute demo forum from real Korean "
                                            "speech and archive it end to end.")
@@ -102,14 +125,6 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder for the demo forum and its archive (default build/demo)")
     demo.add_argument("--small", action="store_true", help="a 54 second forum, for quick checks")
     _add_run_options(demo)
-    from pipeline.asr_commands import add_parsers
-    from pipeline.verify_commands import add_parser as add_verify
-    from pipeline.web_commands import add_parser as add_serve
-
-    add_parsers(commands, common)
-    add_verify(commands, common)
-    add_serve(commands, common)
-    return parser
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
