@@ -220,22 +220,7 @@ def session_page(
     subtitle track) to links relative to the page. `language` is the
     subtitles' language code. Without "vtt" the page shows the video alone.
     """
-    video_href, subtitles_href = files["video"], files.get("vtt")
-    track = (
-        f'\n<track kind="subtitles" srclang="{escape(language)}" '
-        f'label="{escape(LANGUAGES.get(language, language))}" '
-        f'src="{escape(subtitles_href)}" default>'
-        if subtitles_href
-        else ""
-    )
-    poster = f' poster="{escape(files["poster"])}"' if files.get("poster") else ""
-    video = (
-        f'<video id="player" controls preload="metadata"{poster} '
-        f'aria-label="{escape(session.title)} 영상">\n'
-        f'<source src="{escape(video_href)}" type="video/mp4">{track}\n'
-        f'<p>이 브라우저는 영상을 재생할 수 없습니다. <a href="{escape(video_href)}">'
-        "영상 파일을 내려받으세요</a>.</p>\n</video>"
-    )
+    video = _video(session.title, files, language)
     lines = "\n".join(
         f'<li><a href="{seek_fragment(seg.start)}" aria-label="영상 {clock(seg.start)}로 이동">'
         f"{clock(seg.start)}</a> {escape(seg.text.strip())}</li>"
@@ -249,14 +234,7 @@ def session_page(
         for role, label in DOWNLOADS.items()
         if role in files
     )
-    nav_items = [f'<li><a href="{escape(forum_href)}">{escape(forum.title)}</a></li>']
-    if previous:
-        nav_items.append(f'<li><a href="{escape(previous.href)}" rel="prev">'
-                         f"이전: {escape(previous.label)}</a></li>")
-    if following:
-        nav_items.append(f'<li><a href="{escape(following.href)}" rel="next">'
-                         f"다음: {escape(following.label)}</a></li>")
-    nav = "\n".join(nav_items)
+    nav = _session_nav(forum.title, forum_href, previous, following)
     speakers = speakers_text(session.speakers)
     body = (
         f'<nav aria-label="포럼">\n<ul>\n{nav}\n</ul>\n</nav>\n'
@@ -267,3 +245,34 @@ def session_page(
         f"<h2>내려받기</h2>\n<ul>\n{download_items}\n</ul>\n</main>"
     )
     return _document(f"{session.title} - {forum.title}", forum.language, body, _SEEK_JS)
+
+
+def _video(title: str, files: Mapping[str, str], language: str) -> str:
+    video_href, subtitles_href = files["video"], files.get("vtt")
+    track = (
+        f'\n<track kind="subtitles" srclang="{escape(language)}" '
+        f'label="{escape(LANGUAGES.get(language, language))}" '
+        f'src="{escape(subtitles_href)}" default>'
+        if subtitles_href
+        else ""
+    )
+    poster = f' poster="{escape(files["poster"])}"' if files.get("poster") else ""
+    return (
+        f'<video id="player" controls preload="metadata"{poster} '
+        f'aria-label="{escape(title)} 영상">\n'
+        f'<source src="{escape(video_href)}" type="video/mp4">{track}\n'
+        f'<p>이 브라우저는 영상을 재생할 수 없습니다. <a href="{escape(video_href)}">'
+        "영상 파일을 내려받으세요</a>.</p>\n</video>"
+    )
+
+
+def _session_nav(forum_title: str, forum_href: str, previous: Link | None,
+                 following: Link | None) -> str:
+    items = [f'<li><a href="{escape(forum_href)}">{escape(forum_title)}</a></li>']
+    if previous:
+        items.append(f'<li><a href="{escape(previous.href)}" rel="prev">'
+                     f"이전: {escape(previous.label)}</a></li>")
+    if following:
+        items.append(f'<li><a href="{escape(following.href)}" rel="next">'
+                     f"다음: {escape(following.label)}</a></li>")
+    return "\n".join(items)
