@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +31,7 @@ from pipeline.errors import ConfigError
 from pipeline.models import ForumSummary, SessionPlan, SpeakerRef
 
 PLACEHOLDER = "FILL-IN"
+MIN_SESSION = 1.0  # seconds: anything shorter is a typo, not a session
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _TIMECODE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d{1,3})?)$")
 
@@ -61,6 +63,15 @@ def format_time(seconds: float) -> str:
         whole, millis = whole + 1, 0
     text = f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
     return f"{text}.{millis:03d}" if millis else text
+
+
+class _At(ValueError):
+    """A problem found by a field's validator in one element below it: raised for
+    `sessions` with `where=(1, "start")`, it is reported at `sessions[1].start`."""
+
+    def __init__(self, where: tuple[int | str, ...], problem: str) -> None:
+        super().__init__(problem)
+        self.where = where
 
 
 class _Strict(BaseModel):
@@ -96,21 +107,40 @@ class Session(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Session:
-        if self.start is not None and self.end is not None and self.end <= self.start:
-            raise ValueError(
-                f"end {format_time(self.end)} is not after start {format_time(self.start)}"
-            )
+        if self.start is not None and self.end is not None:
+            if self.end <= self.start:
+                raise ValueError(
+                    f"end {format_time(self.end)} is not after start {format_time(self.start)}"
+                )
+            if self.end - self.start < MIN_SESSION:
+                raise ValueError(
+                    f"lasts only {self.end - self.start:.3f} s ({format_time(self.start)} to "
+                    f"{format_time(self.end)}); a session lasts at least a second"
+                )
         return self
 
 
 class Source(_Strict):
     url: str | None = None
     file: Path | None = None
+    # The video's metadata as yt-dlp saved it (`yt-dlp -J URL > forum.info.json`, what
+    # `yt-dlp --load-info-json` reads): the recording is downloaded from the formats it lists.
+    info_json: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _link(cls, value: str) -> str:
+        if not re.match(r"^https?://\S+$", value.strip(), re.IGNORECASE):
+            raise ValueError(f"'{value}' is not a link; write it with https://, or give a "
+                             "video on this machine as 'file'")
+        return value.strip()
 
     @model_validator(mode="after")
     def _one_of(self) -> Source:
-        if (self.url is None) == (self.file is None):
-            raise ValueError("give exactly one of 'url' (YouTube or other link) or 'file'")
+        given = [self.url, self.file, self.info_json]
+        if sum(value is not None for value in given) != 1:
+            raise ValueError("give exactly one of 'url' (YouTube or other link), 'file' or "
+                             "'info_json' (metadata saved by yt-dlp)")
         return self
 
 
@@ -236,25 +266,26 @@ class Forum(_Strict):
             raise ValueError(f"'{value}' must be an ASCII slug: lower-case letters, digits, '-'")
         return value
 
-    @model_validator(mode="after")
-    def _sessions_consistent(self) -> Forum:
-        seen: set[str] = set()
-        for session in self.sessions:
-            if session.id in seen:
-                raise ValueError(f"session id '{session.id}' is used twice")
-            seen.add(session.id)
-        timed = [(i, s) for i, s in enumerate(self.sessions)
+    @field_validator("sessions")
+    @classmethod
+    def _sessions_consistent(cls, sessions: list[Session]) -> list[Session]:
+        first: dict[str, int] = {}
+        for index, session in enumerate(sessions):
+            if session.id in first:
+                raise _At((index, "id"), f"session id '{session.id}' is used twice (also by "
+                                         f"sessions[{first[session.id]}]); give each its own")
+            first[session.id] = index
+        timed = [(i, s) for i, s in enumerate(sessions)
                  if s.start is not None and s.end is not None]
         ordered = sorted(timed, key=lambda pair: pair[1].start or 0.0)
-        for (_, earlier), (index, later) in itertools.pairwise(ordered):
+        for (before, earlier), (index, later) in itertools.pairwise(ordered):
             assert later.start is not None and earlier.end is not None
             if later.start < earlier.end:
-                raise ValueError(
-                    f"session '{later.id}' (sessions[{index}]) starts at "
-                    f"{format_time(later.start)}, before '{earlier.id}' ends at "
-                    f"{format_time(earlier.end)}: sessions must not overlap"
-                )
-        return self
+                raise _At((index, "start"),
+                          f"session '{later.id}' starts at {format_time(later.start)}, before "
+                          f"'{earlier.id}' (sessions[{before}]) ends at "
+                          f"{format_time(earlier.end)}: sessions must not overlap")
+        return sessions
 
 
 class ForumConfig(BaseModel):
@@ -335,21 +366,53 @@ def _friendly(error: dict[str, Any]) -> str:
         return "unknown key; check its spelling against config/forums/demo.yaml"
     if kind == "missing":
         return "is required but missing"
+    value = error.get("input")
+    if kind == "string_type" and isinstance(value, bool | int | float | dt.date):
+        # YAML reads 2021-07-02 as a date, 2021 as a number, yes/no as true/false.
+        read = ("a date" if isinstance(value, dt.date) else
+                "true/false" if isinstance(value, bool) else "a number")
+        return f"expected text, but YAML read {value} as {read}; put it in quotes: \"{value}\""
+    if kind == "list_type":
+        return f"expected a list such as [a, b], got {str(value)[:60]!r}"
     message = str(error.get("msg", "invalid value"))
     return message.removeprefix("Value error, ")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys and drops the first without a word; a
+    session pasted twice or an `end:` written twice must be an error instead."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # PyYAML itself refuses it, with its own message
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key '{key}' appears twice in one mapping (YAML would "
+                                "keep only the last)", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_config(path: Path | str) -> ForumConfig:
     """Read and validate a forum config; raise `ConfigError` naming what to fix."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM from Windows editors is fine
     except FileNotFoundError:
         raise ConfigError(path, None, "file not found; give the path to a forum .yaml") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, None, f"cannot read it ({exc})") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise ConfigError(path, f"line {line}", "is not UTF-8 text (saved as EUC-KR/CP949?); "
+                                                "save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot read it ({exc.strerror or exc})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else None
@@ -370,7 +433,7 @@ def load_config(path: Path | str) -> ForumConfig:
         errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
         first = errors[0]
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise ConfigError(
-            path, _field_path(tuple(first["loc"])), _friendly(dict(first)) + more
-        ) from None
+        cause = (first.get("ctx") or {}).get("error")
+        location = (*first["loc"], *(cause.where if isinstance(cause, _At) else ()))
+        raise ConfigError(path, _field_path(location), _friendly(dict(first)) + more) from None
     return ForumConfig(path=path.resolve(), forum=forum)

@@ -167,3 +167,17 @@ def test_command_line_engine_and_model_win_over_the_config(tmp_path: Path) -> No
     cli = whisper_settings(argparse.Namespace(engine="openai-whisper", model="base"), config,
                            settings)
     assert (cli.engine, cli.model, cli.compute_type) == ("openai-whisper", "base", "float32")
+
+
+
+def test_yaml_merge_keys_may_be_overridden(tmp_path: Path) -> None:
+    """Not a key written twice: `<<:` brings defaults that the mapping's own keys override."""
+    text = GOOD.replace("  - id: talk\n    title: 발표\n    start: 61\n",
+                        "  - <<: {title: 발표, start: 50}\n    id: talk\n    start: 61\n")
+    assert load_config(write(tmp_path, text)).forum.sessions[1].start == 61
+
+
+def test_a_utf8_bom_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "forum.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))  # as Windows editors save it
+    assert load_config(path).forum.id == "2099-01-01-test"
