@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ class MediaInfo:
     has_audio: bool
     video_codec: str | None
     audio_codec: str | None
+    audio_duration: float | None = None  # what the file's header says, where it says it
 
 
 def require_ffmpeg() -> None:
@@ -57,7 +59,21 @@ def probe(path: Path) -> MediaInfo:
         has_audio=audio is not None,
         video_codec=video.get("codec_name") if video else None,
         audio_codec=audio.get("codec_name") if audio else None,
+        audio_duration=_seconds(audio.get("duration")) if audio else None,
     )
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):  # absent, or "N/A"
+        return None
+
+
+def wav_seconds(path: Path) -> float:
+    """The length of a PCM WAV file, from its header."""
+    with wave.open(str(path), "rb") as audio:
+        return audio.getnframes() / audio.getframerate()
 
 
 def run_with_progress(

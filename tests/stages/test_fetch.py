@@ -11,8 +11,9 @@ import pytest
 
 from pipeline.errors import FetchError
 from pipeline.progress import LogProgress
-from pipeline.stages.fetch import FetchRequest, _refuse_unfinished, fetch, file_url
-from tests.media import counter_video
+from pipeline.source_checks import refuse_unfinished
+from pipeline.stages.fetch import FetchRequest, fetch, file_url
+from tests.media import counter_video, run
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +72,8 @@ def test_recording_without_audio_is_refused(tmp_path: Path) -> None:
 ])
 def test_unfinished_streams_are_refused_before_download(status: str, advice: str) -> None:
     with pytest.raises(FetchError, match=advice):
-        _refuse_unfinished({"title": "SORT", "live_status": status})
-    _refuse_unfinished({"title": "SORT", "live_status": "was_live"})
+        refuse_unfinished({"title": "SORT", "live_status": status})
+    refuse_unfinished({"title": "SORT", "live_status": "was_live"})
 
 
 def test_second_fetch_reuses_the_download(tmp_path: Path, master: Path) -> None:
@@ -99,3 +100,45 @@ def test_an_interrupted_download_resumes_where_it_stopped(
     assert recording.video_path.read_bytes() == whole
     assert f"/resume.mp4 bytes={half}-" in RangeHandler.ranges_seen
     assert not (source / "recording.mp4.part").exists()
+
+
+def test_fetches_what_a_saved_info_json_lists(tmp_path: Path, master: Path,
+                                             http_root: tuple[Path, str]) -> None:
+    """`source: {info_json: ...}`, as `yt-dlp --load-info-json` reads it: no page is asked
+    for, the format's link is downloaded, and the video's own page is the source."""
+    folder, base = http_root
+    shutil.copy(master, folder / "saved.mp4")
+    info = tmp_path / "forum.info.json"
+    info.write_text(json.dumps({
+        "id": "sort2021", "title": "2021 SORT", "extractor": "youtube",
+        "extractor_key": "Youtube", "webpage_url": "https://www.youtube.com/watch?v=sort2021",
+        "live_status": "was_live", "formats": [{"format_id": "18", "url": f"{base}/saved.mp4",
+                                               "ext": "mp4", "protocol": "http"}]}))
+    recording = fetch(FetchRequest(url=file_url(info), work_dir=tmp_path / "work",
+                                   info_json=info, field="source.info_json"), LogProgress())
+    _assert_recording_complete(recording, 6.0)
+    assert recording.source_url == "https://www.youtube.com/watch?v=sort2021"
+
+
+def test_a_replaced_source_is_fetched_afresh_after_a_failure(tmp_path: Path,
+                                                              master: Path) -> None:
+    """A truncated copy fails; once staff copy the whole file over it, the next run must
+    not take the bad copy left in the work folder for a finished download."""
+    from pipeline.config import load_config
+    from pipeline.options import RunOptions
+    from pipeline.runner import run_forum
+
+    local = tmp_path / "master.mp4"  # its index first: readable, and copied, but cut short
+    run("-i", str(master), "-c", "copy", "-movflags", "+faststart", str(local))
+    local.write_bytes(local.read_bytes()[:local.stat().st_size // 2])
+    config_path = tmp_path / "forum.yaml"
+    config_path.write_text(
+        "id: replaced\ntitle: 시험\ndate: 2021-07-02\norganiser: 기관\n"
+        "source: {file: master.mp4}\nsessions: [{id: only, title: 하나, start: 0, end: 6}]\n",
+        encoding="utf-8")
+    options = RunOptions(work_root=tmp_path / "work", until_stage="fetch")
+    with pytest.raises(FetchError, match="is incomplete"):
+        run_forum(load_config(config_path), options, LogProgress())
+    shutil.copy(master, local)
+    report = run_forum(load_config(config_path), options, LogProgress())
+    assert report.results["fetch"].recording.duration == pytest.approx(6.0, abs=0.1)
