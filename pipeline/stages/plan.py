@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.config import ForumConfig, format_time
+from pipeline.config import ForumConfig, format_time, parse_time
 from pipeline.errors import ConfigError
 from pipeline.models import (
     Chapter,
@@ -71,13 +71,16 @@ def _reviewed(config: ForumConfig, path: Path) -> dict[str, tuple[float, float, 
         return {}
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        entries = {str(item["id"]): (float(item["start"]), float(item["end"]),
+        entries = {str(item["id"]): (parse_time(item["start"]), parse_time(item["end"]),
                                      str(item.get("source", PLAN_FILE)),
                                      float(item.get("confidence", 1.0)))
                    for item in document.get("sessions", [])}
-    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(path, "sessions", f"cannot read the plan ({exc}); fix it or delete "
-                                            "it to detect the times again") from None
+    except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = (f"line {mark.line + 1}: {getattr(exc, 'problem', None) or 'not YAML'}"
+                   if mark else f"no {exc}" if isinstance(exc, KeyError) else str(exc))
+        raise ConfigError(path, "sessions", f"cannot read the plan ({problem}); fix it or "
+                                            "delete it to detect the times again") from None
     if set(entries) != {s.id for s in config.forum.sessions}:
         log.warning("%s lists other sessions than the config; detecting again", path)
         return {}
@@ -85,8 +88,8 @@ def _reviewed(config: ForumConfig, path: Path) -> dict[str, tuple[float, float, 
 
 
 def _assemble(config: ForumConfig, times: dict[str, tuple[float, float, str, float]],
-              gaps: tuple[tuple[float, float], ...] = (), notes: tuple[str, ...] = ()
-              ) -> PlanResult:
+              gaps: tuple[tuple[float, float], ...] = (), notes: tuple[str, ...] = (),
+              reviewed: Path | None = None) -> PlanResult:
     planned = []
     for index, session in enumerate(config.forum.sessions):
         start, end, source, confidence = times[session.id]
@@ -96,20 +99,35 @@ def _assemble(config: ForumConfig, times: dict[str, tuple[float, float, str, flo
             number=index + 1, id=session.id, title=session.title, start=round(start, 3),
             end=round(end, 3), speakers=_speakers(config, index)),
             source=source, confidence=round(confidence, 3)))
-    _check(config, planned)
+    _check(config, planned, reviewed)
     return PlanResult(sessions=tuple(planned), gaps=gaps, notes=notes)
 
 
-def _check(config: ForumConfig, planned: list[PlannedSession]) -> None:
+def _check(config: ForumConfig, planned: list[PlannedSession],
+           reviewed: Path | None = None) -> None:
+    """A plan with a session of no length, or two that overlap, is refused, naming the
+    file to fix: the reviewed plan.yaml when it gave the times, else the config."""
+    where, fix = (reviewed, f"fix {reviewed.name}") if reviewed else (
+        config.path, "give the times in the config")
     for index, item in enumerate(planned):
         if item.plan.end - item.plan.start < 1.0:
-            raise ConfigError(config.path, f"sessions[{index}]",
+            raise ConfigError(where, f"sessions[{index}]",
                               f"the plan gives '{item.plan.id}' no length "
-                              f"({format_time(item.plan.start)}); give its times in the config")
+                              f"({format_time(item.plan.start)} to "
+                              f"{format_time(item.plan.end)}); {fix}")
         if index and item.plan.start < planned[index - 1].plan.end - 0.01:
-            raise ConfigError(config.path, f"sessions[{index}]",
+            raise ConfigError(where, f"sessions[{index}]",
                               f"the plan makes '{item.plan.id}' overlap the session before; "
-                              "give the times in the config or fix plan.yaml")
+                              f"{fix}")
+
+
+def _inside(result: PlanResult, duration: float, where: Path) -> None:
+    """Reviewed times must lie inside the recording, as the config's must."""
+    for index, item in enumerate(result.sessions):
+        if item.source != "config" and item.plan.end > duration + 0.05:
+            raise ConfigError(where, f"sessions[{index}].end",
+                              f"{format_time(item.plan.end)} is past the end of the recording "
+                              f"({format_time(duration)}); correct the time in {where.name}")
 
 
 def _detected(config: ForumConfig, fetched: FetchResult, whisper: WhisperSettings) -> PlanResult:
@@ -174,7 +192,8 @@ def plan(config: ForumConfig, fetched: FetchResult, work_dir: Path,
     elif config.fully_timed():
         result = _from_config(config)
     elif reviewed := _reviewed(config, path):
-        result = _assemble(config, reviewed)
+        result = _assemble(config, reviewed, reviewed=path)
+        _inside(result, recording.duration, path)
     else:
         result = _detected(config, fetched, whisper or WhisperSettings())
     if not result.gaps:
