@@ -204,7 +204,8 @@ def _plan(path: Path, start: float, end: float, ends: bool = True) -> _Plan:
     found = h264.packets_windows(path, source, windows(end), early)
     (packets, audio), end_packets = found[0], found[1][0] if ends else None
     step = source.frame_ticks if source.frame_rate and source.time_base else None
-    if not packets or step is None or not h264.on_grid(packets, step):
+    if not packets or step is None or not h264.on_grid(packets, step) \
+            or not _one_step_apart(packets, step, source.has_b_frames):
         return _Plan(source, path, source.ticks(start), 0, None, start, end, packets, audio,
                      end_packets)
     # The frame nearest each time; a time half-way between two frames (as decimals written
@@ -217,6 +218,18 @@ def _plan(path: Path, start: float, end: float, ends: bool = True) -> _Plan:
     return _Plan(source, path, first_tick, count, step, round(source.seconds(first_tick), 6),
                  round(source.seconds(first_tick + count * step), 6), packets, audio,
                  end_packets)
+
+
+def _one_step_apart(packets: list[Packet], step: Fraction, reordered: int) -> bool:
+    """Whether each frame shows one step of the grid after the one before. The grid is
+    r_frame_rate, the finest rate the timestamps need: a source that changes its rate (25
+    fps, then 10: a variable frame rate) still lies on it, with frames steps apart, and
+    counting frames would cut it too long; such a source is cut by time instead. The
+    window was read in decode order, so up to `reordered` + 1 frames at its end may be
+    missing."""
+    shown = sorted(p.pts for p in packets)
+    gaps = sum(1 for a, b in itertools.pairwise(shown) if abs(b - a - step) > 1)
+    return gaps <= reordered + 1
 
 
 def _accurate(plan: _Plan, partial: Path, progress: Callable[[float], None],

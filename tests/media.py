@@ -39,6 +39,18 @@ def counter_video(path: Path, seconds: float, tones: list[float], *, audio: bool
     return path
 
 
+def variable_rate_video(path: Path) -> Path:
+    """4 s of H.264/AAC: 2 s at 25 fps, then 2 s at 10 fps (a variable frame rate, as
+    phones and screen recorders write). ffprobe gives it r_frame_rate 50: every frame lies
+    on that grid, two or five steps apart."""
+    run("-f", "lavfi", "-i", "color=c=gray:s=160x120:r=25:d=2",
+        "-f", "lavfi", "-i", "color=c=white:s=160x120:r=10:d=2",
+        "-f", "lavfi", "-i", "sine=f=440:d=4", "-filter_complex",
+        "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]", "-map", "2:a", "-c:v", "libx264",
+        "-preset", "veryfast", "-fps_mode", "vfr", "-c:a", "aac", str(path))
+    return path
+
+
 def first_frame_luma(path: Path) -> float:
     raw = subprocess.run(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(path), "-frames:v", "1",

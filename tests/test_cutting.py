@@ -22,10 +22,12 @@ from pipeline.errors import SplitError
 from tests.media import (
     FPS,
     dominant_frequency,
+    duration,
     expected_luma,
     frame_lumas,
     keyframe_counter_video,
     run,
+    variable_rate_video,
 )
 
 TONES = [440.0, 660.0, 880.0, 1100.0]  # one per 7-second quarter of the 28 s source
@@ -193,6 +195,16 @@ def test_other_sources_are_cut_frame_exact(tmp_path: Path, rate: str, codec: lis
     assert frames_of(tmp_path / "clip.mp4", first) == list(range(first, stop))
     assert frames_of(tmp_path / "clip.mp4", first, "-ignore_editlist", "1") == list(
         range(first, stop))
+
+
+@pytest.mark.parametrize("mode", ["smart", "accurate"])
+def test_a_variable_frame_rate_is_cut_by_time(tmp_path: Path, mode: str) -> None:
+    """Counting frames on r_frame_rate's grid would cut 0-2 s almost twice too long."""
+    source = variable_rate_video(tmp_path / "vfr.mp4")
+    report = cut(source, 0.0, 2.0, tmp_path / "clip.mp4", mode)
+    assert report.mode == "accurate" and duration(tmp_path / "clip.mp4") == pytest.approx(2.0)
+    if mode == "smart":
+        assert report.fallback_reason == "the source has a variable frame rate"
 
 
 def test_a_session_without_a_keyframe_is_re_encoded(source: Path, tmp_path: Path) -> None:
