@@ -1,0 +1,1 @@
+"""The bad-input corpus: cases.yaml, its builders, and the one test that runs it."""
