@@ -51,8 +51,20 @@ def resolve_model(name: str, model_dir: Path | None = None) -> str:
     folder = model_dir or default_model_dir()
     if name != BUNDLED_MODEL:
         imported = folder / "imported" / name
-        return str(imported) if (imported / "model.bin").is_file() else name
+        if (imported / "model.bin").is_file():
+            return str(imported)
+        if _looks_like_a_path(name) and not Path(name).expanduser().exists():
+            raise ModelError(f"Whisper model folder {name} not found",
+                             "give an existing CTranslate2 model folder, import one with "
+                             "`sort-archive models import PATH --name NAME`, or use --model "
+                             "base (bundled, offline)")
+        return name
     return str(assemble_base_model(folder))
+
+
+def _looks_like_a_path(name: str) -> bool:
+    """A file-system path, not a model name ("large-v3") or hub id ("Systran/model")."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1
 
 
 def assemble_base_model(model_dir: Path) -> Path:

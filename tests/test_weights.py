@@ -46,3 +46,11 @@ def test_model_dir_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch
                                                  tmp_path: Path) -> None:
     monkeypatch.setenv("SORT_ARCHIVE_MODEL_DIR", str(tmp_path))
     assert Settings.from_environ().model_dir == tmp_path
+
+
+def test_a_model_path_that_is_not_there_is_a_model_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="no-such-model not found"):
+        weights.resolve_model(str(tmp_path / "no-such-model"), tmp_path)
+    # Hub ids are not paths: they go to faster-whisper as they are.
+    hub_id = "Systran/faster-whisper-small"
+    assert weights.resolve_model(hub_id, tmp_path) == hub_id

@@ -182,9 +182,11 @@ def connect(path: Path, *, create: bool,
     except sqlite3.Error as exc:
         raise sqlite_error(path, exc) from exc
     try:
-        db.execute("PRAGMA journal_mode=WAL")  # searches read while an index run writes
         db.execute("PRAGMA foreign_keys=ON")
+        # Only once the file is known to be a catalogue: another program's database named
+        # by mistake is refused unchanged (journal_mode=WAL rewrites the file header).
         _migrate(db, path, create, analyzer)
+        db.execute("PRAGMA journal_mode=WAL")  # searches read while an index run writes
         yield db
     except sqlite3.Error as exc:
         raise sqlite_error(path, exc) from exc
