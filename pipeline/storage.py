@@ -149,7 +149,8 @@ class LocalBackend:
             self.root.mkdir(parents=True, exist_ok=True)
         except FileExistsError:
             raise PublishError(f"archive folder {self.root} exists but is not a folder",
-                               _LOCAL_HINT) from None
+                               "move that file away, or set storage.local in the forum "
+                               "config to a folder") from None
         except OSError as exc:
             raise _local_error(exc, self.root, "cannot create the archive folder") from exc
         if not os.access(self.root, os.W_OK | os.X_OK):
