@@ -55,9 +55,9 @@ def resolve_model(name: str, model_dir: Path | None = None) -> str:
             return str(imported)
         if _looks_like_a_path(name) and not Path(name).expanduser().exists():
             raise ModelError(f"Whisper model folder {name} not found",
-                             "give an existing CTranslate2 model folder, import one with "
-                             "`sort-archive models import PATH --name NAME`, or use --model "
-                             "base (bundled, offline)")
+                             "give an existing CTranslate2 model folder, see the models "
+                             "there are with `sort-archive models list`, or use --model base "
+                             "(bundled, offline)")
         return name
     return str(assemble_base_model(folder))
 
