@@ -178,8 +178,6 @@ def test_killed_anywhere_the_same_command_finishes(kind: str, reference: dict[st
     again = forum.run()
     assert again.returncode == 0, (point, again.stderr)
     assert_whole(forum, reference["rows"])
-    rerun = forum.run()  # and once finished, nothing more to do, nothing doubled
-    assert rerun.returncode == 0 and forum.rows() == reference["rows"]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
