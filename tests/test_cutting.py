@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipeline import cutting
+from pipeline import cut_verify, cutting
 from pipeline.cutting import CutReport, cut
 from pipeline.errors import SplitError
 from tests.media import (
@@ -365,14 +365,14 @@ def test_smart_decodes_only_around_the_joins(source: Path, tmp_path: Path,
     keyframe of the last copied frame (20.0 s in the source) to the end; the middle, the
     source's own packets, is only counted (in the clip's index)."""
     probes: list[list[str]] = []
-    probe: Callable[[Path, list[str]], Any] = cutting._probe_checked
+    probe: Callable[[Path, list[str]], Any] = cut_verify.probe_checked
 
 
     def recorded(clip: Path, args: list[str]) -> Any:
         probes.append(args)
         return probe(clip, args)
 
-    monkeypatch.setattr(cutting, "_probe_checked", recorded)
+    monkeypatch.setattr(cut_verify, "probe_checked", recorded)
     report = cut(source, 8.56, 24.6, tmp_path / "clip.mp4", "smart")
     assert report.mode == "smart" and report.fallback_reason is None
     decoded = {args[args.index("-read_intervals") + 1] for args in probes
