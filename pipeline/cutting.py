@@ -64,7 +64,7 @@ from typing import Any, TypeVar
 
 import ffmpeg
 
-from pipeline import h264
+from pipeline import h264, mp4_boxes
 from pipeline.cut_plan import (
     END_WINDOW,
     START_WINDOW,
@@ -260,8 +260,8 @@ def _smart(plan: CutPlan, partial: Path, parts: Path, progress: Callable[[float]
         sound = sound_copy(plan) if source.has_audio else None
     if isinstance(sound, str):
         log.info("%s: re-encoding the sound: %s", partial.name, sound)
-    sps, pps = h264.parameter_sets(source.extradata)
-    used = {h264.parameter_set_id(unit) for unit in sps + pps}
+    sps, pps = mp4_boxes.parameter_sets(source.extradata)
+    used = {mp4_boxes.parameter_set_id(unit) for unit in sps + pps}
     free = [i for i in range(32) if i not in used]  # x264 gives its SPS and PPS one id
     frame = float(step * source.time_base)
     head, tail = round((key - plan.first) / step), round((plan.end_tick - stop) / step)
@@ -296,10 +296,10 @@ def _smart(plan: CutPlan, partial: Path, parts: Path, progress: Callable[[float]
         progress((head + copied + tail) * frame)
         encoded = audio.result() if audio else None
     with _phase(phases, "join"):
-        h264.merge_parameter_sets(pieces[0][0], sps, pps)
+        mp4_boxes.merge_parameter_sets(pieces[0][0], sps, pps)
         _join(plan, pieces, encoded if isinstance(sound, str) else sound, partial)
         if isinstance(sound, SoundCopy):
-            h264.edit_sound(partial, sound.skip, sound.seconds)
+            mp4_boxes.edit_sound(partial, sound.skip, sound.seconds)
     with _phase(phases, "verify"):
         verify_joined(plan, partial, head, copied, sound if isinstance(sound, SoundCopy) else None)
     progress(plan.end - plan.start)
@@ -340,7 +340,7 @@ def _encode(plan: CutPlan, first: Fraction, frames: int, out: Path,
         options["level"] = f"{source.level / 10:.1f}"
     run_with_progress(ffmpeg.output(video, str(out), **options, **_timescale(plan), f="mp4"),
                       what=f"re-encoding the {out.stem} of the session", duration=0)
-    return h264.mp4_parameter_sets(out)
+    return mp4_boxes.mp4_parameter_sets(out)
 
 
 def _part(plan: CutPlan, first: Fraction, frames: int, out: Path, set_id: int,
