@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,9 +138,8 @@ def search(catalogue: Path, query: SearchQuery, *,
     if not terms:
         return SearchResults(query.text, [], [])
     words = _words(query.text, analyzer)
-    sql, params = _sql(terms, words, query)
     with connect(catalogue, create=False, analyzer=analyzer) as db:
-        rows = db.execute(sql, params).fetchall()
+        rows = _rows(db, terms, words, query)
     hits = [_hit(row, set(terms), words, analyzer) for row in rows[:query.limit]]
     return SearchResults(query.text, hits, terms, more=len(rows) > query.limit)
 
@@ -154,35 +154,108 @@ def _quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _sql(terms: list[str], words: list[str], query: SearchQuery) -> tuple[str, list[object]]:
+_ROW = 18  # the columns `_hit` reads; the ranked-first query adds its key and edge after them
+FIRST_ROUND = 4  # the ranked-first query takes this many times the page's rows...
+WIDER = 8  # ...and this many times more again when those were not enough
+
+
+def _rows(db: sqlite3.Connection, terms: list[str], words: list[str],
+          query: SearchQuery) -> list[tuple[Any, ...]]:
+    """The page's rows (and one more, for `more`), in ranking order.
+
+    A common word matches much of a large archive (하다: 30% of the passages of the
+    1,000-hour benchmark), so its matches are not all joined and sorted. First only
+    the `top` best morphological matches by (phrase, bm25) are (FTS5 keeps them in
+    a bounded sort); when the page is full of rows ranked strictly above the worst
+    of those, no other passage can enter it, a substring match included (those
+    rank after every morphological match). Otherwise `top` grows, and at last
+    everything is ranked as one query.
+    """
+    wanted = query.offset + query.limit + 1
+    top = wanted * FIRST_ROUND
+    for _ in range(2):
+        sql, params = _sql(terms, words, query, top=top)
+        rows = db.execute(sql, params).fetchall()
+        if not rows:
+            break
+        count, edge_phrase, edge_score = rows[0][-3:]
+        if count < top:  # every morphological match was ranked
+            if len(rows) > query.limit or not words:
+                return [row[:_ROW] for row in rows]
+            break  # the substring matches may fill the page
+        last_phrase, last_score = rows[-1][_ROW:_ROW + 2]
+        if len(rows) > query.limit and (last_phrase > edge_phrase or (
+                last_phrase == edge_phrase and last_score < edge_score)):
+            return [row[:_ROW] for row in rows]
+        top *= WIDER
+    sql, params = _sql(terms, words, query)
+    return db.execute(sql, params).fetchall()
+
+
+def _sql(terms: list[str], words: list[str], query: SearchQuery,
+         top: int | None = None) -> tuple[str, list[object]]:
+    """The ranked query: every match, substring matches after the morphological ones;
+    or with `top`, only the best `top` morphological matches by (phrase, bm25), each
+    row followed by its phrase and score, their number, and the worst (phrase, score)
+    among them."""
     unique = list(dict.fromkeys(terms))
-    params: list[object] = [" AND ".join(map(_quote, unique)), "body : " + _quote(" ".join(terms)),
-                            "body : (" + " OR ".join(map(_quote, unique)) + ")"]
     weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
-    ctes = [f"morph AS (SELECT rowid AS id, bm25(passages_fts, {weights}) AS score"
-            " FROM passages_fts WHERE passages_fts MATCH ?)",
-            "phrase AS (SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?)",
-            "spoken AS (SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?)"]
-    found = "SELECT id FROM morph"
-    if words:
-        conditions, substring_params = _substring(words)
-        ctes.append(f"sub AS (SELECT rowid AS id FROM passages_trigram WHERE {conditions})")
-        params += substring_params
-        found += " UNION SELECT id FROM sub"
-    ctes.append(f"found AS ({found})")
+    # bm25 with the title and speakers weighing nothing is below 0 exactly when one of
+    # the terms is in the spoken text: `spoken` without a second full-text query.
+    body_only = ", ".join(["1.0"] + ["0.0"] * (len(COLUMN_WEIGHTS) - 1))
     where, filter_params = _filters(query)
+    ctes: list[str] = []
+    params: list[object] = []
+    spoken = f"bm25(passages_fts, {body_only}) < 0"
+    if len(terms) == 1:
+        phrase = spoken  # one term: in the text as a phrase = in the text
+    else:
+        ctes.append("in_order AS (SELECT rowid AS id FROM passages_fts"
+                    " WHERE passages_fts MATCH ?)")
+        params.append("body : " + _quote(" ".join(terms)))
+        phrase = "passages_fts.rowid IN (SELECT id FROM in_order)"
+    source, conditions = "passages_fts", "passages_fts MATCH ?"
+    params.append(" AND ".join(map(_quote, unique)))
+    if query.forum_id is not None:  # a forum's passages lie between its first and last id
+        conditions += (" AND passages_fts.rowid BETWEEN"
+                       " (SELECT min(id) FROM passages WHERE forum_id = ?)"
+                       " AND (SELECT max(id) FROM passages WHERE forum_id = ?)")
+        params += [query.forum_id, query.forum_id]
+    if where != "1":
+        source += (" JOIN passages p ON p.id = passages_fts.rowid"
+                   " JOIN forums f ON f.id = p.forum_id")
+        conditions += f" AND {where}"
+        params += filter_params
+    morph = (f"SELECT passages_fts.rowid AS id, bm25(passages_fts, {weights}) AS score,"
+             f" {spoken} AS spoken, {phrase} AS phrase, 1 AS morph"
+             f" FROM {source} WHERE {conditions}")
+    extra = ""
+    if top is not None:  # one pass over the matches, into a bounded sort
+        ctes += [f"found AS ({morph} ORDER BY phrase DESC, score LIMIT ?)",
+                 "edge AS (SELECT count(*) AS n, min(phrase) AS phrase FROM found)"]
+        params.append(top)
+        extra = (", found.phrase, found.score, (SELECT n FROM edge), (SELECT phrase FROM edge),"
+                 " (SELECT max(score) FROM found WHERE phrase = (SELECT phrase FROM edge))")
+    elif words:
+        substring, substring_params = _substring(words)
+        ctes += [f"morph AS ({morph})",
+                 f"sub AS (SELECT rowid AS id FROM passages_trigram WHERE {substring})",
+                 "found AS (SELECT id, score, spoken, phrase, morph FROM morph UNION ALL"
+                 " SELECT id, NULL, 0, 0, 0 FROM sub WHERE id NOT IN (SELECT id FROM morph))"]
+        params += substring_params
+    else:
+        ctes.append(f"found AS ({morph})")
     params += [*filter_params, query.limit + 1, query.offset]
     sql = (
-        f"WITH {', '.join(ctes)} SELECT {_COLUMNS}, morph.id IS NOT NULL,"
-        " phrase.id IS NOT NULL, spoken.id IS NOT NULL"
-        " FROM found JOIN passages p ON p.id = found.id JOIN forums f ON f.id = p.forum_id"
+        f"WITH {', '.join(ctes)} SELECT {_COLUMNS}, found.morph, found.phrase, found.spoken"
+        f"{extra} FROM found JOIN passages p ON p.id = found.id"
+        " JOIN forums f ON f.id = p.forum_id"
         " LEFT JOIN sessions s ON s.forum_id = p.forum_id AND s.session_id = p.session_id"
-        " LEFT JOIN materials m ON m.id = p.material_id LEFT JOIN morph ON morph.id = p.id"
-        " LEFT JOIN phrase ON phrase.id = p.id LEFT JOIN spoken ON spoken.id = p.id"
+        " LEFT JOIN materials m ON m.id = p.material_id"
         # A match in the title or speakers alone is one hit per session (or material):
         # its first passage, not every passage of it.
-        f" WHERE ({where}) AND (morph.id IS NULL OR spoken.id IS NOT NULL OR p.id = {_FIRST})"
-        " ORDER BY phrase.id IS NOT NULL DESC, morph.id IS NOT NULL DESC, morph.score,"
+        f" WHERE ({where}) AND (NOT found.morph OR found.spoken OR p.id = {_FIRST})"
+        " ORDER BY found.phrase DESC, found.morph DESC, found.score,"
         " f.date DESC, f.id, p.material_id IS NOT NULL, s.number, p.start, m.file_name,"
         " p.page, p.id LIMIT ? OFFSET ?"
     )
