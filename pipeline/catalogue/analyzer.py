@@ -90,7 +90,7 @@ def _terms(tokens: Sequence[_Token]) -> list[tuple[str, int, int]]:
     """(term, start, end): each term with the characters of the text it stands for."""
     terms: list[tuple[str, int, int]] = []
     previous: _Token | None = None
-    for token in tokens:
+    for index, token in enumerate(tokens):
         tag = token.base_tag
         host = previous if (previous is not None and previous.end == token.start
                             and previous.base_tag in _NOUNS) else None
@@ -99,6 +99,9 @@ def _terms(tokens: Sequence[_Token]) -> list[tuple[str, int, int]]:
         elif tag in _PREDICATES:
             lemma = token.lemma if token.lemma.endswith("다") else token.form + "다"
             terms.append((lemma, token.start, token.end))
+            following = tokens[index + 1] if index + 1 < len(tokens) else None
+            if (alternative := _l_dropped(token, following)) is not None:
+                terms.append((alternative, token.start, token.end))
         elif tag == _NOUN_SUFFIX and host is not None:
             terms.append((host.form + token.form, host.start, token.end))
         elif tag in _VERB_SUFFIXES and host is not None:
@@ -106,6 +109,26 @@ def _terms(tokens: Sequence[_Token]) -> list[tuple[str, int, int]]:
             terms.append((host.form + stem + "다", host.start, token.end))
         previous = token
     return [(nfc(term.casefold()), start, end) for term, start, end in terms if term.strip()]
+
+
+# Endings before which a stem's final ㄹ drops (살다 -> 사는, 삽니다, 사세요; 알다 -> 아는):
+# Kiwi often reads such a form as the ㄹ-less verb (사는 -> 사다), so the ㄹ stem is
+# indexed too. Never for 하/되/이, whose ㄹ forms are not verbs.
+_L_DROPPING = ("ᆫ", "ᆸ", "는", "니", "시", "세", "오")
+_NEVER_L = frozenset({"하", "되", "이"})
+_HANGUL_FIRST, _FINALS, _FINAL_L = 0xAC00, 28, 8
+
+
+def _l_dropped(token: _Token, following: _Token | None) -> str | None:
+    """The ㄹ-stem dictionary form a predicate may stand for, or None."""
+    stem = token.form
+    if (following is None or following.start != token.end or token.base_tag not in {"VV", "VA"}
+            or not following.form.startswith(_L_DROPPING) or stem in _NEVER_L or not stem):
+        return None
+    code = ord(stem[-1]) - _HANGUL_FIRST
+    if not 0 <= code < 11172 or code % _FINALS:
+        return None  # not a Hangul syllable, or it already has a final consonant
+    return stem[:-1] + chr(_HANGUL_FIRST + code + _FINAL_L) + "다"
 
 
 class KiwiAnalyzer:
@@ -133,12 +156,35 @@ class KiwiAnalyzer:
                 for tokens in self._tokenize(normalised)]
 
     def query_terms(self, query: str) -> list[str]:
-        words = nfc(query).split()
-        kept = [word for word in words if not self._only_function(word)]
-        if not kept:
-            return []
-        (tokens,) = self._tokenize([" ".join(kept)])
-        return [term for term, _, _ in _terms(tokens)]
+        terms: list[str] = []
+        run: list[str] = []  # consecutive ordinary words, analysed together for context
+        for word in [*nfc(query).split(), ""]:
+            lemma = self._dictionary_form(word) if word else None
+            if word and lemma is None:
+                if not self._only_function(word):
+                    run.append(word)
+                continue
+            if run:
+                (tokens,) = self._tokenize([" ".join(run)])
+                terms += [term for term, _, _ in _terms(tokens)]
+                run = []
+            if lemma is not None:
+                terms.append(lemma)
+        return terms
+
+    def _dictionary_form(self, word: str) -> str | None:
+        """`word` when an archivist typed a predicate's dictionary form (만들다, 보다):
+        Kiwi alone may read 보다 as the adverb or particle "than", so any of its three best
+        readings that is one predicate stem and the ending 다 counts."""
+        if len(word) < 2 or not word.endswith("다"):
+            return None
+        with self._lock:
+            readings = self._kiwi.analyze(word, top_n=3)
+        for tokens, _score in readings:
+            if (len(tokens) == 2 and str(tokens[0].tag).split("-")[0] in _PREDICATES
+                    and str(tokens[1].form) == "다" and int(tokens[1].end) == len(word)):
+                return nfc(word.casefold())
+        return None
 
     def spans(self, text: str, terms: Collection[str]) -> list[tuple[int, int]]:
         if not terms:
