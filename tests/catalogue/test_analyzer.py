@@ -93,3 +93,17 @@ def test_kiwi_is_built_once_per_process() -> None:
 def test_fold_is_the_substring_form() -> None:
     assert fold("사회적 가치 ESG") == "사회적가치esg"
     assert fold(unicodedata.normalize("NFD", "가치")) == "가치"
+
+
+def test_a_dictionary_form_query_is_that_predicate(kiwi: KiwiAnalyzer) -> None:
+    # Alone, Kiwi reads 보다 as the adverb/particle "than"; typed as a query it is the verb.
+    assert kiwi.query_terms("보다") == ["보다"]
+    assert "보다" in terms(kiwi, "그 결과를 현장에서 직접 봤습니다")
+    assert kiwi.query_terms("살다 만들다") == ["살다", "만들다"]
+    assert kiwi.query_terms("선언문 채택") == ["선언문", "채택"]  # not dictionary forms
+
+
+def test_a_stem_that_may_have_dropped_its_l_is_indexed_both_ways(kiwi: KiwiAnalyzer) -> None:
+    assert {"사다", "살다"} <= set(terms(kiwi, "이 동네에 사는 주민들이 모였습니다"))
+    assert "할다" not in terms(kiwi, "하는 일이 많습니다")  # never for 하/되/이
+    assert terms(kiwi, "먹는") == ["먹다"]  # a stem with a final consonant keeps its own
