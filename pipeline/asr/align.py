@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.asr.engine import SAMPLE_RATE
+from pipeline.asr.engine import SAMPLE_RATE, Decoded
+from pipeline.models import Word
 
 WINDOW_S = 30.0
 LEAD_S = 0.3  # audio kept before a window's first segment: timestamp tokens can be late
@@ -40,6 +41,18 @@ class AlignedSegment:
     start: float
     end: float
     words: list[dict[str, Any]]
+
+    def decoded(self, text: str, avg_logprob: float, no_speech_prob: float,
+                compression_ratio: float) -> Decoded:
+        """The segment as the engines return it: these times and words, the decoder's text
+        and scores."""
+        words = tuple(Word(start=round(float(w["start"]), 3), end=round(float(w["end"]), 3),
+                           word=str(w["word"]), probability=round(float(w["probability"]), 4))
+                      for w in self.words)
+        return Decoded(start=round(float(self.start), 3), end=round(float(self.end), 3),
+                       text=text.strip(), words=words, avg_logprob=float(avg_logprob),
+                       no_speech_prob=float(no_speech_prob),
+                       compression_ratio=float(compression_ratio))
 
 
 def windows(spans: list[tuple[float, float]], duration: float

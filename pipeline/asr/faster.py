@@ -9,7 +9,6 @@ from pipeline.asr.align import APPEND, PREPEND, AlignedSegment, Span, WindowAlig
 from pipeline.asr.engine import Decoded, DecodeOptions, EngineIdentity, Progress, identity_of
 from pipeline.asr.vad import speech_clips
 from pipeline.errors import ModelError
-from pipeline.models import Word
 from pipeline.options import WhisperSettings
 from pipeline.weights import resolve_model
 
@@ -92,10 +91,4 @@ class FasterWhisperEngine:
 
 
 def _decoded(raw: Any, timing: AlignedSegment) -> Decoded:
-    words = tuple(Word(start=round(float(w["start"]), 3), end=round(float(w["end"]), 3),
-                       word=str(w["word"]), probability=round(float(w["probability"]), 4))
-                  for w in timing.words)
-    return Decoded(start=round(float(timing.start), 3), end=round(float(timing.end), 3),
-                   text=raw.text.strip(), words=words, avg_logprob=float(raw.avg_logprob),
-                   no_speech_prob=float(raw.no_speech_prob),
-                   compression_ratio=float(raw.compression_ratio))
+    return timing.decoded(raw.text, raw.avg_logprob, raw.no_speech_prob, raw.compression_ratio)

@@ -195,14 +195,8 @@ def _original_span(raw: dict[str, Any], timeline: Any) -> Span:
 
 
 def _aligned(raw: dict[str, Any], timing: AlignedSegment) -> Decoded:
-    return Decoded(
-        start=round(float(timing.start), 3), end=round(float(timing.end), 3),
-        text=str(raw["text"]).strip(),
-        words=tuple(Word(start=round(float(w["start"]), 3), end=round(float(w["end"]), 3),
-                         word=str(w["word"]), probability=round(float(w["probability"]), 4))
-                    for w in timing.words),
-        avg_logprob=float(raw["avg_logprob"]), no_speech_prob=float(raw["no_speech_prob"]),
-        compression_ratio=float(raw["compression_ratio"]))
+    return timing.decoded(str(raw["text"]), raw["avg_logprob"], raw["no_speech_prob"],
+                          raw["compression_ratio"])
 
 
 def _decoded(raw: dict[str, Any], timeline: Any) -> Decoded:
