@@ -72,7 +72,13 @@ def verify_joined(plan: CutPlan, clip: Path, head: int, copied: int,
             [number for number, _ in end] != list(range(end[0][0], count))):
         raise NotJoinable("the joined clip's frames from the last copied keyframe to the end "
                           "do not decode in order")
-    # The sound as long as the session, or as the source's sound that is left.
+    _check_lengths(plan, streams)
+    if sound is not None:
+        _check_copied_sound(plan, sound, audio, found["start"])
+
+
+def _check_lengths(plan: CutPlan, streams: dict[Any, dict[str, Any]]) -> None:
+    """The video as long as the session; the sound too, or as the source's sound left."""
     length = plan.end - plan.start
     lengths = {"video": length, "audio": min(length, plan.source.audio_end - plan.source.start
                                              - plan.start)}
@@ -82,19 +88,24 @@ def verify_joined(plan: CutPlan, clip: Path, head: int, copied: int,
         if kind in lengths and abs(seconds - lengths[kind]) > slack + 1e-6:
             raise NotJoinable(f"the joined clip's {kind} lasts {seconds:.3f} s, "
                               f"expected {lengths[kind]:.3f} s")
-    if sound is not None:
-        first: dict[str, Any] = next(
-            (p for p in found["start"].get("packets_and_frames", [])
-             if p.get("type") == "packet" and p.get("stream_index") == audio.get("index")), {})
-        at = _fraction(audio.get("time_base")) * int(first.get("pts", 1))
-        planned = -sound.skip * plan.source.audio_time_base
-        if at != planned or (sound.size and int(first.get("size") or 0) != sound.size):
-            raise NotJoinable(f"the joined clip's sound starts with a packet of "
-                              f"{first.get('size')} bytes at {float(at):.6f} s, expected "
-                              f"{sound.size} bytes at {float(planned):.6f} s")
-        if str(audio.get("nb_frames")) != str(sound.frames):  # the source's sound ran out
-            raise NotJoinable(f"the joined clip has {audio.get('nb_frames')} sound packets, "
-                              f"expected {sound.frames}")
+
+
+def _check_copied_sound(plan: CutPlan, sound: SoundCopy, audio: dict[str, Any],
+                        start: dict[str, Any]) -> None:
+    """The copied sound starts with the planned packet at the planned time, and has the
+    planned number of packets."""
+    first: dict[str, Any] = next(
+        (p for p in start.get("packets_and_frames", [])
+         if p.get("type") == "packet" and p.get("stream_index") == audio.get("index")), {})
+    at = _fraction(audio.get("time_base")) * int(first.get("pts", 1))
+    planned = -sound.skip * plan.source.audio_time_base
+    if at != planned or (sound.size and int(first.get("size") or 0) != sound.size):
+        raise NotJoinable(f"the joined clip's sound starts with a packet of "
+                          f"{first.get('size')} bytes at {float(at):.6f} s, expected "
+                          f"{sound.size} bytes at {float(planned):.6f} s")
+    if str(audio.get("nb_frames")) != str(sound.frames):  # the source's sound ran out
+        raise NotJoinable(f"the joined clip has {audio.get('nb_frames')} sound packets, "
+                          f"expected {sound.frames}")
 
 
 def probe_checked(clip: Path, args: list[str]) -> dict[str, Any]:

@@ -198,37 +198,8 @@ def _sql(terms: list[str], words: list[str], query: SearchQuery,
     or with `top`, only the best `top` morphological matches by (phrase, bm25), each
     row followed by its phrase and score, their number, and the worst (phrase, score)
     among them."""
-    unique = list(dict.fromkeys(terms))
-    weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
-    # bm25 with the title and speakers weighing nothing is below 0 exactly when one of
-    # the terms is in the spoken text: `spoken` without a second full-text query.
-    body_only = ", ".join(["1.0"] + ["0.0"] * (len(COLUMN_WEIGHTS) - 1))
     where, filter_params = _filters(query)
-    ctes: list[str] = []
-    params: list[object] = []
-    spoken = f"bm25(passages_fts, {body_only}) < 0"
-    if len(terms) == 1:
-        phrase = spoken  # one term: in the text as a phrase = in the text
-    else:
-        ctes.append("in_order AS (SELECT rowid AS id FROM passages_fts"
-                    " WHERE passages_fts MATCH ?)")
-        params.append("body : " + _quote(" ".join(terms)))
-        phrase = "passages_fts.rowid IN (SELECT id FROM in_order)"
-    source, conditions = "passages_fts", "passages_fts MATCH ?"
-    params.append(" AND ".join(map(_quote, unique)))
-    if query.forum_id is not None:  # a forum's passages lie between its first and last id
-        conditions += (" AND passages_fts.rowid BETWEEN"
-                       " (SELECT min(id) FROM passages WHERE forum_id = ?)"
-                       " AND (SELECT max(id) FROM passages WHERE forum_id = ?)")
-        params += [query.forum_id, query.forum_id]
-    if where != "1":
-        source += (" JOIN passages p ON p.id = passages_fts.rowid"
-                   " JOIN forums f ON f.id = p.forum_id")
-        conditions += f" AND {where}"
-        params += filter_params
-    morph = (f"SELECT passages_fts.rowid AS id, bm25(passages_fts, {weights}) AS score,"
-             f" {spoken} AS spoken, {phrase} AS phrase, 1 AS morph"
-             f" FROM {source} WHERE {conditions}")
+    ctes, params, morph = _morphological(terms, query, where, filter_params)
     extra = ""
     if top is not None:  # one pass over the matches, into a bounded sort
         ctes += [f"found AS ({morph} ORDER BY phrase DESC, score LIMIT ?)",
@@ -260,6 +231,43 @@ def _sql(terms: list[str], words: list[str], query: SearchQuery,
         " p.page, p.id LIMIT ? OFFSET ?"
     )
     return sql, params
+
+
+def _morphological(terms: list[str], query: SearchQuery, where: str,
+                   filter_params: list[object]) -> tuple[list[str], list[object], str]:
+    """The full-text matches of all `terms` (with bm25 score, spoken and phrase flags), as
+    a SELECT, with the CTEs and parameters it needs, in the order they appear."""
+    unique = list(dict.fromkeys(terms))
+    weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
+    # bm25 with the title and speakers weighing nothing is below 0 exactly when one of
+    # the terms is in the spoken text: `spoken` without a second full-text query.
+    body_only = ", ".join(["1.0"] + ["0.0"] * (len(COLUMN_WEIGHTS) - 1))
+    ctes: list[str] = []
+    params: list[object] = []
+    spoken = f"bm25(passages_fts, {body_only}) < 0"
+    if len(terms) == 1:
+        phrase = spoken  # one term: in the text as a phrase = in the text
+    else:
+        ctes.append("in_order AS (SELECT rowid AS id FROM passages_fts"
+                    " WHERE passages_fts MATCH ?)")
+        params.append("body : " + _quote(" ".join(terms)))
+        phrase = "passages_fts.rowid IN (SELECT id FROM in_order)"
+    source, conditions = "passages_fts", "passages_fts MATCH ?"
+    params.append(" AND ".join(map(_quote, unique)))
+    if query.forum_id is not None:  # a forum's passages lie between its first and last id
+        conditions += (" AND passages_fts.rowid BETWEEN"
+                       " (SELECT min(id) FROM passages WHERE forum_id = ?)"
+                       " AND (SELECT max(id) FROM passages WHERE forum_id = ?)")
+        params += [query.forum_id, query.forum_id]
+    if where != "1":
+        source += (" JOIN passages p ON p.id = passages_fts.rowid"
+                   " JOIN forums f ON f.id = p.forum_id")
+        conditions += f" AND {where}"
+        params += filter_params
+    morph = (f"SELECT passages_fts.rowid AS id, bm25(passages_fts, {weights}) AS score,"
+             f" {spoken} AS spoken, {phrase} AS phrase, 1 AS morph"
+             f" FROM {source} WHERE {conditions}")
+    return ctes, params, morph
 
 
 _FIRST = ("CASE WHEN p.session_id IS NOT NULL THEN (SELECT min(q.id) FROM passages q"
