@@ -34,7 +34,9 @@ RUN_HINT = "run `sort-archive run CONFIG` first, or set SORT_ARCHIVE_CATALOGUE"
 _DAMAGED_HINT = ("if the file is damaged, move it aside and rebuild it with "
                  "`sort-archive index --rebuild CONFIG ...`")
 
-_V1 = (
+# Version 1, as sort-archive 0.1 created it (the stage before this package); the
+# migrations start from it, and the search benchmark builds its baseline with it.
+V1_SCHEMA = (
     """CREATE TABLE forums (
         id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT NOT NULL,
         organiser TEXT NOT NULL, language TEXT NOT NULL)""",
@@ -92,7 +94,7 @@ class Migration:
 
 
 def _create_v1(db: sqlite3.Connection, analyzer: Analyzer) -> None:
-    for statement in _V1:
+    for statement in V1_SCHEMA:
         db.execute(statement)
 
 

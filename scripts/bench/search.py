@@ -65,7 +65,7 @@ from pipeline.catalogue import (
     write_forum,
 )
 from pipeline.catalogue.analyzer import default_analyzer
-from pipeline.catalogue.schema import connect
+from pipeline.catalogue.schema import V1_SCHEMA, connect
 from pipeline.catalogue.writer import analyse, write_into
 from pipeline.demo import find_speech_dir
 from pipeline.models import ForumSummary
@@ -239,23 +239,7 @@ def text_bytes(record: ForumRecord) -> int:
 
 # ---------------------------------------------------------------- the baseline (git 7fc476c)
 
-BASELINE_SCHEMA = (
-    """CREATE TABLE forums (
-        id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT NOT NULL,
-        organiser TEXT NOT NULL, language TEXT NOT NULL)""",
-    """CREATE TABLE sessions (
-        forum_id TEXT NOT NULL REFERENCES forums(id),
-        session_id TEXT NOT NULL, number INTEGER NOT NULL, slug TEXT NOT NULL,
-        title TEXT NOT NULL, speakers TEXT NOT NULL,
-        start REAL NOT NULL, "end" REAL NOT NULL, clip_url TEXT, page_url TEXT,
-        PRIMARY KEY (forum_id, session_id))""",
-    """CREATE TABLE segments (
-        id INTEGER PRIMARY KEY, forum_id TEXT NOT NULL, session_id TEXT NOT NULL,
-        start REAL NOT NULL, "end" REAL NOT NULL, text TEXT NOT NULL,
-        FOREIGN KEY (forum_id, session_id) REFERENCES sessions(forum_id, session_id))""",
-    "CREATE INDEX segments_by_session ON segments(forum_id, session_id, start)",
-    "CREATE VIRTUAL TABLE segments_fts USING fts5(compact, tokenize='trigram')",
-)
+BASELINE_SCHEMA = V1_SCHEMA  # the schema of git 7fc476c, which the migrations start from
 OLD_TRIGRAM = 3
 OLD_SNIPPET_BEFORE, OLD_SNIPPET_MAX = 30, 120
 
