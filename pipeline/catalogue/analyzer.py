@@ -21,6 +21,7 @@ verb (은 -> 은/NNG, 는 -> 늘다).
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from collections.abc import Collection, Sequence
@@ -46,8 +47,20 @@ _HOSTS = ("사람", "나무")
 class Analyzer(Protocol):
     """Turns text into search terms; the index and the queries must use the same one."""
 
+    @property
+    def identity(self) -> str:
+        """Names the analysis: a catalogue indexed under another identity is re-analysed
+        (its index cannot be edited with terms it was not written with)."""
+        ...
+
     def index_terms(self, texts: Sequence[str]) -> list[list[str]]:
         """The terms of each text, in text order (an FTS5 phrase needs the order)."""
+        ...
+
+    def index_words(self, texts: Sequence[str]) -> list[list[tuple[str, tuple[str, ...]]]]:
+        """Each text's words as written (`word_key`) with the terms each stands for, in
+        text order; words without a term are left out. Their terms, joined, are
+        `index_terms`."""
         ...
 
     def query_terms(self, query: str) -> list[str]:
@@ -65,8 +78,17 @@ def nfc(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """The form compared by the substring (trigram) index: NFC, case-folded, no spaces."""
+    """The form substrings are compared in: NFC, case-folded, no spaces."""
     return "".join(nfc(nfc(text).casefold()).split())
+
+
+_EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
+
+
+def word_key(word: str) -> str:
+    """A written word as the vocabulary keeps it: folded, without punctuation at its ends
+    (`"사회적가치를,"` -> `사회적가치를`)."""
+    return _EDGE_PUNCTUATION.sub("", fold(word))
 
 
 @dataclass(frozen=True)
@@ -111,6 +133,21 @@ def _terms(tokens: Sequence[_Token]) -> list[tuple[str, int, int]]:
     return [(nfc(term.casefold()), start, end) for term, start, end in terms if term.strip()]
 
 
+def _by_word(text: str, terms: Sequence[tuple[str, int, int]]
+             ) -> list[tuple[str, tuple[str, ...]]]:
+    """`terms` grouped by the whitespace-separated word of `text` each starts in."""
+    words: list[tuple[str, tuple[str, ...]]] = []
+    at = 0
+    for match in re.finditer(r"\S+", text):
+        found = []
+        while at < len(terms) and terms[at][1] < match.end():
+            found.append(terms[at][0])
+            at += 1
+        if found:
+            words.append((word_key(match.group()), tuple(found)))
+    return words
+
+
 # Endings before which a stem's final ㄹ drops (살다 -> 사는, 삽니다, 사세요; 알다 -> 아는):
 # Kiwi often reads such a form as the ㄹ-less verb (사는 -> 사다), so the ㄹ stem is
 # indexed too. Never for 하/되/이, whose ㄹ forms are not verbs.
@@ -131,14 +168,20 @@ def _l_dropped(token: _Token, following: _Token | None) -> str | None:
     return stem[:-1] + chr(_HANGUL_FIRST + code + _FINAL_L) + "다"
 
 
+# Bump when `_terms` changes what it indexes: catalogues written before are re-analysed.
+TERMS_VERSION = 3
+
+
 class KiwiAnalyzer:
     """Morphological analysis with Kiwi. Build it through `default_analyzer()`:
     constructing Kiwi loads its model, which takes about a second."""
 
     def __init__(self) -> None:
+        import kiwipiepy
         from kiwipiepy import Kiwi
 
         self._kiwi = Kiwi()
+        self._identity = f"kiwipiepy {kiwipiepy.__version__}, terms {TERMS_VERSION}"
         # Kiwi's C++ core is not documented as thread-safe; a web app may search from
         # several threads, and a query takes well under a millisecond.
         self._lock = threading.Lock()
@@ -150,10 +193,18 @@ class KiwiAnalyzer:
             results = self._kiwi.tokenize(list(texts))
             return [[_token(raw) for raw in tokens] for tokens in results]
 
+    @property
+    def identity(self) -> str:
+        return self._identity
+
     def index_terms(self, texts: Sequence[str]) -> list[list[str]]:
+        return [[term for _, terms in words for term in terms]
+                for words in self.index_words(texts)]
+
+    def index_words(self, texts: Sequence[str]) -> list[list[tuple[str, tuple[str, ...]]]]:
         normalised = [nfc(text) for text in texts]
-        return [[term for term, _, _ in _terms(tokens)]
-                for tokens in self._tokenize(normalised)]
+        return [_by_word(text, _terms(tokens))
+                for text, tokens in zip(normalised, self._tokenize(normalised), strict=True)]
 
     def query_terms(self, query: str) -> list[str]:
         terms: list[str] = []

@@ -120,7 +120,7 @@ def rebuild(catalogue: Path, archives: Sequence[Archive], progress: Progress, *,
                                       f"(again in {archive.where})",
                                       "name each storage once, or remove the stale copy")
                 passages = analyse(record, analyzer)
-                write_into(db, record, passages)
+                write_into(db, record, passages, analyzer)
                 result.forums.append(record.forum.id)
                 result.segments += sum(1 for p in passages if p.session_id is not None)
                 result.pages += sum(1 for p in passages if p.session_id is None)

@@ -12,35 +12,41 @@ the session's first passage is a hit, not every one. Ranking:
    session title or among the speakers counts too (`COLUMN_WEIGHTS`);
 3. then newest forum first, in programme order.
 
-After those come passages that only contain the query's words as substrings
-(the trigram index): parts of words and names the analyser reads differently
-standing alone than in a sentence (톨스 for 톨스토이, 가스공사 inside
-한국가스공사). Measured with scripts/bench/search_recall.py on the twelve talks
-of the speech corpus (884 sentences, 150 queries of each kind: is the sentence
-the query came from among the hits?): two- or three-syllable word beginnings,
-114 found by morphology alone, 150 with the substring hits; word middles, 25 and
-128; words as spoken, 144 and 147; two words typed without their space, 149 and
-150; for 0 to 2 more hits per query. That is why the trigram index stays, behind
-the morphological hits and never ahead of them.
+After those come passages where the query's words are parts of written words
+(the substring search, through the vocabulary of written words, see `terms`):
+parts of words and names the analyser reads differently standing alone than in
+a sentence (톨스 for 톨스토이, 가스공사 inside 한국가스공사의). A part is found
+inside one written word, not across the space between two (the trigram index of
+version 2 ignored spaces; typing two words as one is left to the morphology,
+which finds 146 of 150 such queries). Measured with
+scripts/bench/search_recall.py on the twelve talks of the speech corpus (884
+sentences, 150 queries of each kind: is the sentence the query came from among
+the hits?), morphology alone, then with the substring hits: word beginnings of
+two or three syllables 105 and 150; word middles 3 and 127 (the version 2
+trigram index: 128); words as spoken 143 and 147; two words typed without their
+space 146 and 146 (trigram: 150). That is why the substring search stays,
+behind the morphological hits and never ahead of them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.catalogue.analyzer import Analyzer, default_analyzer, fold, nfc
+from pipeline.catalogue.analyzer import Analyzer, default_analyzer, nfc, word_key
 from pipeline.catalogue.schema import RUN_HINT, connect
 from pipeline.catalogue.snippets import make_snippet, substring_spans
 from pipeline.errors import IndexError_
 
 COLUMN_WEIGHTS = (1.0, 0.5, 0.5)  # bm25 weights of the text, the session title, the speakers
-TRIGRAM = 3  # the trigram index cannot match shorter words; those are scanned
+TRIGRAM = 3  # the vocabulary's trigram index cannot match shorter fragments; those scan it
+# A fragment is searched as at most this many written words holding it, the shortest
+# first (the closest to what was typed): 사 alone is inside thousands.
+WORD_MATCHES = 200
 
 
 @dataclass(frozen=True)
@@ -145,8 +151,10 @@ def search(catalogue: Path, query: SearchQuery, *,
 
 
 def _words(text: str, analyzer: Analyzer) -> list[str]:
-    """The query's words for the substring index: folded, those with a term of their own."""
-    return [fold(w) for w in nfc(text).split() if analyzer.query_terms(w)]
+    """The query's words for the substring search: as the vocabulary keeps words, those
+    with a term of their own."""
+    return [key for w in nfc(text).split()
+            if analyzer.query_terms(w) and (key := word_key(w))]
 
 
 def _quote(text: str) -> str:
@@ -173,14 +181,15 @@ def _rows(db: sqlite3.Connection, terms: list[str], words: list[str],
     """
     wanted = query.offset + query.limit + 1
     top = wanted * FIRST_ROUND
+    substring = _substring_match(db, words)
     for _ in range(2):
-        sql, params = _sql(terms, words, query, top=top)
+        sql, params = _sql(terms, substring, query, top=top)
         rows = db.execute(sql, params).fetchall()
         if not rows:
             break
         count, edge_phrase, edge_score = rows[0][-3:]
         if count < top:  # every morphological match was ranked
-            if len(rows) > query.limit or not words:
+            if len(rows) > query.limit or substring is None:
                 return [row[:_ROW] for row in rows]
             break  # the substring matches may fill the page
         last_phrase, last_score = rows[-1][_ROW:_ROW + 2]
@@ -188,11 +197,11 @@ def _rows(db: sqlite3.Connection, terms: list[str], words: list[str],
                 last_phrase == edge_phrase and last_score < edge_score)):
             return [row[:_ROW] for row in rows]
         top *= WIDER
-    sql, params = _sql(terms, words, query)
+    sql, params = _sql(terms, substring, query)
     return db.execute(sql, params).fetchall()
 
 
-def _sql(terms: list[str], words: list[str], query: SearchQuery,
+def _sql(terms: list[str], substring: str | None, query: SearchQuery,
          top: int | None = None) -> tuple[str, list[object]]:
     """The ranked query: every match, substring matches after the morphological ones;
     or with `top`, only the best `top` morphological matches by (phrase, bm25), each
@@ -207,13 +216,12 @@ def _sql(terms: list[str], words: list[str], query: SearchQuery,
         params.append(top)
         extra = (", found.phrase, found.score, (SELECT n FROM edge), (SELECT phrase FROM edge),"
                  " (SELECT max(score) FROM found WHERE phrase = (SELECT phrase FROM edge))")
-    elif words:
-        substring, substring_params = _substring(words)
+    elif substring is not None:
         ctes += [f"morph AS ({morph})",
-                 f"sub AS (SELECT rowid AS id FROM passages_trigram WHERE {substring})",
+                 "sub AS (SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?)",
                  "found AS (SELECT id, score, spoken, phrase, morph FROM morph UNION ALL"
                  " SELECT id, NULL, 0, 0, 0 FROM sub WHERE id NOT IN (SELECT id FROM morph))"]
-        params += substring_params
+        params.append(substring)
     else:
         ctes.append(f"found AS ({morph})")
     params += [*filter_params, query.limit + 1, query.offset]
@@ -256,8 +264,8 @@ def _morphological(terms: list[str], query: SearchQuery, where: str,
     params.append(" AND ".join(map(_quote, unique)))
     if query.forum_id is not None:  # a forum's passages lie between its first and last id
         conditions += (" AND passages_fts.rowid BETWEEN"
-                       " (SELECT min(id) FROM passages WHERE forum_id = ?)"
-                       " AND (SELECT max(id) FROM passages WHERE forum_id = ?)")
+                       " (SELECT first_passage FROM forums WHERE id = ?)"
+                       " AND (SELECT last_passage FROM forums WHERE id = ?)")
         params += [query.forum_id, query.forum_id]
     if where != "1":
         source += (" JOIN passages p ON p.id = passages_fts.rowid"
@@ -270,23 +278,29 @@ def _morphological(terms: list[str], query: SearchQuery, where: str,
     return ctes, params, morph
 
 
-_FIRST = ("CASE WHEN p.session_id IS NOT NULL THEN (SELECT min(q.id) FROM passages q"
-          " WHERE q.forum_id = p.forum_id AND q.session_id = p.session_id)"
-          " ELSE (SELECT min(q.id) FROM passages q WHERE q.material_id = p.material_id) END")
+_FIRST = "CASE WHEN p.session_id IS NOT NULL THEN s.first_passage ELSE m.first_passage END"
 
 
-def _substring(words: list[str]) -> tuple[str, list[object]]:
-    conditions: list[str] = []
-    params: list[object] = []
-    long_words = [w for w in words if len(w) >= TRIGRAM]
-    if long_words:
-        conditions.append("passages_trigram MATCH ?")
-        params.append(" AND ".join(_quote(w) for w in long_words))
+def _substring_match(db: sqlite3.Connection, words: list[str]) -> str | None:
+    """The FTS5 query for passages holding every one of `words` inside a written word,
+    or None when one of them is inside none: each is looked up in the vocabulary
+    (`words`, see `terms`), and the terms of the written words it is part of are
+    searched as phrases in the passages' text."""
+    parts = []
     for word in words:
-        if len(word) < TRIGRAM:
-            conditions.append("compact LIKE ? ESCAPE '\\'")
-            params.append("%" + re.sub(r"([\\%_])", r"\\\1", word) + "%")
-    return " AND ".join(conditions), params
+        if len(word) >= TRIGRAM:
+            found = db.execute(
+                "SELECT terms FROM words WHERE words MATCH ? ORDER BY length(word) LIMIT ?",
+                (_quote(word), WORD_MATCHES))
+        else:  # too short for the trigram index: the vocabulary is scanned
+            found = db.execute(
+                "SELECT terms FROM words WHERE instr(word, ?) > 0 ORDER BY length(word)"
+                " LIMIT ?", (word, WORD_MATCHES))
+        phrases = list(dict.fromkeys(terms for (terms,) in found))
+        if not phrases:
+            return None
+        parts.append("body : (" + " OR ".join(map(_quote, phrases)) + ")")
+    return " AND ".join(parts) if parts else None
 
 
 def _filters(query: SearchQuery) -> tuple[str, list[object]]:

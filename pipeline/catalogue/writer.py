@@ -10,27 +10,24 @@ one or the other (WAL), never a mix.
 from __future__ import annotations
 
 import sqlite3
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.catalogue.analyzer import Analyzer, default_analyzer
 from pipeline.catalogue.records import ForumRecord, WriteResult
-from pipeline.catalogue.schema import (
-    connect,
-    format_speakers,
-    insert_compact,
+from pipeline.catalogue.schema import connect, format_speakers, transaction
+from pipeline.catalogue.terms import (
+    PassageTerms,
+    delete_terms,
+    ensure_analysed_by,
     insert_terms,
+    material_heading,
     passage_terms,
-    transaction,
 )
+from pipeline.catalogue.terms import clean as _clean
 from pipeline.errors import IndexError_
 from pipeline.faults import checkpoint
-
-
-def _clean(text: str | None) -> str:
-    return unicodedata.normalize("NFC", text or "").strip()
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,7 @@ class Passage:
     end: float | None
     page: int | None
     text: str
-    terms: tuple[str, str, str]  # body, heading, speakers
+    terms: PassageTerms
 
 
 def write_forum(catalogue: Path, record: ForumRecord, *, analyzer: Analyzer | None = None,
@@ -59,27 +56,33 @@ def write_forum(catalogue: Path, record: ForumRecord, *, analyzer: Analyzer | No
         raise IndexError_(f"cannot create the catalogue folder {catalogue.parent}: "
                           f"{exc.strerror or exc}") from exc
     with connect(catalogue, create=True, analyzer=analyzer) as db:
-        write_into(db, record, passages)
+        write_into(db, record, passages, analyzer)
     return _result(record, passages)
 
 
-def write_into(db: sqlite3.Connection, record: ForumRecord, passages: list[Passage]) -> None:
+def write_into(db: sqlite3.Connection, record: ForumRecord, passages: list[Passage],
+               analyzer: Analyzer) -> None:
+    """Replace the forum's rows with `passages` (analysed by `analyzer`) in one transaction."""
     with transaction(db):
-        delete_forum(db, record.forum.id)
-        _insert_forum(db, record)
-        material_ids = _insert_materials(db, record)
-        ids = []
-        for passage in passages:
-            cursor = db.execute(
-                'INSERT INTO passages (forum_id, session_id, start, "end", material_id, page,'
-                " text) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (record.forum.id, passage.session_id, passage.start, passage.end,
-                 material_ids.get(passage.material or ""), passage.page, passage.text))
-            assert cursor.lastrowid is not None
-            ids.append(cursor.lastrowid)
+        ensure_analysed_by(db, analyzer)
+        delete_forum(db, record.forum.id, analyzer)
+        (top,) = db.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()
+        # Explicit, consecutive ids: the forum's, each session's and each material's
+        # passages are a range, recorded as their first (and the forum's last) passage.
+        ids = list(range(top + 1, top + 1 + len(passages)))
+        firsts: dict[tuple[str | None, str | None], int] = {}
+        for passage_id, passage in zip(ids, passages, strict=True):
+            firsts.setdefault((passage.session_id, passage.material), passage_id)
+        _insert_forum(db, record, ids, firsts)
+        material_ids = _insert_materials(db, record, firsts)
+        db.executemany(
+            'INSERT INTO passages (id, forum_id, session_id, start, "end", material_id, page,'
+            " text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(passage_id, record.forum.id, p.session_id, p.start, p.end,
+              material_ids.get(p.material or ""), p.page, p.text)
+             for passage_id, p in zip(ids, passages, strict=True)])
         checkpoint("index.write")
         insert_terms(db, ids, [p.terms for p in passages])
-        insert_compact(db, ids, [p.text for p in passages])
 
 
 def analyse(record: ForumRecord, analyzer: Analyzer | None = None,
@@ -103,7 +106,7 @@ def _analyse(record: ForumRecord, analyzer: Analyzer,
                      for (segment, text), row in zip(kept, terms, strict=True)]
         advance(len(session.segments))
     for material in record.materials:
-        heading = " ".join(filter(None, [_clean(material.title), _clean(material.file_name)]))
+        heading = material_heading(material.title, material.file_name)
         pages = [(page.number, text) for page in material.pages if (text := _clean(page.text))]
         bodies = [text for _, text in pages]
         terms = passage_terms(analyzer, bodies, [heading] * len(pages), [""] * len(pages))
@@ -129,45 +132,51 @@ def _check_unique(record: ForumRecord) -> None:
         raise IndexError_(f"{forum}: two materials are both named {', '.join(twice)}")
 
 
-def _insert_forum(db: sqlite3.Connection, record: ForumRecord) -> None:
+def _insert_forum(db: sqlite3.Connection, record: ForumRecord, ids: list[int],
+                  firsts: dict[tuple[str | None, str | None], int]) -> None:
     forum = record.forum
     db.execute(
-        "INSERT INTO forums (id, title, date, organiser, language, url)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO forums (id, title, date, organiser, language, url, first_passage,"
+        " last_passage) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (forum.id, _clean(forum.title), forum.date, _clean(forum.organiser), forum.language,
-         record.url))
+         record.url, ids[0] if ids else None, ids[-1] if ids else None))
     for session in record.sessions:
         speakers = [(_clean(s.name), _clean(s.organisation) or None) for s in session.speakers]
         db.execute(
             "INSERT INTO sessions (forum_id, session_id, number, slug, title, speakers,"
-            ' start, "end", clip_url, page_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            ' start, "end", clip_url, page_url, first_passage)'
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (forum.id, session.id, session.number, session.slug, _clean(session.title),
              format_speakers(speakers), session.start, session.end, session.clip_url,
-             session.page_url))
+             session.page_url, firsts.get((session.id, None))))
         db.executemany("INSERT INTO speakers VALUES (?, ?, ?, ?, ?)",
                        [(forum.id, session.id, position, name, organisation)
                         for position, (name, organisation) in enumerate(speakers)])
 
 
-def _insert_materials(db: sqlite3.Connection, record: ForumRecord) -> dict[str, int]:
+def _insert_materials(db: sqlite3.Connection, record: ForumRecord,
+                      firsts: dict[tuple[str | None, str | None], int]) -> dict[str, int]:
     ids = {}
     for material in record.materials:
         cursor = db.execute(
-            "INSERT INTO materials (forum_id, file_name, kind, title, url)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (record.forum.id, material.file_name, material.kind, material.title, material.url))
+            "INSERT INTO materials (forum_id, file_name, kind, title, url, first_passage)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (record.forum.id, material.file_name, material.kind, material.title, material.url,
+             firsts.get((None, material.file_name))))
         assert cursor.lastrowid is not None
         ids[material.file_name] = cursor.lastrowid
     return ids
 
 
-def delete_forum(db: sqlite3.Connection, forum_id: str) -> None:
+def delete_forum(db: sqlite3.Connection, forum_id: str, analyzer: Analyzer) -> None:
     """Remove one forum's rows; children first, so the foreign keys hold at every step."""
-    for table in ("passages_fts", "passages_trigram"):
-        db.execute(f"DELETE FROM {table} WHERE rowid IN"
-                   " (SELECT id FROM passages WHERE forum_id = ?)", (forum_id,))
-    for statement in ("DELETE FROM passages WHERE forum_id = ?",
-                      "DELETE FROM materials WHERE forum_id = ?",
+    span = db.execute("SELECT first_passage, last_passage FROM forums WHERE id = ?",
+                      (forum_id,)).fetchone()
+    if span is not None and span[0] is not None:
+        where = "p.id BETWEEN ? AND ? AND p.forum_id = ?"
+        delete_terms(db, analyzer, where, (*span, forum_id))
+        db.execute(f"DELETE FROM passages AS p WHERE {where}", (*span, forum_id))
+    for statement in ("DELETE FROM materials WHERE forum_id = ?",
                       "DELETE FROM speakers WHERE forum_id = ?",
                       "DELETE FROM sessions WHERE forum_id = ?",
                       "DELETE FROM forums WHERE id = ?"):

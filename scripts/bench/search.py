@@ -8,7 +8,7 @@ segments of 3 to 6 s holding one to three sentences. It is written twice, from t
 same seeded records:
 
 - ours: through the real writer (`pipeline.catalogue.writer`: Kiwi analysis, schema
-  version 2: `passages_fts` terms, `passages_trigram`), searched with
+  version 3: contentless `passages_fts`, the `words` vocabulary), searched with
   `pipeline.catalogue.search` (default limit 20);
 - the baseline: the index sort-archive had before (git 7fc476c,
   pipeline/stages/index.py), re-implemented here as it was: the same tables, an FTS5
@@ -75,7 +75,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "bench-search"
 FORUM_HOURS = 4.0
 SEED = 20261128
-GENERATOR = 2  # bump when the synthetic archive changes: cached catalogues are rebuilt
+GENERATOR = 3  # bump when the synthetic archive changes: cached catalogues are rebuilt
 RECALL_FORUM = "recall-targets"
 RECALL_LIMIT = 2000  # above the recall forum's size: every match is returned
 
@@ -404,11 +404,12 @@ def build_ours(path: Path, plan: Plan, sentences: list[str], jobs: int) -> dict[
             _progress("ours", index + 1, plan.forums, wall)
     else:
         context = multiprocessing.get_context("fork")
+        analyzer = default_analyzer()
         with context.Pool(jobs, _worker_init, (plan, sentences)) as pool, \
                 connect(path, create=True) as db:
             for done, (record, passages) in enumerate(
                     pool.imap(_worker_analyse, range(plan.forums)), start=1):
-                write_into(db, record, passages)
+                write_into(db, record, passages, analyzer)
                 _progress("ours", done, plan.forums, wall)
             pool.close()
             pool.join()

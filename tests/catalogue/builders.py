@@ -118,3 +118,93 @@ def v1_catalogue(path: Path) -> Path:
     db.execute("PRAGMA user_version = 1")
     db.close()
     return path
+
+
+def indexed_terms(db: sqlite3.Connection) -> dict[int, tuple[str, str, str]]:
+    """What `passages_fts` holds for each passage (body, heading, speakers), read back from
+    the index itself (fts5vocab): the table is contentless and stores no text."""
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.indexed"
+               " USING fts5vocab(main, passages_fts, instance)")
+    columns = ("body", "heading", "speakers")
+    found: dict[int, list[list[str]]] = {}
+    for term, doc, col, _offset in db.execute(
+            "SELECT term, doc, col, offset FROM temp.indexed ORDER BY doc, col, offset"):
+        found.setdefault(int(doc), [[], [], []])[columns.index(col)].append(str(term))
+    return {doc: (" ".join(b), " ".join(h), " ".join(s)) for doc, (b, h, s) in found.items()}
+
+
+# What version 2 added to version 1 (pipeline/catalogue/schema.py `_V2` at git efc17b7),
+# verbatim but for the copy of `segments` into `passages`: there are no segments to copy.
+V2_ADDITIONS = (
+    "ALTER TABLE forums ADD COLUMN url TEXT",
+    """CREATE TABLE speakers (
+        forum_id TEXT NOT NULL, session_id TEXT NOT NULL, position INTEGER NOT NULL,
+        name TEXT NOT NULL, organisation TEXT,
+        PRIMARY KEY (forum_id, session_id, position),
+        FOREIGN KEY (forum_id, session_id) REFERENCES sessions(forum_id, session_id))""",
+    """CREATE TABLE materials (
+        id INTEGER PRIMARY KEY, forum_id TEXT NOT NULL REFERENCES forums(id),
+        file_name TEXT NOT NULL, kind TEXT NOT NULL, title TEXT, url TEXT,
+        UNIQUE (forum_id, file_name))""",
+    """CREATE TABLE passages (
+        id INTEGER PRIMARY KEY, forum_id TEXT NOT NULL REFERENCES forums(id),
+        session_id TEXT, start REAL, "end" REAL,
+        material_id INTEGER REFERENCES materials(id), page INTEGER,
+        text TEXT NOT NULL,
+        FOREIGN KEY (forum_id, session_id) REFERENCES sessions(forum_id, session_id),
+        CHECK ((session_id IS NULL) != (material_id IS NULL)))""",
+    "DROP TABLE segments",
+    "CREATE INDEX passages_by_place ON passages(forum_id, session_id, start)",
+    "CREATE INDEX passages_by_material ON passages(material_id, page)",
+    "ALTER TABLE segments_fts RENAME TO passages_trigram",
+    """CREATE VIRTUAL TABLE passages_fts USING fts5(
+        body, heading, speakers, tokenize='unicode61 remove_diacritics 0')""",
+)
+
+
+def v2_catalogue(path: Path) -> Path:
+    """A catalogue as version 2 wrote it: terms stored in `passages_fts`, a trigram table
+    over the folded text, and the two indexes on `passages`; the 2024 forum's keynote,
+    panel and material page, written the way version 2's writer wrote them."""
+    from pipeline.catalogue.analyzer import default_analyzer
+
+    analyzer = default_analyzer()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    for statement in (*V1_SCHEMA, *V2_ADDITIONS):
+        db.execute(statement)
+    record = forum_2024()
+    db.execute("INSERT INTO forums VALUES (?, ?, ?, ?, ?, ?)",
+               (FORUM_2024.id, FORUM_2024.title, FORUM_2024.date, FORUM_2024.organiser, "ko",
+                record.url))
+    rows: list[tuple[str | None, float | None, int | None, str, str, str]] = []
+    for item in record.sessions:
+        names = "; ".join(f"{s.name} ({s.organisation})" if s.organisation else s.name
+                          for s in item.speakers)
+        db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (FORUM_2024.id, item.id, item.number, item.slug, item.title, names,
+                    item.start, item.end, item.clip_url, item.page_url))
+        for position, speaker in enumerate(item.speakers):
+            db.execute("INSERT INTO speakers VALUES (?, ?, ?, ?, ?)",
+                       (FORUM_2024.id, item.id, position, speaker.name, speaker.organisation))
+        rows += [(item.id, s.start, None, s.text, item.title, names) for s in item.segments]
+    (material,) = record.materials
+    cursor = db.execute("INSERT INTO materials (forum_id, file_name, kind, title, url)"
+                        " VALUES (?, ?, ?, ?, ?)", (FORUM_2024.id, material.file_name,
+                                                    material.kind, material.title, material.url))
+    rows += [(None, None, p.number, p.text, f"{material.title} {material.file_name}", "")
+             for p in material.pages]
+    for session_id, start, page, text, heading, names in rows:
+        cursor_row = db.execute(
+            'INSERT INTO passages (forum_id, session_id, start, "end", material_id, page, text)'
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (FORUM_2024.id, session_id, start, None if start is None else start + 1,
+             None if session_id else cursor.lastrowid, page, text))
+        body, title, speakers = (" ".join(t) for t in analyzer.index_terms([text, heading, names]))
+        db.execute("INSERT INTO passages_fts (rowid, body, heading, speakers) VALUES (?, ?, ?, ?)",
+                   (cursor_row.lastrowid, body, title, speakers))
+        db.execute("INSERT INTO passages_trigram (rowid, compact) VALUES (?, ?)",
+                   (cursor_row.lastrowid, fold(text)))
+    db.execute("PRAGMA user_version = 2")
+    db.close()
+    return path

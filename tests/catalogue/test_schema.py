@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.catalogue import SearchQuery, facets, search, write_forum
+from pipeline.catalogue.analyzer import default_analyzer
 from pipeline.catalogue.schema import MIGRATIONS, SCHEMA_VERSION, connect, sqlite_error
 from pipeline.errors import IndexError_
-from tests.catalogue.builders import forum_2024, v1_catalogue
+from tests.catalogue.builders import forum_2024, indexed_terms, v1_catalogue, v2_catalogue
 
 
 def version(path: Path) -> int:
@@ -25,7 +26,7 @@ def tables(path: Path) -> set[str]:
 
 def test_migrations_are_numbered_one_by_one() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
 
 
 def test_a_new_catalogue_is_the_latest_version_in_wal_mode(tmp_path: Path) -> None:
@@ -33,8 +34,8 @@ def test_a_new_catalogue_is_the_latest_version_in_wal_mode(tmp_path: Path) -> No
     write_forum(path, forum_2024())
     assert version(path) == SCHEMA_VERSION
     assert {"forums", "sessions", "speakers", "materials", "passages", "passages_fts",
-            "passages_trigram"} <= tables(path)
-    assert "segments" not in tables(path)
+            "words", "catalogue_meta"} <= tables(path)
+    assert not {"segments", "passages_trigram"} & tables(path)
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -118,6 +119,38 @@ def test_damaged_or_foreign_files_are_index_errors(tmp_path: Path) -> None:
     assert tables(foreign) == {"notes"}
 
 
+def test_a_version_2_catalogue_is_upgraded_in_place_and_shrinks(tmp_path: Path) -> None:
+    path = v2_catalogue(tmp_path / "v2.sqlite")
+    expected = {q: [(h.session_id, h.start, h.page, h.match) for h in
+                    search(write_fresh(tmp_path / "fresh.sqlite"), SearchQuery(q)).hits]
+                for q in ("사회적가치", "선언문 채택", "윤태범", "얘기하다", "회적기", "자료집")}
+    assert version(path) == 2
+    for query, hits in expected.items():  # the first search upgrades it
+        assert [(h.session_id, h.start, h.page, h.match)
+                for h in search(path, SearchQuery(query)).hits] == hits, query
+    assert version(path) == SCHEMA_VERSION
+    assert not {"passages_trigram", "passages_by_place", "passages_by_material"} & tables(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0  # vacuumed
+        firsts = db.execute("SELECT session_id, first_passage FROM sessions ORDER BY number"
+                            ).fetchall()
+        assert firsts == [("keynote", 1), ("panel", 4)]
+        assert db.execute("SELECT first_passage, last_passage FROM forums").fetchall() == [
+            (1, 8)]
+        assert db.execute("SELECT first_passage FROM materials").fetchall() == [(7,)]
+        assert db.execute("SELECT value FROM catalogue_meta WHERE key = 'analyzer'"
+                          ).fetchone()[0] == default_analyzer().identity
+    # The upgraded index is exact: a version 3 writer replaces the forum cleanly.
+    write_forum(path, forum_2024())
+    with sqlite3.connect(path) as db, sqlite3.connect(tmp_path / "fresh.sqlite") as fresh:
+        assert sorted(indexed_terms(db).values()) == sorted(indexed_terms(fresh).values())
+
+
+def write_fresh(path: Path) -> Path:
+    write_forum(path, forum_2024())
+    return path
+
+
 def test_a_locked_catalogue_says_so(catalogue: Path) -> None:
     writer = sqlite3.connect(catalogue, isolation_level=None)
     other = sqlite3.connect(catalogue, isolation_level=None, timeout=0)
@@ -139,7 +172,7 @@ def test_a_full_disk_says_so(tmp_path: Path) -> None:
     with connect(path, create=True) as db:
         db.execute("PRAGMA max_page_count = 30")  # SQLite's own limit: a real SQLITE_FULL
         with pytest.raises(sqlite3.OperationalError) as caught:
-            db.execute("INSERT INTO passages_trigram (compact) VALUES (?)", ("가" * 200_000,))
+            db.execute("INSERT INTO words (word, terms) VALUES (?, '')", ("가" * 200_000,))
     error = sqlite_error(path, caught.value)
     assert error.one_line().startswith(f"no space left to write the catalogue {path}")
 
@@ -150,7 +183,7 @@ def test_search_reads_while_another_run_is_writing(catalogue: Path) -> None:
     writer = sqlite3.connect(catalogue, isolation_level=None)
     try:
         writer.execute("BEGIN IMMEDIATE")
-        writer.execute("DELETE FROM passages_fts")
+        writer.execute("INSERT INTO passages_fts (passages_fts) VALUES ('delete-all')")
         # WAL: the reader sees the last committed state and is not blocked.
         assert search(catalogue, SearchQuery("사회적")).hits == before
     finally:

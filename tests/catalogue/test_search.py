@@ -117,10 +117,13 @@ def test_substring_hits_come_after_the_morphological_ones(tmp_path: Path) -> Non
     assert texts(hits) == ["가스 공사 현장", "한국가스공사의 사례"]
     assert [h.match for h in hits] == ["phrase", "substring"]
     assert hits[1].snippet == "한국가스[공사]의 사례"
-    # Typed as one word, 가스공사 is one name to Kiwi too: both are found as substrings,
-    # in programme order.
+    # Typed as one word, 가스공사 is one name to Kiwi too: it is found inside the written
+    # word 한국가스공사의, but not across the space of 가스 공사 (the vocabulary holds
+    # written words, not the text without its spaces).
     assert [(h.text, h.match) for h in find(path, "가스공사")] == [
-        ("한국가스공사의 사례", "substring"), ("가스 공사 현장", "substring")]
+        ("한국가스공사의 사례", "substring")]
+    assert [h.text for h in find(path, "국가스")] == ["한국가스공사의 사례"]
+    assert find(path, "의사") == find(path, "국가스공사의사") == []  # across a space
     (tolstoy,) = find(path, "톨스")  # the start of a name
     assert (tolstoy.match, tolstoy.snippet) == ("substring", "[톨스]토이를 읽었습니다")
 

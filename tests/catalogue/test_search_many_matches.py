@@ -40,7 +40,7 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _everything_ranked(db: sqlite3.Connection, terms: list[str], words: list[str],
                        query: SearchQuery) -> list[tuple[Any, ...]]:
-    sql, params = search_module._sql(terms, words, query)
+    sql, params = search_module._sql(terms, search_module._substring_match(db, words), query)
     return db.execute(sql, params).fetchall()
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.catalogue import ForumRecord, SearchQuery, search, write_forum
+from pipeline.catalogue import ForumRecord, SearchQuery, SegmentRecord, search, write_forum
+from pipeline.catalogue.analyzer import default_analyzer
 from pipeline.errors import IndexError_
-from tests.catalogue.builders import FORUM_2025, forum_2024, session
+from tests.catalogue.builders import FORUM_2025, forum_2024, indexed_terms, session
 
-TABLES = ("forums", "sessions", "speakers", "materials", "passages", "passages_fts",
-          "passages_trigram")
+TABLES = ("forums", "sessions", "speakers", "materials", "passages", "passages_fts")
 
 
 def counts(path: Path) -> dict[str, int]:
@@ -23,11 +23,13 @@ def counts(path: Path) -> dict[str, int]:
 
 
 def dump(path: Path) -> list[tuple[object, ...]]:
+    """Each passage with the terms indexed for it."""
     with sqlite3.connect(path) as db:
-        return db.execute(
-            "SELECT p.forum_id, p.session_id, p.start, p.page, p.text, f.body, f.heading,"
-            " f.speakers, t.compact FROM passages p JOIN passages_fts f ON f.rowid = p.id"
-            " JOIN passages_trigram t ON t.rowid = p.id ORDER BY p.id").fetchall()
+        terms = indexed_terms(db)
+        rows = db.execute("SELECT id, forum_id, session_id, start, page, text FROM passages"
+                          " ORDER BY id").fetchall()
+    assert set(terms) <= {row[0] for row in rows}  # nothing indexed for a passage now gone
+    return [(*row[1:], *terms.get(row[0], ("", "", ""))) for row in rows]
 
 
 def forum_2025() -> ForumRecord:
@@ -40,7 +42,7 @@ def forum_2025() -> ForumRecord:
 
 def test_a_forum_is_written_with_its_sessions_speakers_and_pages(catalogue: Path) -> None:
     assert counts(catalogue) == {"forums": 1, "sessions": 2, "speakers": 3, "materials": 1,
-                                 "passages": 8, "passages_fts": 8, "passages_trigram": 8}
+                                 "passages": 8, "passages_fts": 8}
     with sqlite3.connect(catalogue) as db:
         speakers = db.execute("SELECT speakers FROM sessions ORDER BY number").fetchall()
     assert speakers == [("김민지 (한국사회가치연구원)",), ("윤태범 (정책기획위원회); 이준호",)]
@@ -51,7 +53,6 @@ def test_a_forum_is_written_with_its_sessions_speakers_and_pages(catalogue: Path
                                      "하다", "보다"]
     assert str(first[6]).split() == ["기조연설", "사회", "사회적", "기업", "오늘"]
     assert str(first[7]).split() == ["김민지", "한국", "사회", "가치", "연구원"]
-    assert first[8] == "사회적기업에대해서사람들한테얘기를해보면"
 
 
 def test_writing_the_same_forum_again_changes_nothing(catalogue: Path) -> None:
@@ -67,7 +68,7 @@ def test_rewriting_a_forum_removes_what_it_no_longer_has(catalogue: Path) -> Non
     write_forum(catalogue, dataclasses.replace(record, sessions=record.sessions[:1],
                                                materials=()))
     assert counts(catalogue) == {"forums": 1, "sessions": 1, "speakers": 1, "materials": 0,
-                                 "passages": 3, "passages_fts": 3, "passages_trigram": 3}
+                                 "passages": 3, "passages_fts": 3}
     assert search(catalogue, SearchQuery("지표")).hits == []
     assert search(catalogue, SearchQuery("선언문")).hits == []
 
@@ -122,3 +123,53 @@ def test_decomposed_hangul_is_stored_composed(tmp_path: Path) -> None:
     (hit,) = search(path, SearchQuery("성과 측정")).hits
     assert hit.text == "사회적가치 성과 측정 및 지표"
     assert hit.session_title == "가치"
+
+
+def by_content(path: Path) -> list[tuple[object, ...]]:
+    """Passages with their indexed terms, without ids (those differ between catalogues)."""
+    return sorted(dump(path), key=repr)
+
+
+def test_rewrites_leave_the_index_a_fresh_write_gives(catalogue: Path, tmp_path: Path) -> None:
+    # The term index stores no text: a rewrite must remove exactly the old terms.
+    write_forum(catalogue, forum_2025())
+    record = forum_2024()
+    changed = dataclasses.replace(record.sessions[1], title="토론: 새 제목", segments=(
+        *record.sessions[1].segments[:1], SegmentRecord(60.0, 61.0, "새로 말한 문장입니다")))
+    write_forum(catalogue, dataclasses.replace(record, sessions=(record.sessions[0], changed)))
+    write_forum(catalogue, forum_2025())
+    fresh = tmp_path / "fresh.sqlite"
+    write_forum(fresh, forum_2025())
+    write_forum(fresh, dataclasses.replace(record, sessions=(record.sessions[0], changed)))
+    assert by_content(catalogue) == by_content(fresh)
+    assert search(catalogue, SearchQuery("토론 잴")).hits == []  # the old title is gone
+
+
+def test_an_index_from_another_analyzer_is_redone_before_a_write(catalogue: Path,
+                                                                  tmp_path: Path) -> None:
+    # What a kiwipiepy upgrade leaves: terms the current analysis would not give.
+    with sqlite3.connect(catalogue) as db:
+        ids = [row[0] for row in db.execute("SELECT id FROM passages")]
+        db.execute("INSERT INTO passages_fts (passages_fts) VALUES ('delete-all')")
+        db.executemany("INSERT INTO passages_fts (rowid, body, heading, speakers)"
+                       " VALUES (?, '낡은 분석', '', '')", [(i,) for i in ids])
+        db.execute("UPDATE catalogue_meta SET value = 'kiwipiepy 0.1, terms 1'"
+                   " WHERE key = 'analyzer'")
+    write_forum(catalogue, forum_2025())
+    fresh = tmp_path / "fresh.sqlite"
+    write_forum(fresh, forum_2024())
+    write_forum(fresh, forum_2025())
+    assert by_content(catalogue) == by_content(fresh)
+    assert search(catalogue, SearchQuery("낡은")).hits == []
+    with sqlite3.connect(catalogue) as db:
+        assert db.execute("SELECT value FROM catalogue_meta").fetchall() == [
+            (default_analyzer().identity,)]
+
+
+def test_written_words_are_kept_once_with_their_terms(catalogue: Path) -> None:
+    write_forum(catalogue, forum_2024())
+    with sqlite3.connect(catalogue) as db:
+        words = db.execute("SELECT word, terms FROM words").fetchall()
+    assert len(words) == len(set(words))
+    assert ("사회적가치", "사회 사회적 가치") in words
+    assert ('"평가"', "평가") not in words and ("평가", "평가") in words  # quotes trimmed
