@@ -12,11 +12,13 @@ Version 2: `passages` replaces `segments` and also holds material pages;
 `passages_fts` holds each passage's Korean terms (see `analyzer`), with the
 session title and speakers as columns of their own, for ranking; the trigram
 table becomes `passages_trigram`; `speakers` and `materials` tables; a forum URL.
-Version 3: `passages_fts` becomes contentless and `passages_trigram` gives way to
-`words`, a vocabulary of written words in a trigram index (see `terms`: at 1,000
-hours the catalogue went from 7.6x the text to under 3x); forums, sessions and
-materials record their first passage (and forums their last) instead of two
-indexes on `passages`; `catalogue_meta` names the analyzer the terms came from.
+Version 3 (see `terms`; at 1,000 hours the catalogue went from 7.6x the text to
+about 2x): `passages_fts` becomes contentless and holds the spoken text's terms
+only; session titles and speakers go to `headings_fts`, once per session;
+`passages_trigram` gives way to `words`, a vocabulary of written words in a
+trigram index; forums, sessions and materials record their first and last
+passage instead of two indexes on `passages`; `catalogue_meta` names the
+analyzer the terms came from.
 
 Every sqlite3 error raised inside `connect` becomes one `IndexError_` naming
 the file, so the command line prints it as one line.
@@ -98,22 +100,33 @@ _V3 = (
     "ALTER TABLE forums ADD COLUMN first_passage INTEGER",
     "ALTER TABLE forums ADD COLUMN last_passage INTEGER",
     "ALTER TABLE sessions ADD COLUMN first_passage INTEGER",
+    "ALTER TABLE sessions ADD COLUMN last_passage INTEGER",
     "ALTER TABLE materials ADD COLUMN first_passage INTEGER",
+    "ALTER TABLE materials ADD COLUMN last_passage INTEGER",
     """UPDATE forums SET
         first_passage = (SELECT min(id) FROM passages p WHERE p.forum_id = forums.id),
         last_passage = (SELECT max(id) FROM passages p WHERE p.forum_id = forums.id)""",
-    """UPDATE sessions SET first_passage = (SELECT min(id) FROM passages p
-        WHERE p.forum_id = sessions.forum_id AND p.session_id = sessions.session_id)""",
-    """UPDATE materials SET first_passage = (SELECT min(id) FROM passages p
-        WHERE p.material_id = materials.id)""",
+    """UPDATE sessions SET
+        first_passage = (SELECT min(id) FROM passages p WHERE p.forum_id = sessions.forum_id
+                         AND p.session_id = sessions.session_id),
+        last_passage = (SELECT max(id) FROM passages p WHERE p.forum_id = sessions.forum_id
+                        AND p.session_id = sessions.session_id)""",
+    """UPDATE materials SET
+        first_passage = (SELECT min(id) FROM passages p WHERE p.material_id = materials.id),
+        last_passage = (SELECT max(id) FROM passages p WHERE p.material_id = materials.id)""",
     "DROP INDEX passages_by_place",
     "DROP INDEX passages_by_material",
     "DROP TABLE passages_trigram",
     "DROP TABLE passages_fts",
-    # Contentless: the terms are indexed, not stored (see `terms`).
+    # The spoken text's terms, indexed and not stored (see `terms`).
     """CREATE VIRTUAL TABLE passages_fts USING fts5(
-        body, heading, speakers, content='', tokenize='unicode61 remove_diacritics 0')""",
-    "CREATE VIRTUAL TABLE words USING fts5(word, terms UNINDEXED, tokenize='trigram')",
+        body, content='', tokenize='unicode61 remove_diacritics 0')""",
+    # A session's title and speakers (a material's title and file name), once per session:
+    # rowid = its first passage.
+    """CREATE VIRTUAL TABLE headings_fts USING fts5(
+        heading, speakers, last_passage UNINDEXED, tokenize='unicode61 remove_diacritics 0')""",
+    """CREATE VIRTUAL TABLE words USING fts5(
+        word, terms UNINDEXED, tokenize='trigram', columnsize=0)""",
 )
 
 

@@ -8,8 +8,9 @@ the session's first passage is a hit, not every one. Ranking:
 
 1. the query's terms as an exact phrase (선언문 채택 in 선언문을 채택했습니다)
    before the same terms scattered;
-2. then FTS5's bm25, where a term in the spoken text weighs most and one in the
-   session title or among the speakers counts too (`COLUMN_WEIGHTS`);
+2. then FTS5's bm25 over the spoken text, weighed up for a passage whose session
+   title or speakers hold some of the terms; a session matched through its title
+   or speakers alone comes after the spoken matches (see `matching`);
 3. then newest forum first, in programme order.
 
 After those come passages where the query's words are parts of written words
@@ -38,15 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.catalogue.analyzer import Analyzer, default_analyzer, nfc, word_key
+from pipeline.catalogue.matching import Lookups, look_up, morphological
 from pipeline.catalogue.schema import RUN_HINT, connect
 from pipeline.catalogue.snippets import make_snippet, substring_spans
 from pipeline.errors import IndexError_
-
-COLUMN_WEIGHTS = (1.0, 0.5, 0.5)  # bm25 weights of the text, the session title, the speakers
-TRIGRAM = 3  # the vocabulary's trigram index cannot match shorter fragments; those scan it
-# A fragment is searched as at most this many written words holding it, the shortest
-# first (the closest to what was typed): 사 alone is inside thousands.
-WORD_MATCHES = 200
 
 
 @dataclass(frozen=True)
@@ -157,11 +153,6 @@ def _words(text: str, analyzer: Analyzer) -> list[str]:
             if analyzer.query_terms(w) and (key := word_key(w))]
 
 
-def _quote(text: str) -> str:
-    """An FTS5 string: literal, whatever it contains."""
-    return '"' + text.replace('"', '""') + '"'
-
-
 _ROW = 18  # the columns `_hit` reads; the ranked-first query adds its key and edge after them
 FIRST_ROUND = 4  # the ranked-first query takes this many times the page's rows...
 WIDER = 8  # ...and this many times more again when those were not enough
@@ -176,39 +167,48 @@ def _rows(db: sqlite3.Connection, terms: list[str], words: list[str],
     the `top` best morphological matches by (phrase, bm25) are (FTS5 keeps them in
     a bounded sort); when the page is full of rows ranked strictly above the worst
     of those, no other passage can enter it, a substring match included (those
-    rank after every morphological match). Otherwise `top` grows, and at last
-    everything is ranked as one query.
+    rank after every morphological match). When it is not, the matches that tie
+    with that worst row are fetched with everything above it (identical sentences
+    score the same, and the forum's date decides between them); when even those do
+    not fill the page, `top` grows, and at last everything is ranked as one query.
     """
     wanted = query.offset + query.limit + 1
     top = wanted * FIRST_ROUND
-    substring = _substring_match(db, words)
+    lookups = look_up(db, terms, words, query.forum_id)
     for _ in range(2):
-        sql, params = _sql(terms, substring, query, top=top)
+        sql, params = _sql(terms, lookups, query, top=top)
         rows = db.execute(sql, params).fetchall()
         if not rows:
             break
         count, edge_phrase, edge_score = rows[0][-3:]
         if count < top:  # every morphological match was ranked
-            if len(rows) > query.limit or substring is None:
+            if len(rows) > query.limit or lookups.substring is None:
                 return [row[:_ROW] for row in rows]
             break  # the substring matches may fill the page
         last_phrase, last_score = rows[-1][_ROW:_ROW + 2]
         if len(rows) > query.limit and (last_phrase > edge_phrase or (
                 last_phrase == edge_phrase and last_score < edge_score)):
             return [row[:_ROW] for row in rows]
+        # The page reaches the worst of the `top`, and others may tie with it (passages
+        # with the same words score the same): rank every match down to that worst.
+        sql, params = _sql(terms, lookups, query, through=(edge_phrase, edge_score))
+        rows = db.execute(sql, params).fetchall()
+        if len(rows) > query.limit:
+            return rows
         top *= WIDER
-    sql, params = _sql(terms, substring, query)
+    sql, params = _sql(terms, lookups, query)
     return db.execute(sql, params).fetchall()
 
 
-def _sql(terms: list[str], substring: str | None, query: SearchQuery,
-         top: int | None = None) -> tuple[str, list[object]]:
+def _sql(terms: list[str], lookups: Lookups, query: SearchQuery, top: int | None = None,
+         through: tuple[int, float] | None = None) -> tuple[str, list[object]]:
     """The ranked query: every match, substring matches after the morphological ones;
     or with `top`, only the best `top` morphological matches by (phrase, bm25), each
     row followed by its phrase and score, their number, and the worst (phrase, score)
-    among them."""
+    among them; or with `through`, the morphological matches ranked at or above that
+    (phrase, score)."""
     where, filter_params = _filters(query)
-    ctes, params, morph = _morphological(terms, query, where, filter_params)
+    ctes, params, morph = morphological(terms, lookups, query.forum_id, where, filter_params)
     extra = ""
     if top is not None:  # one pass over the matches, into a bounded sort
         ctes += [f"found AS ({morph} ORDER BY phrase DESC, score LIMIT ?)",
@@ -216,12 +216,16 @@ def _sql(terms: list[str], substring: str | None, query: SearchQuery,
         params.append(top)
         extra = (", found.phrase, found.score, (SELECT n FROM edge), (SELECT phrase FROM edge),"
                  " (SELECT max(score) FROM found WHERE phrase = (SELECT phrase FROM edge))")
-    elif substring is not None:
+    elif through is not None:
+        ctes.append(f"found AS (SELECT * FROM ({morph}) WHERE phrase > ?"
+                    " OR (phrase = ? AND score <= ?))")
+        params += [through[0], through[0], through[1]]
+    elif lookups.substring is not None:
         ctes += [f"morph AS ({morph})",
                  "sub AS (SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?)",
                  "found AS (SELECT id, score, spoken, phrase, morph FROM morph UNION ALL"
                  " SELECT id, NULL, 0, 0, 0 FROM sub WHERE id NOT IN (SELECT id FROM morph))"]
-        params.append(substring)
+        params.append(lookups.substring)
     else:
         ctes.append(f"found AS ({morph})")
     params += [*filter_params, query.limit + 1, query.offset]
@@ -241,66 +245,7 @@ def _sql(terms: list[str], substring: str | None, query: SearchQuery,
     return sql, params
 
 
-def _morphological(terms: list[str], query: SearchQuery, where: str,
-                   filter_params: list[object]) -> tuple[list[str], list[object], str]:
-    """The full-text matches of all `terms` (with bm25 score, spoken and phrase flags), as
-    a SELECT, with the CTEs and parameters it needs, in the order they appear."""
-    unique = list(dict.fromkeys(terms))
-    weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
-    # bm25 with the title and speakers weighing nothing is below 0 exactly when one of
-    # the terms is in the spoken text: `spoken` without a second full-text query.
-    body_only = ", ".join(["1.0"] + ["0.0"] * (len(COLUMN_WEIGHTS) - 1))
-    ctes: list[str] = []
-    params: list[object] = []
-    spoken = f"bm25(passages_fts, {body_only}) < 0"
-    if len(terms) == 1:
-        phrase = spoken  # one term: in the text as a phrase = in the text
-    else:
-        ctes.append("in_order AS (SELECT rowid AS id FROM passages_fts"
-                    " WHERE passages_fts MATCH ?)")
-        params.append("body : " + _quote(" ".join(terms)))
-        phrase = "passages_fts.rowid IN (SELECT id FROM in_order)"
-    source, conditions = "passages_fts", "passages_fts MATCH ?"
-    params.append(" AND ".join(map(_quote, unique)))
-    if query.forum_id is not None:  # a forum's passages lie between its first and last id
-        conditions += (" AND passages_fts.rowid BETWEEN"
-                       " (SELECT first_passage FROM forums WHERE id = ?)"
-                       " AND (SELECT last_passage FROM forums WHERE id = ?)")
-        params += [query.forum_id, query.forum_id]
-    if where != "1":
-        source += (" JOIN passages p ON p.id = passages_fts.rowid"
-                   " JOIN forums f ON f.id = p.forum_id")
-        conditions += f" AND {where}"
-        params += filter_params
-    morph = (f"SELECT passages_fts.rowid AS id, bm25(passages_fts, {weights}) AS score,"
-             f" {spoken} AS spoken, {phrase} AS phrase, 1 AS morph"
-             f" FROM {source} WHERE {conditions}")
-    return ctes, params, morph
-
-
 _FIRST = "CASE WHEN p.session_id IS NOT NULL THEN s.first_passage ELSE m.first_passage END"
-
-
-def _substring_match(db: sqlite3.Connection, words: list[str]) -> str | None:
-    """The FTS5 query for passages holding every one of `words` inside a written word,
-    or None when one of them is inside none: each is looked up in the vocabulary
-    (`words`, see `terms`), and the terms of the written words it is part of are
-    searched as phrases in the passages' text."""
-    parts = []
-    for word in words:
-        if len(word) >= TRIGRAM:
-            found = db.execute(
-                "SELECT terms FROM words WHERE words MATCH ? ORDER BY length(word) LIMIT ?",
-                (_quote(word), WORD_MATCHES))
-        else:  # too short for the trigram index: the vocabulary is scanned
-            found = db.execute(
-                "SELECT terms FROM words WHERE instr(word, ?) > 0 ORDER BY length(word)"
-                " LIMIT ?", (word, WORD_MATCHES))
-        phrases = list(dict.fromkeys(terms for (terms,) in found))
-        if not phrases:
-            return None
-        parts.append("body : (" + " OR ".join(map(_quote, phrases)) + ")")
-    return " AND ".join(parts) if parts else None
 
 
 def _filters(query: SearchQuery) -> tuple[str, list[object]]:

@@ -1,14 +1,18 @@
-"""The catalogue's term indexes: what `passages_fts` and `words` hold, added and removed.
+"""The catalogue's term indexes: `passages_fts`, `headings_fts` and `words`, added and removed.
 
 `passages_fts` is a contentless FTS5 table (`content=''`): a passage's text is
 kept once, in `passages`, and its terms are only indexed, not stored; keeping
 them (version 2) doubled the catalogue. The price: SQLite 3.40 (Debian 12) can
 delete a row of a contentless table only by naming the terms it was indexed
 with (`contentless_delete` came in 3.43). They are analysed again from the
-stored text, session title and speakers, which gives the same terms only under
-the same analysis; so the catalogue records the analyzer's identity
-(`catalogue_meta`), and a write under another one re-indexes every passage first
-(`ensure_analysed_by`).
+stored text, which gives the same terms only under the same analysis; so the
+catalogue records the analyzer's identity (`catalogue_meta`), and a write under
+another one re-indexes every passage first (`ensure_analysed_by`).
+
+`headings_fts` holds each session's title and speakers (a material's title and
+file name) once, with the range of its passages, instead of on every passage:
+at 1,000 hours they made more than half of the term index. It is small, so it
+keeps its content and is edited like a table.
 
 `words` is the vocabulary of written words (`word_key`, e.g. 한국가스공사의) with
 the terms each stood for where it was written, in a trigram index: the substring
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import sqlite3
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.catalogue.analyzer import Analyzer
@@ -71,13 +75,11 @@ def passage_terms(analyzer: Analyzer, bodies: list[str], headings: list[str],
 
 def insert_terms(db: sqlite3.Connection, ids: list[int], terms: list[PassageTerms],
                  known: set[tuple[str, str]] | None = None) -> None:
-    """Index passages (rowid = passages.id), and add their new words to the vocabulary.
-
-    `known`: the vocabulary, when the caller keeps it across calls (it is updated).
-    """
-    db.executemany(
-        "INSERT INTO passages_fts (rowid, body, heading, speakers) VALUES (?, ?, ?, ?)",
-        [(i, t.body, t.heading, t.speakers) for i, t in zip(ids, terms, strict=True)])
+    """Index passages' text (rowid = passages.id), and add their new written words to the
+    vocabulary. `known`: the vocabulary, when the caller keeps it across calls (it is
+    updated)."""
+    db.executemany("INSERT INTO passages_fts (rowid, body) VALUES (?, ?)",
+                   [(i, t.body) for i, t in zip(ids, terms, strict=True)])
     if known is None:
         known = set(db.execute("SELECT word, terms FROM words"))
     new = sorted({pair for t in terms for pair in t.words} - known)
@@ -85,33 +87,32 @@ def insert_terms(db: sqlite3.Connection, ids: list[int], terms: list[PassageTerm
     known.update(new)
 
 
-_STORED = (
-    "SELECT p.id, p.text, s.title, s.speakers, m.title, m.file_name FROM passages p"
-    " LEFT JOIN sessions s ON s.forum_id = p.forum_id AND s.session_id = p.session_id"
-    " LEFT JOIN materials m ON m.id = p.material_id"
-)
+def insert_headings(db: sqlite3.Connection, ids: list[int], terms: list[PassageTerms],
+                    places: list[tuple[str | None, str | None]]) -> None:
+    """Index the headings of the sessions and materials the passages belong to (`places`:
+    each passage's session id or material name): one row per run of passages."""
+    runs: list[tuple[int, int, str, str]] = []
+    for index, (passage_id, term) in enumerate(zip(ids, terms, strict=True)):
+        if index and places[index] == places[index - 1]:
+            runs[-1] = (runs[-1][0], passage_id, *runs[-1][2:])
+        else:
+            runs.append((passage_id, passage_id, term.heading, term.speakers))
+    db.executemany("INSERT INTO headings_fts (rowid, last_passage, heading, speakers)"
+                   " VALUES (?, ?, ?, ?)", runs)
 
 
-def _stored(db: sqlite3.Connection, where: str, params: tuple[object, ...]
-            ) -> Iterator[tuple[list[int], list[str], list[str], list[str]]]:
-    """The stored passages matching `where`, in batches: ids, texts, headings, speakers."""
-    cursor = db.execute(f"{_STORED} WHERE {where} ORDER BY p.id", params)
+def delete_terms(db: sqlite3.Connection, analyzer: Analyzer, first: int, last: int,
+                 forum_id: str) -> None:
+    """Remove a forum's passages (ids `first` to `last`) from the term indexes (their rows
+    in `passages` stay)."""
+    cursor = db.execute("SELECT id, text FROM passages WHERE id BETWEEN ? AND ?"
+                        " AND forum_id = ? ORDER BY id", (first, last, forum_id))
     while rows := cursor.fetchmany(BATCH):
-        yield ([row[0] for row in rows], [row[1] for row in rows],
-               [clean(row[2]) if row[5] is None else material_heading(row[4], row[5])
-                for row in rows],
-               [row[3] or "" for row in rows])
-
-
-def delete_terms(db: sqlite3.Connection, analyzer: Analyzer, where: str,
-                 params: tuple[object, ...]) -> None:
-    """Remove the passages matching `where` from `passages_fts` (their rows stay)."""
-    for ids, bodies, headings, speakers in _stored(db, where, params):
-        terms = passage_terms(analyzer, bodies, headings, speakers)
-        db.executemany(
-            "INSERT INTO passages_fts (passages_fts, rowid, body, heading, speakers)"
-            " VALUES ('delete', ?, ?, ?, ?)",
-            [(i, t.body, t.heading, t.speakers) for i, t in zip(ids, terms, strict=True)])
+        terms = analyzer.index_terms([text for _, text in rows])
+        db.executemany("INSERT INTO passages_fts (passages_fts, rowid, body)"
+                       " VALUES ('delete', ?, ?)",
+                       [(i, " ".join(t)) for (i, _), t in zip(rows, terms, strict=True)])
+    db.execute("DELETE FROM headings_fts WHERE rowid BETWEEN ? AND ?", (first, last))
 
 
 def stored_analyzer(db: sqlite3.Connection) -> str | None:
@@ -119,15 +120,39 @@ def stored_analyzer(db: sqlite3.Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
+def _stored_headings(db: sqlite3.Connection) -> list[tuple[int, int, str, str]]:
+    """(first passage, last passage, heading, speakers) of every session and material with
+    passages, as the writer analysed them."""
+    sessions = db.execute("SELECT first_passage, last_passage, title, speakers FROM sessions"
+                          " WHERE first_passage IS NOT NULL").fetchall()
+    materials = db.execute("SELECT first_passage, last_passage, title, file_name FROM materials"
+                           " WHERE first_passage IS NOT NULL").fetchall()
+    return sorted([(first, last, clean(title), names) for first, last, title, names in sessions]
+                  + [(first, last, material_heading(title, name), "")
+                     for first, last, title, name in materials])
+
+
 def reindex(db: sqlite3.Connection, analyzer: Analyzer,
             advance: Callable[[int], None] = _NO_PROGRESS) -> None:
-    """Index every passage anew under `analyzer` (inside the caller's transaction)."""
+    """Index every passage and heading anew under `analyzer` (in the caller's transaction)."""
     db.execute("INSERT INTO passages_fts (passages_fts) VALUES ('delete-all')")
+    db.execute("DELETE FROM headings_fts")
     db.execute("DELETE FROM words")
     known: set[tuple[str, str]] = set()
-    for ids, bodies, headings, speakers in _stored(db, "1", ()):
-        insert_terms(db, ids, passage_terms(analyzer, bodies, headings, speakers), known)
+    cursor = db.execute("SELECT id, text FROM passages ORDER BY id")
+    while rows := cursor.fetchmany(BATCH):
+        ids = [row[0] for row in rows]
+        terms = passage_terms(analyzer, [row[1] for row in rows], [""] * len(rows),
+                              [""] * len(rows))
+        insert_terms(db, ids, terms, known)
         advance(len(ids))
+    headings = _stored_headings(db)
+    texts = list(dict.fromkeys(t for row in headings for t in row[2:]))
+    joined = dict(zip(texts, (" ".join(t) for t in analyzer.index_terms(texts)), strict=True))
+    db.executemany("INSERT INTO headings_fts (rowid, last_passage, heading, speakers)"
+                   " VALUES (?, ?, ?, ?)",
+                   [(first, last, joined[heading], joined[names])
+                    for first, last, heading, names in headings])
     db.execute("INSERT OR REPLACE INTO catalogue_meta (key, value) VALUES ('analyzer', ?)",
                (analyzer.identity,))
 

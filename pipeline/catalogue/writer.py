@@ -21,6 +21,7 @@ from pipeline.catalogue.terms import (
     PassageTerms,
     delete_terms,
     ensure_analysed_by,
+    insert_headings,
     insert_terms,
     material_heading,
     passage_terms,
@@ -70,11 +71,12 @@ def write_into(db: sqlite3.Connection, record: ForumRecord, passages: list[Passa
         # Explicit, consecutive ids: the forum's, each session's and each material's
         # passages are a range, recorded as their first (and the forum's last) passage.
         ids = list(range(top + 1, top + 1 + len(passages)))
-        firsts: dict[tuple[str | None, str | None], int] = {}
-        for passage_id, passage in zip(ids, passages, strict=True):
-            firsts.setdefault((passage.session_id, passage.material), passage_id)
-        _insert_forum(db, record, ids, firsts)
-        material_ids = _insert_materials(db, record, firsts)
+        places = [(p.session_id, p.material) for p in passages]
+        spans: dict[tuple[str | None, str | None], tuple[int, int]] = {}
+        for passage_id, place in zip(ids, places, strict=True):
+            spans[place] = (spans.get(place, (passage_id,))[0], passage_id)
+        _insert_forum(db, record, ids, spans)
+        material_ids = _insert_materials(db, record, spans)
         db.executemany(
             'INSERT INTO passages (id, forum_id, session_id, start, "end", material_id, page,'
             " text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -83,6 +85,7 @@ def write_into(db: sqlite3.Connection, record: ForumRecord, passages: list[Passa
              for passage_id, p in zip(ids, passages, strict=True)])
         checkpoint("index.write")
         insert_terms(db, ids, [p.terms for p in passages])
+        insert_headings(db, ids, [p.terms for p in passages], places)
 
 
 def analyse(record: ForumRecord, analyzer: Analyzer | None = None,
@@ -132,8 +135,11 @@ def _check_unique(record: ForumRecord) -> None:
         raise IndexError_(f"{forum}: two materials are both named {', '.join(twice)}")
 
 
+Spans = dict[tuple[str | None, str | None], tuple[int, int]]  # place: first, last passage
+
+
 def _insert_forum(db: sqlite3.Connection, record: ForumRecord, ids: list[int],
-                  firsts: dict[tuple[str | None, str | None], int]) -> None:
+                  spans: Spans) -> None:
     forum = record.forum
     db.execute(
         "INSERT INTO forums (id, title, date, organiser, language, url, first_passage,"
@@ -144,25 +150,25 @@ def _insert_forum(db: sqlite3.Connection, record: ForumRecord, ids: list[int],
         speakers = [(_clean(s.name), _clean(s.organisation) or None) for s in session.speakers]
         db.execute(
             "INSERT INTO sessions (forum_id, session_id, number, slug, title, speakers,"
-            ' start, "end", clip_url, page_url, first_passage)'
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ' start, "end", clip_url, page_url, first_passage, last_passage)'
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (forum.id, session.id, session.number, session.slug, _clean(session.title),
              format_speakers(speakers), session.start, session.end, session.clip_url,
-             session.page_url, firsts.get((session.id, None))))
+             session.page_url, *spans.get((session.id, None), (None, None))))
         db.executemany("INSERT INTO speakers VALUES (?, ?, ?, ?, ?)",
                        [(forum.id, session.id, position, name, organisation)
                         for position, (name, organisation) in enumerate(speakers)])
 
 
 def _insert_materials(db: sqlite3.Connection, record: ForumRecord,
-                      firsts: dict[tuple[str | None, str | None], int]) -> dict[str, int]:
+                      spans: Spans) -> dict[str, int]:
     ids = {}
     for material in record.materials:
         cursor = db.execute(
-            "INSERT INTO materials (forum_id, file_name, kind, title, url, first_passage)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO materials (forum_id, file_name, kind, title, url, first_passage,"
+            " last_passage) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (record.forum.id, material.file_name, material.kind, material.title, material.url,
-             firsts.get((None, material.file_name))))
+             *spans.get((None, material.file_name), (None, None))))
         assert cursor.lastrowid is not None
         ids[material.file_name] = cursor.lastrowid
     return ids
@@ -173,9 +179,9 @@ def delete_forum(db: sqlite3.Connection, forum_id: str, analyzer: Analyzer) -> N
     span = db.execute("SELECT first_passage, last_passage FROM forums WHERE id = ?",
                       (forum_id,)).fetchone()
     if span is not None and span[0] is not None:
-        where = "p.id BETWEEN ? AND ? AND p.forum_id = ?"
-        delete_terms(db, analyzer, where, (*span, forum_id))
-        db.execute(f"DELETE FROM passages AS p WHERE {where}", (*span, forum_id))
+        delete_terms(db, analyzer, span[0], span[1], forum_id)
+        db.execute("DELETE FROM passages WHERE id BETWEEN ? AND ? AND forum_id = ?",
+                   (*span, forum_id))
     for statement in ("DELETE FROM materials WHERE forum_id = ?",
                       "DELETE FROM speakers WHERE forum_id = ?",
                       "DELETE FROM sessions WHERE forum_id = ?",

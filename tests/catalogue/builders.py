@@ -121,16 +121,24 @@ def v1_catalogue(path: Path) -> Path:
 
 
 def indexed_terms(db: sqlite3.Connection) -> dict[int, tuple[str, str, str]]:
-    """What `passages_fts` holds for each passage (body, heading, speakers), read back from
-    the index itself (fts5vocab): the table is contentless and stores no text."""
+    """What the term indexes hold for each passage: its text's terms, read back from
+    `passages_fts` itself (fts5vocab: the table is contentless and stores no text), and
+    the heading and speakers terms of the `headings_fts` row whose range holds it."""
     db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.indexed"
                " USING fts5vocab(main, passages_fts, instance)")
-    columns = ("body", "heading", "speakers")
-    found: dict[int, list[list[str]]] = {}
-    for term, doc, col, _offset in db.execute(
-            "SELECT term, doc, col, offset FROM temp.indexed ORDER BY doc, col, offset"):
-        found.setdefault(int(doc), [[], [], []])[columns.index(col)].append(str(term))
-    return {doc: (" ".join(b), " ".join(h), " ".join(s)) for doc, (b, h, s) in found.items()}
+    bodies: dict[int, list[str]] = {}
+    for term, doc in db.execute("SELECT term, doc FROM temp.indexed ORDER BY doc, offset"):
+        bodies.setdefault(int(doc), []).append(str(term))
+    headings = db.execute("SELECT rowid, last_passage, heading, speakers FROM headings_fts"
+                          ).fetchall()
+    found = {}
+    for doc in sorted({*bodies, *(i for first, last, _, _ in headings
+                                  for i in range(first, last + 1))}):
+        heads = [(h, s) for first, last, h, s in headings if first <= doc <= last]
+        assert len(heads) <= 1, f"passage {doc} is under {len(heads)} headings"
+        heading, speakers = heads[0] if heads else ("", "")
+        found[doc] = (" ".join(bodies.get(doc, [])), heading, speakers)
+    return found
 
 
 # What version 2 added to version 1 (pipeline/catalogue/schema.py `_V2` at git efc17b7),

@@ -14,7 +14,8 @@ from pipeline.catalogue.analyzer import default_analyzer
 from pipeline.errors import IndexError_
 from tests.catalogue.builders import FORUM_2025, forum_2024, indexed_terms, session
 
-TABLES = ("forums", "sessions", "speakers", "materials", "passages", "passages_fts")
+TABLES = ("forums", "sessions", "speakers", "materials", "passages", "passages_fts",
+          "headings_fts")
 
 
 def counts(path: Path) -> dict[str, int]:
@@ -42,7 +43,7 @@ def forum_2025() -> ForumRecord:
 
 def test_a_forum_is_written_with_its_sessions_speakers_and_pages(catalogue: Path) -> None:
     assert counts(catalogue) == {"forums": 1, "sessions": 2, "speakers": 3, "materials": 1,
-                                 "passages": 8, "passages_fts": 8}
+                                 "passages": 8, "passages_fts": 8, "headings_fts": 3}
     with sqlite3.connect(catalogue) as db:
         speakers = db.execute("SELECT speakers FROM sessions ORDER BY number").fetchall()
     assert speakers == [("김민지 (한국사회가치연구원)",), ("윤태범 (정책기획위원회); 이준호",)]
@@ -68,7 +69,7 @@ def test_rewriting_a_forum_removes_what_it_no_longer_has(catalogue: Path) -> Non
     write_forum(catalogue, dataclasses.replace(record, sessions=record.sessions[:1],
                                                materials=()))
     assert counts(catalogue) == {"forums": 1, "sessions": 1, "speakers": 1, "materials": 0,
-                                 "passages": 3, "passages_fts": 3}
+                                 "passages": 3, "passages_fts": 3, "headings_fts": 1}
     assert search(catalogue, SearchQuery("지표")).hits == []
     assert search(catalogue, SearchQuery("선언문")).hits == []
 
@@ -151,8 +152,9 @@ def test_an_index_from_another_analyzer_is_redone_before_a_write(catalogue: Path
     with sqlite3.connect(catalogue) as db:
         ids = [row[0] for row in db.execute("SELECT id FROM passages")]
         db.execute("INSERT INTO passages_fts (passages_fts) VALUES ('delete-all')")
-        db.executemany("INSERT INTO passages_fts (rowid, body, heading, speakers)"
-                       " VALUES (?, '낡은 분석', '', '')", [(i,) for i in ids])
+        db.executemany("INSERT INTO passages_fts (rowid, body) VALUES (?, '낡은 분석')",
+                       [(i,) for i in ids])
+        db.execute("UPDATE headings_fts SET heading = '낡은 제목'")
         db.execute("UPDATE catalogue_meta SET value = 'kiwipiepy 0.1, terms 1'"
                    " WHERE key = 'analyzer'")
     write_forum(catalogue, forum_2025())
@@ -161,6 +163,7 @@ def test_an_index_from_another_analyzer_is_redone_before_a_write(catalogue: Path
     write_forum(fresh, forum_2025())
     assert by_content(catalogue) == by_content(fresh)
     assert search(catalogue, SearchQuery("낡은")).hits == []
+    assert search(catalogue, SearchQuery("기조연설")).hits  # the heading is indexed again
     with sqlite3.connect(catalogue) as db:
         assert db.execute("SELECT value FROM catalogue_meta").fetchall() == [
             (default_analyzer().identity,)]
