@@ -16,9 +16,10 @@ Version 3 (see `terms`; at 1,000 hours the catalogue went from 7.6x the text to
 about 2x): `passages_fts` becomes contentless and holds the spoken text's terms
 only; session titles and speakers go to `headings_fts`, once per session;
 `passages_trigram` gives way to `words`, a vocabulary of written words in a
-trigram index; forums, sessions and materials record their first and last
-passage instead of two indexes on `passages`; `catalogue_meta` names the
-analyzer the terms came from.
+trigram index; passages are renumbered so that their ids sort like search
+results (see `order`), and forums, sessions and materials record their first
+and last passage instead of two indexes on `passages`; `catalogue_meta` names
+the analyzer the terms came from.
 
 Every sqlite3 error raised inside `connect` becomes one `IndexError_` naming
 the file, so the command line prints it as one line.
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.catalogue.analyzer import Analyzer, default_analyzer
+from pipeline.catalogue.order import renumber
 from pipeline.catalogue.terms import reindex
 from pipeline.errors import IndexError_
 
@@ -95,17 +97,17 @@ _V2 = (
 
 _V3 = (
     "CREATE TABLE catalogue_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    # Each forum's, session's and material's passages have consecutive ids (one write
-    # each): their ranges stand in for two indexes on `passages` (35 MB at 1,000 hours).
+    # Each forum's, session's and material's passages have consecutive ids (see `order`):
+    # their ranges stand in for two indexes on `passages` (35 MB at 1,000 hours).
     "ALTER TABLE forums ADD COLUMN first_passage INTEGER",
     "ALTER TABLE forums ADD COLUMN last_passage INTEGER",
     "ALTER TABLE sessions ADD COLUMN first_passage INTEGER",
     "ALTER TABLE sessions ADD COLUMN last_passage INTEGER",
     "ALTER TABLE materials ADD COLUMN first_passage INTEGER",
     "ALTER TABLE materials ADD COLUMN last_passage INTEGER",
-    """UPDATE forums SET
-        first_passage = (SELECT min(id) FROM passages p WHERE p.forum_id = forums.id),
-        last_passage = (SELECT max(id) FROM passages p WHERE p.forum_id = forums.id)""",
+)
+# After the passages are renumbered (see `order`).
+_V3_INDEXES = (
     """UPDATE sessions SET
         first_passage = (SELECT min(id) FROM passages p WHERE p.forum_id = sessions.forum_id
                          AND p.session_id = sessions.session_id),
@@ -156,6 +158,9 @@ def _upgrade_to_v2(db: sqlite3.Connection, analyzer: Analyzer) -> None:
 
 def _upgrade_to_v3(db: sqlite3.Connection, analyzer: Analyzer) -> None:
     for statement in _V3:
+        db.execute(statement)
+    renumber(db)
+    for statement in _V3_INDEXES:
         db.execute(statement)
     reindex(db, analyzer)
 

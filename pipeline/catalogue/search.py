@@ -40,6 +40,7 @@ from typing import Any
 
 from pipeline.catalogue.analyzer import Analyzer, default_analyzer, nfc, word_key
 from pipeline.catalogue.matching import Lookups, look_up, morphological
+from pipeline.catalogue.order import order_key
 from pipeline.catalogue.schema import RUN_HINT, connect
 from pipeline.catalogue.snippets import make_snippet, substring_spans
 from pipeline.errors import IndexError_
@@ -153,9 +154,7 @@ def _words(text: str, analyzer: Analyzer) -> list[str]:
             if analyzer.query_terms(w) and (key := word_key(w))]
 
 
-_ROW = 18  # the columns `_hit` reads; the ranked-first query adds its key and edge after them
-FIRST_ROUND = 4  # the ranked-first query takes this many times the page's rows...
-WIDER = 8  # ...and this many times more again when those were not enough
+_ROW = 18  # the columns `_hit` reads
 
 
 def _rows(db: sqlite3.Connection, terms: list[str], words: list[str],
@@ -163,84 +162,64 @@ def _rows(db: sqlite3.Connection, terms: list[str], words: list[str],
     """The page's rows (and one more, for `more`), in ranking order.
 
     A common word matches much of a large archive (하다: 30% of the passages of the
-    1,000-hour benchmark), so its matches are not all joined and sorted. First only
-    the `top` best morphological matches by (phrase, bm25) are (FTS5 keeps them in
-    a bounded sort); when the page is full of rows ranked strictly above the worst
-    of those, no other passage can enter it, a substring match included (those
-    rank after every morphological match). When it is not, the matches that tie
-    with that worst row are fetched with everything above it (identical sentences
-    score the same, and the forum's date decides between them); when even those do
-    not fill the page, `top` grows, and at last everything is ranked as one query.
+    1,000-hour benchmark), so its matches are not all joined and sorted: FTS5 keeps
+    the best `offset + limit + 1` of them in a bounded sort, whose key is the whole
+    ranking (phrase, score, then the passage id, which sorts newest forum first in
+    programme order: see `order`). Only when those do not fill the page are the
+    substring matches added, again the first ones only.
     """
-    wanted = query.offset + query.limit + 1
-    top = wanted * FIRST_ROUND
     lookups = look_up(db, terms, words, query.forum_id)
-    for _ in range(2):
-        sql, params = _sql(terms, lookups, query, top=top)
-        rows = db.execute(sql, params).fetchall()
-        if not rows:
-            break
-        count, edge_phrase, edge_score = rows[0][-3:]
-        if count < top:  # every morphological match was ranked
-            if len(rows) > query.limit or lookups.substring is None:
-                return [row[:_ROW] for row in rows]
-            break  # the substring matches may fill the page
-        last_phrase, last_score = rows[-1][_ROW:_ROW + 2]
-        if len(rows) > query.limit and (last_phrase > edge_phrase or (
-                last_phrase == edge_phrase and last_score < edge_score)):
-            return [row[:_ROW] for row in rows]
-        # The page reaches the worst of the `top`, and others may tie with it (passages
-        # with the same words score the same): rank every match down to that worst.
-        sql, params = _sql(terms, lookups, query, through=(edge_phrase, edge_score))
-        rows = db.execute(sql, params).fetchall()
-        if len(rows) > query.limit:
-            return rows
-        top *= WIDER
-    sql, params = _sql(terms, lookups, query)
+    top = query.offset + query.limit + 1
+    sql, params = _sql(terms, lookups, query, top=top)
+    rows = db.execute(sql, params).fetchall()
+    if len(rows) > query.limit or lookups.substring is None:
+        return rows
+    # Fewer morphological matches than `top`: all of them are among those ranked.
+    sql, params = _sql(terms, lookups, query, top=top, substring=True)
     return db.execute(sql, params).fetchall()
 
 
 def _sql(terms: list[str], lookups: Lookups, query: SearchQuery, top: int | None = None,
-         through: tuple[int, float] | None = None) -> tuple[str, list[object]]:
-    """The ranked query: every match, substring matches after the morphological ones;
-    or with `top`, only the best `top` morphological matches by (phrase, bm25), each
-    row followed by its phrase and score, their number, and the worst (phrase, score)
-    among them; or with `through`, the morphological matches ranked at or above that
-    (phrase, score)."""
+         substring: bool = False) -> tuple[str, list[object]]:
+    """The ranked query: with `top`, the best `top` morphological matches (with
+    `substring`, then the first `top` substring matches that are not among them);
+    without, every match, substring matches after the morphological ones."""
     where, filter_params = _filters(query)
     ctes, params, morph = morphological(terms, lookups, query.forum_id, where, filter_params)
-    extra = ""
-    if top is not None:  # one pass over the matches, into a bounded sort
-        ctes += [f"found AS ({morph} ORDER BY phrase DESC, score LIMIT ?)",
-                 "edge AS (SELECT count(*) AS n, min(phrase) AS phrase FROM found)"]
-        params.append(top)
-        extra = (", found.phrase, found.score, (SELECT n FROM edge), (SELECT phrase FROM edge),"
-                 " (SELECT max(score) FROM found WHERE phrase = (SELECT phrase FROM edge))")
-    elif through is not None:
-        ctes.append(f"found AS (SELECT * FROM ({morph}) WHERE phrase > ?"
-                    " OR (phrase = ? AND score <= ?))")
-        params += [through[0], through[0], through[1]]
-    elif lookups.substring is not None:
-        ctes += [f"morph AS ({morph})",
-                 "sub AS (SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?)",
-                 "found AS (SELECT id, score, spoken, phrase, morph FROM morph UNION ALL"
-                 " SELECT id, NULL, 0, 0, 0 FROM sub WHERE id NOT IN (SELECT id FROM morph))"]
-        params.append(lookups.substring)
+    key = order_key("id")
+    bound = ""
+    if top is not None:
+        bound = " LIMIT ?"
+        substring = substring and lookups.substring is not None
     else:
-        ctes.append(f"found AS ({morph})")
+        substring = lookups.substring is not None
+    ctes.append(f"morph AS (SELECT * FROM ({morph}) ORDER BY phrase DESC, score, {key}{bound})")
+    params += [top] if top is not None else []
+    found = "SELECT id, score, spoken, phrase, morph FROM morph"
+    if substring:
+        sub = ("SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?"
+               " AND rowid NOT IN (SELECT id FROM morph)")
+        params.append(lookups.substring)
+        if where != "1":
+            sub = (f"SELECT u.id FROM ({sub}) u JOIN passages p ON p.id = u.id"
+                   f" JOIN forums f ON f.id = p.forum_id WHERE {where}")
+            params += filter_params
+        ctes.append(f"sub AS (SELECT * FROM ({sub}) ORDER BY {key}{bound})")
+        params += [top] if top is not None else []
+        found += " UNION ALL SELECT id, NULL, 0, 0, 0 FROM sub"
+    ctes.append(f"found AS ({found})")
     params += [*filter_params, query.limit + 1, query.offset]
     sql = (
         f"WITH {', '.join(ctes)} SELECT {_COLUMNS}, found.morph, found.phrase, found.spoken"
-        f"{extra} FROM found JOIN passages p ON p.id = found.id"
+        " FROM found JOIN passages p ON p.id = found.id"
         " JOIN forums f ON f.id = p.forum_id"
         " LEFT JOIN sessions s ON s.forum_id = p.forum_id AND s.session_id = p.session_id"
         " LEFT JOIN materials m ON m.id = p.material_id"
         # A match in the title or speakers alone is one hit per session (or material):
         # its first passage, not every passage of it.
         f" WHERE ({where}) AND (NOT found.morph OR found.spoken OR p.id = {_FIRST})"
-        " ORDER BY found.phrase DESC, found.morph DESC, found.score,"
-        " f.date DESC, f.id, p.material_id IS NOT NULL, s.number, p.start, m.file_name,"
-        " p.page, p.id LIMIT ? OFFSET ?"
+        f" ORDER BY found.phrase DESC, found.morph DESC, found.score, {order_key('p.id')}"
+        " LIMIT ? OFFSET ?"
     )
     return sql, params
 

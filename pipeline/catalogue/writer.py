@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.catalogue.analyzer import Analyzer, default_analyzer
+from pipeline.catalogue.order import forum_block, passage_ids
 from pipeline.catalogue.records import ForumRecord, WriteResult
 from pipeline.catalogue.schema import connect, format_speakers, transaction
 from pipeline.catalogue.terms import (
@@ -67,10 +68,10 @@ def write_into(db: sqlite3.Connection, record: ForumRecord, passages: list[Passa
     with transaction(db):
         ensure_analysed_by(db, analyzer)
         delete_forum(db, record.forum.id, analyzer)
-        (top,) = db.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()
-        # Explicit, consecutive ids: the forum's, each session's and each material's
-        # passages are a range, recorded as their first (and the forum's last) passage.
-        ids = list(range(top + 1, top + 1 + len(passages)))
+        # Consecutive ids in programme order, in a block of the forum's date (see `order`):
+        # the forum's, each session's and each material's passages are a range.
+        block = forum_block(db, record.forum.id, record.forum.date)
+        ids = passage_ids(record.forum.id, block, len(passages))
         places = [(p.session_id, p.material) for p in passages]
         spans: dict[tuple[str | None, str | None], tuple[int, int]] = {}
         for passage_id, place in zip(ids, places, strict=True):
@@ -101,14 +102,15 @@ def _analyse(record: ForumRecord, analyzer: Analyzer,
     for session in sorted(record.sessions, key=lambda s: s.number):
         speakers = format_speakers([(_clean(s.name), _clean(s.organisation) or None)
                                     for s in session.speakers])
-        kept = [(s, text) for s in session.segments if (text := _clean(s.text))]
+        kept = [(s, text) for s in sorted(session.segments, key=lambda s: s.start)
+                if (text := _clean(s.text))]
         bodies = [text for _, text in kept]
         terms = passage_terms(analyzer, bodies, [_clean(session.title)] * len(kept),
                               [speakers] * len(kept))
         passages += [Passage(session.id, None, segment.start, segment.end, None, text, row)
                      for (segment, text), row in zip(kept, terms, strict=True)]
         advance(len(session.segments))
-    for material in record.materials:
+    for material in sorted(record.materials, key=lambda m: m.file_name):
         heading = material_heading(material.title, material.file_name)
         pages = [(page.number, text) for page in material.pages if (text := _clean(page.text))]
         bodies = [text for _, text in pages]

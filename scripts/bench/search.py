@@ -75,7 +75,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "bench-search"
 FORUM_HOURS = 4.0
 SEED = 20261128
-GENERATOR = 3  # bump when the synthetic archive changes: cached catalogues are rebuilt
+GENERATOR = 4  # bump when the synthetic archive changes: cached catalogues are rebuilt
 RECALL_FORUM = "recall-targets"
 RECALL_LIMIT = 2000  # above the recall forum's size: every match is returned
 

@@ -51,11 +51,11 @@ def test_a_version_1_catalogue_is_upgraded_in_place(tmp_path: Path) -> None:
     assert hits[0].speaker == "윤태범 (정책기획위원회 사회적 가치 TF); 김민지"
     (adopted,) = search(path, SearchQuery("선언문 채택")).hits
     assert adopted.snippet == "여섯 개 기관이 [선언문]을 [채택]했습니다."
-    # The trigram rows kept their ids through the upgrade: substrings still find them.
+    # The upgrade builds the vocabulary of written words: substrings are found.
     assert [h.text for h in search(path, SearchQuery("가스공사")).hits] == [
         "한국가스공사의 사례를 보겠습니다."]
     assert facets(path).speakers == ["김민지", "윤태범"]
-    # A version 2 writer works on the upgraded file, and keeps the old forum.
+    # The writer works on the upgraded file, and keeps the old forum.
     write_forum(path, forum_2024())
     assert {f.id for f in facets(path).forums} == {"sort-2021", "sort-2024"}
 
@@ -134,10 +134,12 @@ def test_a_version_2_catalogue_is_upgraded_in_place_and_shrinks(tmp_path: Path) 
         assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0  # vacuumed
         firsts = db.execute("SELECT session_id, first_passage FROM sessions ORDER BY number"
                             ).fetchall()
-        assert firsts == [("keynote", 1), ("panel", 4)]
+        # Renumbered into the block of 2024-11-20 (see `order`), in programme order.
+        block = 20241120 * 1000 << 20
+        assert firsts == [("keynote", block), ("panel", block + 3)]
         assert db.execute("SELECT first_passage, last_passage FROM forums").fetchall() == [
-            (1, 8)]
-        assert db.execute("SELECT first_passage FROM materials").fetchall() == [(7,)]
+            (block, block + 7)]
+        assert db.execute("SELECT first_passage FROM materials").fetchall() == [(block + 6,)]
         assert db.execute("SELECT value FROM catalogue_meta WHERE key = 'analyzer'"
                           ).fetchone()[0] == default_analyzer().identity
     # The upgraded index is exact: a version 3 writer replaces the forum cleanly.
