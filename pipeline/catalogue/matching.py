@@ -44,17 +44,32 @@ class Head:
     covered: frozenset[str]
 
 
-@dataclass(frozen=True)
 class Lookups:
-    """What the catalogue says about a query before its passages are searched."""
+    """What the catalogue says about a query before its passages are searched. The
+    substring query is looked up only when asked for: most pages are filled by the
+    morphological matches, and a fragment of one or two syllables scans the vocabulary."""
 
-    heads: tuple[Head, ...]
-    substring: str | None  # the FTS5 query of the substring matches; None: there are none
+    def __init__(self, db: sqlite3.Connection, terms: list[str], words: list[str],
+                 forum_id: str | None) -> None:
+        self.heads = _heads(db, terms, forum_id)
+        self._db, self._words = db, words
+        self._substring: tuple[str | None] | None = None
+
+    @property
+    def substring(self) -> str | None:
+        """The FTS5 query of the substring matches; None: there are none."""
+        if self._substring is None:
+            self._substring = (_substring_match(self._db, self._words),)
+        return self._substring[0]
+
+    @property
+    def may_have_substrings(self) -> bool:
+        return bool(self._words)
 
 
 def look_up(db: sqlite3.Connection, terms: list[str], words: list[str],
             forum_id: str | None) -> Lookups:
-    return Lookups(_heads(db, terms, forum_id), _substring_match(db, words))
+    return Lookups(db, terms, words, forum_id)
 
 
 def _heads(db: sqlite3.Connection, terms: list[str], forum_id: str | None) -> tuple[Head, ...]:
