@@ -59,7 +59,7 @@ class Lookups:
     def substring(self) -> str | None:
         """The FTS5 query of the substring matches; None: there are none."""
         if self._substring is None:
-            self._substring = (_substring_match(self._db, self._words),)
+            self._substring = (substring_match(self._db, self._words),)
         return self._substring[0]
 
     @property
@@ -85,7 +85,7 @@ def _heads(db: sqlite3.Connection, terms: list[str], forum_id: str | None) -> tu
                  for (first, last), found in sorted(covered.items()))
 
 
-def _substring_match(db: sqlite3.Connection, words: list[str]) -> str | None:
+def substring_match(db: sqlite3.Connection, words: list[str]) -> str | None:
     """The FTS5 query for passages holding every one of `words` inside a written word,
     or None when one of them is inside none: each is looked up in the vocabulary
     (`words`, see `terms`), and the terms of the written words it is part of are

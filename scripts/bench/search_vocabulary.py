@@ -8,7 +8,7 @@ corpus's syllables, with the corpus's word lengths (seeded), and measures:
 
 - bytes per word (dbstat over `words` and its shadow tables), hence the catalogue's size
   against the text at 1,000 hours (65.6 MB) for that vocabulary;
-- the substring lookup (`matching._substring_match`) for fragments of 1, 2 and 3+
+- the substring lookup (`matching.substring_match`) for fragments of 1, 2 and 3+
   syllables, best of 5, against the same fragments on a vocabulary of 3,000 words.
 
 Usage: .venv/bin/python scripts/bench/search_vocabulary.py [--words 250000 1000000]
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from pipeline.catalogue.analyzer import word_key
-from pipeline.catalogue.matching import _substring_match
+from pipeline.catalogue.matching import substring_match
 from pipeline.catalogue.schema import connect
 from pipeline.demo import find_speech_dir
 
@@ -61,7 +61,7 @@ def timed(db: sqlite3.Connection, fragment: str) -> float:
     best = float("inf")
     for _ in range(5):
         started = time.perf_counter()
-        _substring_match(db, [fragment])
+        substring_match(db, [fragment])
         best = min(best, time.perf_counter() - started)
     return best
 
