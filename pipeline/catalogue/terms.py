@@ -26,6 +26,7 @@ forum's too); a stale word costs one phrase that matches nothing, and
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import unicodedata
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 
 from pipeline.catalogue.analyzer import Analyzer
 
+log = logging.getLogger("pipeline.index")
 BATCH = 500  # passages analysed at once when re-indexing
 _NO_PROGRESS: Callable[[int], None] = lambda _: None  # noqa: E731
 
@@ -159,5 +161,10 @@ def reindex(db: sqlite3.Connection, analyzer: Analyzer,
 
 def ensure_analysed_by(db: sqlite3.Connection, analyzer: Analyzer) -> None:
     """Make the index one written by `analyzer`, so that its deletes are exact."""
-    if stored_analyzer(db) != analyzer.identity:
+    stored = stored_analyzer(db)
+    if stored != analyzer.identity:
+        (count,) = db.execute("SELECT count(*) FROM passages").fetchone()
+        if count:  # minutes for a large archive: say why the write takes long
+            log.info("re-analysing the catalogue's %d passages: it was indexed by %s, this is %s",
+                     count, stored, analyzer.identity)
         reindex(db, analyzer)

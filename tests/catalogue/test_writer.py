@@ -146,8 +146,8 @@ def test_rewrites_leave_the_index_a_fresh_write_gives(catalogue: Path, tmp_path:
     assert search(catalogue, SearchQuery("토론 잴")).hits == []  # the old title is gone
 
 
-def test_an_index_from_another_analyzer_is_redone_before_a_write(catalogue: Path,
-                                                                  tmp_path: Path) -> None:
+def test_an_index_from_another_analyzer_is_redone_before_a_write(
+        catalogue: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # What a kiwipiepy upgrade leaves: terms the current analysis would not give.
     with sqlite3.connect(catalogue) as db:
         ids = [row[0] for row in db.execute("SELECT id FROM passages")]
@@ -157,7 +157,9 @@ def test_an_index_from_another_analyzer_is_redone_before_a_write(catalogue: Path
         db.execute("UPDATE headings_fts SET heading = '낡은 제목'")
         db.execute("UPDATE catalogue_meta SET value = 'kiwipiepy 0.1, terms 1'"
                    " WHERE key = 'analyzer'")
-    write_forum(catalogue, forum_2025())
+    with caplog.at_level("INFO", logger="pipeline.index"):
+        write_forum(catalogue, forum_2025())
+    assert "re-analysing the catalogue's 8 passages: it was indexed by kiwipiepy 0.1" in caplog.text
     fresh = tmp_path / "fresh.sqlite"
     write_forum(fresh, forum_2024())
     write_forum(fresh, forum_2025())
