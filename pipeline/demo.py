@@ -14,19 +14,22 @@ import datetime as dt
 import hashlib
 import json
 import os
-import random
 import shutil
 import subprocess
-import sys
 import tempfile
-import wave
-from array import array
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.config import format_time
-from pipeline.errors import FetchError, MediaError, PipelineError
+from pipeline.demo_render import (
+    PDF_TITLE,
+    SAMPLE_RATE,
+    Fragment,
+    encode_recording,
+    render_soundtrack,
+)
+from pipeline.errors import FetchError, PipelineError
 from pipeline.proceedings import write_proceedings
 from pipeline.progress import Progress
 
@@ -35,14 +38,10 @@ CORPUS_REPO = "yc9701/pansori-tedxkr-corpus"
 CORPUS_COMMIT = "b24c3933cb44192e8f1e0ca76ccfe01526e5d09c"
 CORPUS_CREDIT = "Pansori TEDxKR Corpus (Yoona Choi and Bowon Lee, 2018), CC BY-NC-ND 4.0"
 FORUM_TITLE = "데모 포럼: 공공부문의 사회적 가치 포럼(SORT)"
-PDF_TITLE = "2021년 제1회 공공부문의 사회적 가치 포럼(SORT) — 데모"
 ORGANISER = "한국사회적기업진흥원"
 FORUM_DATE = dt.date(2021, 7, 2)
 GLOSSARY = ("한국사회적기업진흥원", "사회적가치", "사회적경제", "사회적기업")
 MATERIAL = "materials/자료집.pdf"
-SAMPLE_RATE = 48_000
-FPS = 25
-NOISE_AMPLITUDE = round(0.002 * 32767)  # room tone in the gaps, about -54 dBFS
 BUILD_FORMAT = 1  # bump when the rendering changes, so that old builds are redone
 _FONT_PATHS = ("/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
                "/usr/share/fonts/nanum/NanumGothic.ttf", "/Library/Fonts/NanumGothic.ttf")
@@ -109,14 +108,6 @@ class DemoForum:
     built: bool  # False when a matching earlier build was reused
 
 
-@dataclass(frozen=True)
-class _Fragment:
-    id: str
-    text: str
-    path: Path
-    samples: int  # at SAMPLE_RATE
-
-
 def _speech_error(problem: str) -> FetchError:
     return FetchError(problem, f"get the Pansori TEDxKR corpus ({CORPUS_REPO} at commit "
                       f"{CORPUS_COMMIT}, licence CC BY-NC-ND 4.0), check it against "
@@ -179,7 +170,7 @@ def _flac_samples(path: Path) -> int:
     return (bits & ((1 << 36) - 1)) * SAMPLE_RATE // (bits >> 44)
 
 
-def _fragments(talk: Path, seconds: float) -> list[_Fragment]:
+def _fragments(talk: Path, seconds: float) -> list[Fragment]:
     """Whole fragments in numeric order while they fit in `seconds`."""
     trans = sorted(talk.glob("*.trans.txt"))[0]
     lines = [line.split(" ", 1) for line in trans.read_text(encoding="utf-8").splitlines()
@@ -192,112 +183,9 @@ def _fragments(talk: Path, seconds: float) -> list[_Fragment]:
         if samples > budget:
             break
         budget -= samples
-        chosen.append(_Fragment(frag_id, " ".join(text).strip(), talk / f"{frag_id}.flac",
+        chosen.append(Fragment(frag_id, " ".join(text).strip(), talk / f"{frag_id}.flac",
                                 samples))
     return chosen
-
-
-def _ffmpeg(args: list[str], what: str, cwd: Path | None = None) -> bytes:
-    try:
-        done = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-y", *args],
-                              capture_output=True, cwd=cwd, check=False)
-    except FileNotFoundError:
-        raise MediaError(f"{what}: ffmpeg is not found", hint="apt-get install ffmpeg") from None
-    if done.returncode != 0:
-        tail = "\n".join(done.stderr.decode("utf-8", "replace").splitlines()[-5:])
-        raise MediaError(f"{what} failed", tail)
-    return done.stdout
-
-
-def _decode(fragments: list[_Fragment], work: Path, name: str) -> bytes:
-    """The fragments back to back as 16-bit mono PCM at SAMPLE_RATE."""
-    listing = work / f"{name}.txt"
-    listing.write_text("".join("file '{}'\n".format(str(f.path).replace("'", "'\\''"))
-                               for f in fragments), encoding="utf-8")
-    return _ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-f", "s16le",
-                    "-ac", "1", "-ar", str(SAMPLE_RATE), "-"], f"decoding the talk for {name}")
-
-
-def _soundtrack(layout: DemoLayout, talks: list[list[_Fragment]], work: Path,
-                progress: Progress) -> Path:
-    """Assemble the soundtrack in Python, so that every boundary is exact to the sample."""
-    def zeros(seconds: float) -> bytes:
-        return bytes(2 * round(seconds * SAMPLE_RATE))
-
-    pcm = bytearray()
-    with progress.task("demo: soundtrack", total=len(talks)) as task:
-        for index, (session, fragments) in enumerate(zip(layout.sessions, talks, strict=True)):
-            speech = _decode(fragments, work, session.id)[: len(zeros(layout.speech_seconds))]
-            pcm += zeros(layout.card_seconds) + speech
-            pcm += zeros(layout.speech_seconds)[len(speech):]
-            rng = random.Random(index)  # seeded, so that a rebuild gives the same sound
-            noise = array("h", (rng.randint(-NOISE_AMPLITUDE, NOISE_AMPLITUDE)
-                                for _ in range(round(layout.gap_seconds * SAMPLE_RATE))))
-            if sys.byteorder == "big":  # WAV is little-endian
-                noise.byteswap()
-            pcm += noise.tobytes()
-            task.advance()
-    path = work / "soundtrack.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(bytes(pcm))
-    return path
-
-
-def _video_graph(layout: DemoLayout, work: Path) -> str:
-    """The picture as a filter graph: coloured backgrounds, then Korean text on top.
-
-    Backgrounds are `color` sources joined by concat: full-frame drawbox fills cost
-    about 20 s per demo, flat sources nearly nothing. Texts go through files, so no
-    Korean text needs filter escaping.
-    """
-    w, h, band = layout.width, layout.height, 2 * round(layout.height * 0.07)
-    sources: list[str] = []
-    texts: list[str] = []
-
-    def bg(color: str, seconds: float, height: int = h) -> str:
-        label = f"b{len(sources)}"
-        sources.append(f"color=c={color}:s={w}x{height}:r={FPS}:d={seconds:.3f}[{label}]")
-        return f"[{label}]"
-
-    def text(value: str, size: float, y: str, color: str, a: float, b: float) -> None:
-        name = f"text-{len(texts)}.txt"
-        (work / name).write_text(value, encoding="utf-8")
-        # Half-open, unlike between(): a frame on a boundary belongs to one scene only.
-        texts.append(f"drawtext=fontfile=font.ttf:textfile={name}:expansion=none:"
-                     f"fontsize={round(size)}:fontcolor={color}:x=(w-text_w)/2:y={y}:"
-                     f"enable='gte(t,{a:.3f})*lt(t,{b:.3f})'")
-
-    scenes = []
-    for number, session in enumerate(layout.sessions, start=1):
-        start, end = layout.bounds(number - 1)
-        card, speech = start + layout.card_seconds, layout.speech_seconds
-        scenes.append(bg("0x1f3a5f", layout.card_seconds))
-        sources.append(f"{bg('0x1f3a5f', speech, band)}{bg('0xeef1f5', speech, h - band)}"
-                       f"vstack[s{number}]")
-        scenes += [f"[s{number}]", bg("0x101216", layout.gap_seconds)]
-        text(f"세션 {number}", h / 16, "h*0.28", "0xc8d6e8", start, card)
-        text(session.title, h / 11, "h*0.42", "white", start, card)
-        text(PDF_TITLE, h / 30, "h*0.82", "0xc8d6e8", start, card)
-        text(session.title, h / 26, "h*0.045", "white", card, end)
-        text(session.speaker, h / 12, "h*0.42", "0x1f2933", card, end)
-        text(session.organisation, h / 26, "h*0.58", "0x52606d", card, end)
-    joined = "".join(scenes) + f"concat=n={len(scenes)}:v=1:a=0,format=yuv420p"
-    return ";".join([*sources, ",".join([joined, *texts]) + "[v]"])
-
-
-def _encode(layout: DemoLayout, soundtrack: Path, work: Path, out: Path) -> None:
-    total = f"{layout.total_seconds:.3f}"
-    # Key frames on every session boundary let the cutter copy streams without re-encoding.
-    keys = ",".join(f"{t:.3f}" for i in range(len(layout.sessions)) for t in layout.bounds(i))
-    _ffmpeg(["-i", str(soundtrack), "-filter_complex", _video_graph(layout, work),
-             "-map", "[v]", "-map", "0:a", "-c:v", "libx264", "-preset", "veryfast",
-             "-tune", "stillimage", "-pix_fmt", "yuv420p", "-r", str(FPS), "-g", str(2 * FPS),
-             "-force_key_frames", keys, "-c:a", "aac", "-b:a", "128k",
-             "-ar", str(SAMPLE_RATE), "-t", total, "-movflags", "+faststart", str(out)],
-            "encoding the demo recording", cwd=work)
 
 
 def _pdf(layout: DemoLayout, font: Path, out: Path) -> None:
@@ -361,7 +249,7 @@ def _stamp(layout: DemoLayout, speech_dir: Path) -> dict[str, Any]:
     return dict(json.loads(json.dumps(stamp)))  # as it reads back: tuples become lists
 
 
-def _references(layout: DemoLayout, talks: list[list[_Fragment]]) -> dict[str, Any]:
+def _references(layout: DemoLayout, talks: list[list[Fragment]]) -> dict[str, Any]:
     """Per session: its bounds and each fragment's text and place in the master."""
     sessions: dict[str, Any] = {}
     for index, (session, fragments) in enumerate(zip(layout.sessions, talks, strict=True)):
@@ -412,9 +300,9 @@ def build_demo_forum(out_dir: Path, layout: DemoLayout = FULL_LAYOUT, *,
     with tempfile.TemporaryDirectory(prefix="demo-", dir=out_dir) as tmp:
         work = Path(tmp)
         shutil.copyfile(font, work / "font.ttf")  # a plain relative name needs no escaping
-        soundtrack = _soundtrack(layout, talks, work, progress)
+        track = render_soundtrack(layout, talks, work, progress)
         with progress.task("demo: encoding master.mp4"):
-            _encode(layout, soundtrack, work, work / "master.mp4")
+            encode_recording(layout, track, work, work / "master.mp4")
         os.replace(work / "master.mp4", paths["master.mp4"])  # never a half-written master
     with progress.task("demo: materials and config"):
         _pdf(layout, font, paths[MATERIAL])
