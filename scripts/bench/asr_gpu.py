@@ -76,7 +76,8 @@ def prepare(parts: int) -> None:
     print(f"{len(blob) / 2**20:.1f} MiB in {parts} parts: .gpu1 .. .gpu{parts}")
 
 
-def run(bundle: Path, out: Path | None, device_name: str = "cuda", smoke: bool = False) -> None:
+def run(bundle: Path, out: Path | None, device_name: str = "cuda", smoke: bool = False,
+        reverse: bool = False) -> None:
     import numpy as np
     import torch
     import whisper
@@ -96,7 +97,8 @@ def run(bundle: Path, out: Path | None, device_name: str = "cuda", smoke: bool =
     print(f"{device}; torch {torch.__version__}; openai-whisper {whisper.__version__};"
           f" {len(audio)} talks, {seconds:.1f} s of audio", flush=True)
     rows = {}
-    for precision in ("float16", "float32") if device_name == "cuda" else ("float32",):
+    order = ("float32", "float16") if reverse else ("float16", "float32")
+    for precision in order if device_name == "cuda" else ("float32",):
         fp16 = precision == "float16"
         first = next(iter(audio.values()))[: 30 * 16000]
         model.transcribe(first, language="ko", fp16=fp16)  # warm-up: kernels, caches
@@ -140,11 +142,12 @@ def main() -> None:
     there.add_argument("--out", type=Path)
     there.add_argument("--device", default="cuda")
     there.add_argument("--smoke", action="store_true", help="one talk's first 20 s")
+    there.add_argument("--float32-first", action="store_true", help="check the order's effect")
     args = parser.parse_args()
     if args.command == "prepare":
         prepare(args.parts)
     else:
-        run(args.bundle, args.out, args.device, args.smoke)
+        run(args.bundle, args.out, args.device, args.smoke, args.float32_first)
 
 
 if __name__ == "__main__":
