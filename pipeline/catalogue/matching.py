@@ -62,10 +62,6 @@ class Lookups:
             self._substring = (substring_match(self._db, self._words),)
         return self._substring[0]
 
-    @property
-    def may_have_substrings(self) -> bool:
-        return bool(self._words)
-
 
 def look_up(db: sqlite3.Connection, terms: list[str], words: list[str],
             forum_id: str | None) -> Lookups:

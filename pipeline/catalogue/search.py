@@ -172,7 +172,7 @@ def _rows(db: sqlite3.Connection, terms: list[str], words: list[str],
     top = query.offset + query.limit + 1
     sql, params = _sql(terms, lookups, query, top=top)
     rows = db.execute(sql, params).fetchall()
-    if len(rows) > query.limit or not lookups.may_have_substrings or lookups.substring is None:
+    if len(rows) > query.limit or lookups.substring is None:
         return rows
     # Fewer morphological matches than `top`: all of them are among those ranked.
     sql, params = _sql(terms, lookups, query, top=top, substring=True)
