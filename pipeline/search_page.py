@@ -7,8 +7,8 @@ through them in the browser:
 
 - **The index** lists every session (number, title, speakers, the relative link
   to its page) and its segments (start, end, text, and `norm`: the text as
-  compared, NFC, case-folded and without spaces, which is how the catalogue's
-  substring index folds it, `pipeline.catalogue.analyzer.fold`).
+  compared, NFC, case-folded and without spaces: `pipeline.catalogue.analyzer.fold`,
+  which also folds query fragments for the catalogue's vocabulary).
 - **Inside the page, not beside it.** A page opened from a local folder
   (file://) may not fetch a sibling file, and a presigned link signs the page
   alone; one object also means the page and its index always come from the same
