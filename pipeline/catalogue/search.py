@@ -154,9 +154,6 @@ def _words(text: str, analyzer: Analyzer) -> list[str]:
             if analyzer.query_terms(w) and (key := word_key(w))]
 
 
-_ROW = 18  # the columns `_hit` reads
-
-
 def _rows(db: sqlite3.Connection, terms: list[str], words: list[str],
           query: SearchQuery) -> list[tuple[Any, ...]]:
     """The page's rows (and one more, for `more`), in ranking order.

@@ -29,14 +29,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.catalogue.analyzer import Analyzer
 
 log = logging.getLogger("pipeline.index")
 BATCH = 500  # passages analysed at once when re-indexing
-_NO_PROGRESS: Callable[[int], None] = lambda _: None  # noqa: E731
 
 
 def clean(text: str | None) -> str:
@@ -54,24 +52,15 @@ class PassageTerms:
     """One passage's terms, space-separated for FTS5, and its written words."""
 
     body: str
-    heading: str
-    speakers: str
     words: tuple[tuple[str, str], ...]  # (word, the terms it stands for, space-separated)
 
 
-def passage_terms(analyzer: Analyzer, bodies: list[str], headings: list[str],
-                  speakers: list[str]) -> list[PassageTerms]:
-    """Each passage's terms, from its text, its session's title (a material: its heading)
-    and its session's speakers text."""
-    body_words = analyzer.index_words(bodies)
-    # A session's title and speakers repeat on each of its passages: analyse them once.
-    others = list(dict.fromkeys([*headings, *speakers]))
-    joined = dict(zip(others, (" ".join(t) for t in analyzer.index_terms(others)), strict=True))
+def passage_terms(analyzer: Analyzer, bodies: list[str]) -> list[PassageTerms]:
+    """Each passage's terms and written words, from its text."""
     found = []
-    for words, heading, names in zip(body_words, headings, speakers, strict=True):
+    for words in analyzer.index_words(bodies):
         pairs = tuple((word, " ".join(terms)) for word, terms in words)
-        found.append(PassageTerms(" ".join(terms for _, terms in pairs), joined[heading],
-                                  joined[names], pairs))
+        found.append(PassageTerms(" ".join(terms for _, terms in pairs), pairs))
     return found
 
 
@@ -87,20 +76,6 @@ def insert_terms(db: sqlite3.Connection, ids: list[int], terms: list[PassageTerm
     new = sorted({pair for t in terms for pair in t.words} - known)
     db.executemany("INSERT INTO words (word, terms) VALUES (?, ?)", new)
     known.update(new)
-
-
-def insert_headings(db: sqlite3.Connection, ids: list[int], terms: list[PassageTerms],
-                    places: list[tuple[str | None, str | None]]) -> None:
-    """Index the headings of the sessions and materials the passages belong to (`places`:
-    each passage's session id or material name): one row per run of passages."""
-    runs: list[tuple[int, int, str, str]] = []
-    for index, (passage_id, term) in enumerate(zip(ids, terms, strict=True)):
-        if index and places[index] == places[index - 1]:
-            runs[-1] = (runs[-1][0], passage_id, *runs[-1][2:])
-        else:
-            runs.append((passage_id, passage_id, term.heading, term.speakers))
-    db.executemany("INSERT INTO headings_fts (rowid, last_passage, heading, speakers)"
-                   " VALUES (?, ?, ?, ?)", runs)
 
 
 def delete_terms(db: sqlite3.Connection, analyzer: Analyzer, first: int, last: int,
@@ -122,20 +97,30 @@ def stored_analyzer(db: sqlite3.Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _stored_headings(db: sqlite3.Connection) -> list[tuple[int, int, str, str]]:
-    """(first passage, last passage, heading, speakers) of every session and material with
-    passages, as the writer analysed them."""
+def index_headings(db: sqlite3.Connection, analyzer: Analyzer,
+                   forum_id: str | None = None) -> None:
+    """Index the headings of the sessions and materials with passages, of one forum or of
+    all, from their stored rows: a session's title and speakers text, a material's title
+    and file name."""
+    where, params = ("forum_id = ? AND ", (forum_id,)) if forum_id is not None else ("", ())
     sessions = db.execute("SELECT first_passage, last_passage, title, speakers FROM sessions"
-                          " WHERE first_passage IS NOT NULL").fetchall()
+                          f" WHERE {where}first_passage IS NOT NULL", params).fetchall()
     materials = db.execute("SELECT first_passage, last_passage, title, file_name FROM materials"
-                           " WHERE first_passage IS NOT NULL").fetchall()
-    return sorted([(first, last, clean(title), names) for first, last, title, names in sessions]
-                  + [(first, last, material_heading(title, name), "")
-                     for first, last, title, name in materials])
+                           f" WHERE {where}first_passage IS NOT NULL", params).fetchall()
+    headings = sorted([(first, last, clean(title), names)
+                       for first, last, title, names in sessions]
+                      + [(first, last, material_heading(title, name), "")
+                         for first, last, title, name in materials])
+    # A speaker or a title may head several sessions: analyse each text once.
+    texts = list(dict.fromkeys(t for row in headings for t in row[2:]))
+    joined = dict(zip(texts, (" ".join(t) for t in analyzer.index_terms(texts)), strict=True))
+    db.executemany("INSERT INTO headings_fts (rowid, last_passage, heading, speakers)"
+                   " VALUES (?, ?, ?, ?)",
+                   [(first, last, joined[heading], joined[names])
+                    for first, last, heading, names in headings])
 
 
-def reindex(db: sqlite3.Connection, analyzer: Analyzer,
-            advance: Callable[[int], None] = _NO_PROGRESS) -> None:
+def reindex(db: sqlite3.Connection, analyzer: Analyzer) -> None:
     """Index every passage and heading anew under `analyzer` (in the caller's transaction)."""
     db.execute("INSERT INTO passages_fts (passages_fts) VALUES ('delete-all')")
     db.execute("DELETE FROM headings_fts")
@@ -143,18 +128,9 @@ def reindex(db: sqlite3.Connection, analyzer: Analyzer,
     known: set[tuple[str, str]] = set()
     cursor = db.execute("SELECT id, text FROM passages ORDER BY id")
     while rows := cursor.fetchmany(BATCH):
-        ids = [row[0] for row in rows]
-        terms = passage_terms(analyzer, [row[1] for row in rows], [""] * len(rows),
-                              [""] * len(rows))
-        insert_terms(db, ids, terms, known)
-        advance(len(ids))
-    headings = _stored_headings(db)
-    texts = list(dict.fromkeys(t for row in headings for t in row[2:]))
-    joined = dict(zip(texts, (" ".join(t) for t in analyzer.index_terms(texts)), strict=True))
-    db.executemany("INSERT INTO headings_fts (rowid, last_passage, heading, speakers)"
-                   " VALUES (?, ?, ?, ?)",
-                   [(first, last, joined[heading], joined[names])
-                    for first, last, heading, names in headings])
+        insert_terms(db, [row[0] for row in rows],
+                     passage_terms(analyzer, [row[1] for row in rows]), known)
+    index_headings(db, analyzer)
     db.execute("INSERT OR REPLACE INTO catalogue_meta (key, value) VALUES ('analyzer', ?)",
                (analyzer.identity,))
 

@@ -22,9 +22,8 @@ from pipeline.catalogue.terms import (
     PassageTerms,
     delete_terms,
     ensure_analysed_by,
-    insert_headings,
+    index_headings,
     insert_terms,
-    material_heading,
     passage_terms,
 )
 from pipeline.catalogue.terms import clean as _clean
@@ -72,9 +71,9 @@ def write_into(db: sqlite3.Connection, record: ForumRecord, passages: list[Passa
         # the forum's, each session's and each material's passages are a range.
         block = forum_block(db, record.forum.id, record.forum.date)
         ids = passage_ids(record.forum.id, block, len(passages))
-        places = [(p.session_id, p.material) for p in passages]
-        spans: dict[tuple[str | None, str | None], tuple[int, int]] = {}
-        for passage_id, place in zip(ids, places, strict=True):
+        spans: Spans = {}
+        for passage_id, passage in zip(ids, passages, strict=True):
+            place = (passage.session_id, passage.material)
             spans[place] = (spans.get(place, (passage_id,))[0], passage_id)
         _insert_forum(db, record, ids, spans)
         material_ids = _insert_materials(db, record, spans)
@@ -86,7 +85,7 @@ def write_into(db: sqlite3.Connection, record: ForumRecord, passages: list[Passa
              for passage_id, p in zip(ids, passages, strict=True)])
         checkpoint("index.write")
         insert_terms(db, ids, [p.terms for p in passages])
-        insert_headings(db, ids, [p.terms for p in passages], places)
+        index_headings(db, analyzer, record.forum.id)
 
 
 def analyse(record: ForumRecord, analyzer: Analyzer | None = None,
@@ -100,21 +99,15 @@ def _analyse(record: ForumRecord, analyzer: Analyzer,
              advance: Callable[[int], None]) -> list[Passage]:
     passages: list[Passage] = []
     for session in sorted(record.sessions, key=lambda s: s.number):
-        speakers = format_speakers([(_clean(s.name), _clean(s.organisation) or None)
-                                    for s in session.speakers])
         kept = [(s, text) for s in sorted(session.segments, key=lambda s: s.start)
                 if (text := _clean(s.text))]
-        bodies = [text for _, text in kept]
-        terms = passage_terms(analyzer, bodies, [_clean(session.title)] * len(kept),
-                              [speakers] * len(kept))
+        terms = passage_terms(analyzer, [text for _, text in kept])
         passages += [Passage(session.id, None, segment.start, segment.end, None, text, row)
                      for (segment, text), row in zip(kept, terms, strict=True)]
         advance(len(session.segments))
     for material in sorted(record.materials, key=lambda m: m.file_name):
-        heading = material_heading(material.title, material.file_name)
         pages = [(page.number, text) for page in material.pages if (text := _clean(page.text))]
-        bodies = [text for _, text in pages]
-        terms = passage_terms(analyzer, bodies, [heading] * len(pages), [""] * len(pages))
+        terms = passage_terms(analyzer, [text for _, text in pages])
         passages += [Passage(None, material.file_name, None, None, number, text, row)
                      for (number, text), row in zip(pages, terms, strict=True)]
     return passages
