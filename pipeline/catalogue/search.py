@@ -184,16 +184,11 @@ def _sql(terms: list[str], lookups: Lookups, query: SearchQuery, top: int | None
     where, filter_params = _filters(query)
     ctes, params, morph = morphological(terms, lookups, query.forum_id, where, filter_params)
     key = order_key("id")
-    bound = ""
-    if top is not None:
-        bound = " LIMIT ?"
-        substring = substring and lookups.substring is not None
-    else:
-        substring = lookups.substring is not None
+    bound, bounds = ("", []) if top is None else (" LIMIT ?", [top])
     ctes.append(f"morph AS (SELECT * FROM ({morph}) ORDER BY phrase DESC, score, {key}{bound})")
-    params += [top] if top is not None else []
+    params += bounds
     found = "SELECT id, score, spoken, phrase, morph FROM morph"
-    if substring:
+    if (substring or top is None) and lookups.substring is not None:
         sub = ("SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?"
                " AND rowid NOT IN (SELECT id FROM morph)")
         params.append(lookups.substring)
@@ -202,26 +197,22 @@ def _sql(terms: list[str], lookups: Lookups, query: SearchQuery, top: int | None
                    f" JOIN forums f ON f.id = p.forum_id WHERE {where}")
             params += filter_params
         ctes.append(f"sub AS (SELECT * FROM ({sub}) ORDER BY {key}{bound})")
-        params += [top] if top is not None else []
+        params += bounds
         found += " UNION ALL SELECT id, NULL, 0, 0, 0 FROM sub"
     ctes.append(f"found AS ({found})")
-    params += [*filter_params, query.limit + 1, query.offset]
+    # Both kinds of match are filtered already, and a match through a title or speakers
+    # alone is already its session's (or material's) first passage (see `matching`).
+    params += [query.limit + 1, query.offset]
     sql = (
         f"WITH {', '.join(ctes)} SELECT {_COLUMNS}, found.morph, found.phrase, found.spoken"
         " FROM found JOIN passages p ON p.id = found.id"
         " JOIN forums f ON f.id = p.forum_id"
         " LEFT JOIN sessions s ON s.forum_id = p.forum_id AND s.session_id = p.session_id"
         " LEFT JOIN materials m ON m.id = p.material_id"
-        # A match in the title or speakers alone is one hit per session (or material):
-        # its first passage, not every passage of it.
-        f" WHERE ({where}) AND (NOT found.morph OR found.spoken OR p.id = {_FIRST})"
         f" ORDER BY found.phrase DESC, found.morph DESC, found.score, {order_key('p.id')}"
         " LIMIT ? OFFSET ?"
     )
     return sql, params
-
-
-_FIRST = "CASE WHEN p.session_id IS NOT NULL THEN s.first_passage ELSE m.first_passage END"
 
 
 def _filters(query: SearchQuery) -> tuple[str, list[object]]:
