@@ -63,11 +63,6 @@ class Lookups:
         return self._substring[0]
 
 
-def look_up(db: sqlite3.Connection, terms: list[str], words: list[str],
-            forum_id: str | None) -> Lookups:
-    return Lookups(db, terms, words, forum_id)
-
-
 def _heads(db: sqlite3.Connection, terms: list[str], forum_id: str | None) -> tuple[Head, ...]:
     covered: dict[tuple[int, int], set[str]] = {}
     sql = "SELECT rowid, last_passage FROM headings_fts WHERE headings_fts MATCH ?"

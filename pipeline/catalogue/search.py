@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.catalogue.analyzer import Analyzer, default_analyzer, nfc, word_key
-from pipeline.catalogue.matching import Lookups, look_up, morphological
+from pipeline.catalogue.matching import Lookups, morphological
 from pipeline.catalogue.order import order_key
 from pipeline.catalogue.schema import RUN_HINT, connect
 from pipeline.catalogue.snippets import make_snippet, substring_spans
@@ -165,7 +165,7 @@ def _rows(db: sqlite3.Connection, terms: list[str], words: list[str],
     programme order: see `order`). Only when those do not fill the page are the
     substring matches added, again the first ones only.
     """
-    lookups = look_up(db, terms, words, query.forum_id)
+    lookups = Lookups(db, terms, words, query.forum_id)
     top = query.offset + query.limit + 1
     sql, params = _sql(terms, lookups, query, top=top)
     rows = db.execute(sql, params).fetchall()

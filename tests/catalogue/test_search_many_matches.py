@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pipeline.catalogue import ForumRecord, SearchQuery, search, write_forum
-from pipeline.catalogue.matching import look_up
+from pipeline.catalogue.matching import Lookups
 from tests.catalogue.builders import FORUM_2024, FORUM_2025, session
 
 search_module = importlib.import_module("pipeline.catalogue.search")
@@ -41,7 +41,7 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _everything_ranked(db: sqlite3.Connection, terms: list[str], words: list[str],
                        query: SearchQuery) -> list[tuple[Any, ...]]:
-    lookups = look_up(db, terms, words, query.forum_id)
+    lookups = Lookups(db, terms, words, query.forum_id)
     sql, params = search_module._sql(terms, lookups, query)
     return db.execute(sql, params).fetchall()
 
