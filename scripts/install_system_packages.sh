@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the pipeline needs: ffmpeg (cutting, probing, audio), a Korean font
-# (title cards, the demo 자료집) and, for the tests, Chromium. Installs only what is
+# (title cards, the demo 자료집) and, for the tests, Chromium and espeak-ng (synthetic Korean
+# speech for fixtures that must not copy the licensed corpus). Installs only what is
 # missing, so re-runs are quiet. SORT_ARCHIVE_NO_BROWSER=1 skips Chromium (production hosts).
 set -euo pipefail
 missing=()
@@ -12,6 +13,7 @@ python3 -c "import ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 # The tests open the viewer pages in a real browser (Playwright drives Debian's Chromium).
 if [ "${SORT_ARCHIVE_NO_BROWSER:-0}" != 1 ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
