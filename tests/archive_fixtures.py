@@ -19,8 +19,8 @@ from typing import Any
 import boto3
 import pytest
 
-from pipeline.config import S3Storage, Storage
-from pipeline.models import (
+from pipeline.config.forum import S3Storage, Storage
+from pipeline.results import (
     Clip,
     ForumSummary,
     MaterialFile,

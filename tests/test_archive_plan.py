@@ -15,9 +15,9 @@ from urllib.parse import quote
 
 import pytest
 
-from pipeline.config import Storage
+from pipeline.config.forum import Storage
 from pipeline.errors import PublishError
-from pipeline.models import MaterialFile
+from pipeline.results import MaterialFile
 from pipeline.stages.publish import PublishRequest, publish
 from tests.archive_fixtures import MATERIAL, Tags, uploaded
 from tests.progress_recorder import RecordingProgress

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo import find_speech_dir
+from pipeline.asr.weights import assemble_base_model
+from pipeline.demo.forum import find_speech_dir
 from pipeline.errors import ExitCode
 from pipeline.settings import Settings
-from pipeline.weights import assemble_base_model
 from tests.media import run
 from tests.test_cli import assert_one_line_error, sort_archive
 

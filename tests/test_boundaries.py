@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.asr import make_engine
-from pipeline.boundaries import (
+from pipeline.asr.decoding import WhisperSettings
+from pipeline.boundaries.fit import (
     AgendaItem,
     Candidate,
     Plan,
@@ -24,11 +25,10 @@ from pipeline.boundaries import (
     collect_candidates,
     match_chapters,
 )
-from pipeline.boundary_signals import find_cue, visual
-from pipeline.demo import DEMO_SESSIONS, find_speech_dir
-from pipeline.media import extract_audio
-from pipeline.models import Chapter
-from pipeline.options import WhisperSettings
+from pipeline.boundaries.signals import find_cue, visual
+from pipeline.demo.forum import DEMO_SESSIONS, find_speech_dir
+from pipeline.media.probe import extract_audio
+from pipeline.results import Chapter
 from pipeline.settings import Settings
 from tests.media import duration as media_duration
 from tests.media import forum_recording

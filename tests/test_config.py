@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import format_time, load_config, parse_time
+from pipeline.config.forum import format_time, load_config, parse_time
 from pipeline.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,7 +153,7 @@ def test_whisper_engine_and_corrections_are_checked(tmp_path: Path) -> None:
 def test_command_line_engine_and_model_win_over_the_config(tmp_path: Path) -> None:
     import argparse
 
-    from pipeline.commands import whisper_settings
+    from pipeline.commands.run import whisper_settings
     from pipeline.settings import Settings
 
     config = load_config(write(tmp_path, GOOD + "whisper: {model: small, beam_size: 1, "

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import load_config
-from pipeline.demo import (
+from pipeline.config.forum import load_config
+from pipeline.demo.forum import (
     FULL_LAYOUT,
     MATERIAL,
     SMALL_LAYOUT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from pipeline.executor import Resource, SerialExecutor, Unit
+from pipeline.executors.serial import Resource, SerialExecutor, Unit
 
 LOADS: list[str] = []
 

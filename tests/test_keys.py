@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from pipeline import keys
 from pipeline.errors import PublishError
+from pipeline.storage import keys
 
 
 @pytest.mark.parametrize("name", ["..", ".", "", "../passwd", "/etc/passwd", "a\\..\\b.pdf",

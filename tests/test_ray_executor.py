@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.demo import find_speech_dir
+from pipeline.demo.forum import find_speech_dir
 from pipeline.errors import ExitCode
 from pipeline.settings import Settings
 from tests.media import frame_hashes, speech_counter_video
@@ -130,7 +130,7 @@ def test_a_session_failing_on_a_worker_is_reported_as_it_is_locally(
 
 def test_every_node_must_see_the_work_folder(tmp_path: Path) -> None:
     from pipeline.errors import ExecutorError
-    from pipeline.ray_executor import RayExecutor, read_probe
+    from pipeline.executors.ray_cluster import RayExecutor, read_probe
 
     assert read_probe(str(tmp_path / "missing"), "token")[1] is not None
     (tmp_path / "probe").write_text("other", encoding="utf-8")

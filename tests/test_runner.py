@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_config
+from pipeline.config.forum import load_config
 from pipeline.errors import PartialFailure, UsageError
-from pipeline.models import Record, TranscribeResult
 from pipeline.progress import LogProgress
+from pipeline.results import Record, TranscribeResult
 from pipeline.runner import PIPELINE, STAGES, RunOptions, run_forum, selected_stages
 from pipeline.stage import RunContext, Stage
 from tests.media import counter_video

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
-from pipeline.search_page import SearchSession, search_page
+from pipeline.archive.pages.search import SearchSession, search_page
 from tests.archive_fixtures import Tags
 from tests.web_archive import (
     FORUM,

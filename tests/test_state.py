@@ -74,7 +74,7 @@ def test_a_second_run_is_refused_or_waits_and_state_stays_whole(tmp_path: Path) 
 
 
 def test_a_waiting_run_starts_only_when_the_holder_lets_go(tmp_path: Path) -> None:
-    from pipeline.state import forum_lock
+    from pipeline.manifest import forum_lock
 
     counter_video(tmp_path / "master.mp4", 20, [440, 880])
     config = tmp_path / "forum.yaml"

@@ -16,13 +16,13 @@ import pytest
 import yaml
 
 from pipeline.cli import _configure_logging
-from pipeline.config import S3Storage, Storage
+from pipeline.config.forum import S3Storage, Storage
 from pipeline.errors import PublishError
 from pipeline.progress import LogProgress
 from pipeline.stage import RunReport
 from pipeline.stages.publish import PublishRequest, PublishStage, publish
-from pipeline.storage import LocalBackend, StoredItem, data_item, file_item, redact
-from pipeline.storage_s3 import S3Backend
+from pipeline.storage.backend import LocalBackend, StoredItem, data_item, file_item, redact
+from pipeline.storage.s3 import S3Backend
 from tests.archive_fixtures import expected_objects, s3_storage
 from tests.progress_recorder import RecordingProgress
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.models import Segment, SessionPlan, Word
-from pipeline.subtitles import segments_from_json, to_json, to_srt, to_text, to_vtt
+from pipeline.results import Segment, SessionPlan, Word
+from pipeline.transcripts.formats import segments_from_json, to_json, to_srt, to_text, to_vtt
 
 SEGMENTS = (
     Segment(start=0.5, end=2.25, text=" 사회적 기업에 대해서 ",
@@ -37,7 +37,7 @@ def test_text_has_one_line_per_segment() -> None:
 
 
 def test_long_segments_become_readable_cues_at_word_boundaries() -> None:
-    from pipeline.subtitles import MAX_CUE_CHARS, MAX_CUE_SECONDS, readable_cues
+    from pipeline.transcripts.formats import MAX_CUE_CHARS, MAX_CUE_SECONDS, readable_cues
 
     words = tuple(Word(start=i * 0.8, end=i * 0.8 + 0.6, word=f" 단어{i}", probability=0.9)
                   for i in range(30))

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
+from pipeline.archive.verify import Problem, verify_archive
 from pipeline.cli import main
-from pipeline.config import Storage
+from pipeline.config.forum import Storage
 from pipeline.errors import ExitCode
 from pipeline.stages.publish import PublishRequest, publish
-from pipeline.verify import Problem, verify_archive
 from tests.archive_fixtures import s3_storage
 from tests.progress_recorder import RecordingProgress
 

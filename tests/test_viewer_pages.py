@@ -117,7 +117,7 @@ def test_forum_page_links_every_session_and_the_proceedings(browser: Any,
 
 def test_the_player_shows_a_poster_that_is_not_the_title_card(
         browser: Any, local_archive: Path, small_demo: Any, http_root: tuple[Path, str]) -> None:
-    from pipeline.posters import FLAT_SPREAD, frame_stats
+    from pipeline.media.posters import FLAT_SPREAD, frame_stats
 
     folder, base = http_root
     served = folder / "viewer"

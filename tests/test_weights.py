@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import weights
+from pipeline.asr import weights
 from pipeline.errors import ModelError
+from pipeline.manifest import sha256_file
 from pipeline.settings import Settings
-from pipeline.state import sha256_file
 
 
 def test_parts_join_into_a_verified_model_folder(tmp_path: Path) -> None:

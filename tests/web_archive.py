@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Storage
-from pipeline.models import Clip, ForumSummary, MaterialFile, Segment, SessionPlan, SpeakerRef
+from pipeline.config.forum import Storage
 from pipeline.progress import LogProgress
+from pipeline.results import Clip, ForumSummary, MaterialFile, Segment, SessionPlan, SpeakerRef
 from pipeline.stages.index import IndexRequest, index_forum
 from pipeline.stages.publish import PublishRequest, publish
 from tests.archive_fixtures import write_transcript

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from pipeline.errors import UsageError
 
 if TYPE_CHECKING:
+    from pipeline.asr.decoding import WhisperSettings
     from pipeline.asr.engine import Engine
-    from pipeline.options import WhisperSettings
 
 
 def make_engine(settings: WhisperSettings) -> Engine:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.asr.engine import SAMPLE_RATE, Decoded
-from pipeline.models import Word
+from pipeline.results import Word
 
 WINDOW_S = 30.0
 LEAD_S = 0.3  # audio kept before a window's first segment: timestamp tokens can be late

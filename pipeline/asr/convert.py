@@ -1,7 +1,7 @@
 """CTranslate2 Whisper weights -> an openai-whisper checkpoint, without a model hub.
 
 The only Whisper weights available offline are the bundled CTranslate2 conversion of
-"base" (pipeline.weights). openai-whisper loads PyTorch checkpoints
+"base" (pipeline.asr.weights). openai-whisper loads PyTorch checkpoints
 (`{"dims": {...}, "model_state_dict": {...}}`), so this module reads `model.bin`
 itself and writes such a checkpoint, which `whisper.load_model(path)` loads unchanged.
 
@@ -55,11 +55,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pipeline.asr.weights import BUNDLED_MODEL, default_model_dir, file_sha256, model_sha256
 from pipeline.errors import ModelError
-from pipeline.weights import BUNDLED_MODEL, default_model_dir, file_sha256, model_sha256
 
 if TYPE_CHECKING:
-    from pipeline.options import WhisperSettings
+    from pipeline.asr.decoding import WhisperSettings
 
 CONVERTED_DIR = "openai-whisper"  # under the model folder: <name>-<sha12>.pt
 SUPPORTED_VERSION = 6
@@ -369,7 +369,7 @@ def openai_checkpoint(settings: WhisperSettings) -> Path:
 
 
 def bundled_conversion(model_dir: Path | None) -> Converted:
-    from pipeline.weights import resolve_model
+    from pipeline.asr.weights import resolve_model
 
     root = model_dir or default_model_dir()
     source = Path(resolve_model(BUNDLED_MODEL, root))

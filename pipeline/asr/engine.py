@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pipeline.models import Word
+from pipeline.results import Word
 
 if TYPE_CHECKING:
-    from pipeline.options import WhisperSettings
+    from pipeline.asr.decoding import WhisperSettings
 
 SAMPLE_RATE = 16_000
 ENGINES = ("faster-whisper", "openai-whisper")
@@ -85,7 +85,7 @@ class EngineIdentity:
 def identity_of(engine: str, settings: WhisperSettings, compute_type: str) -> EngineIdentity:
     """What an engine is, for the transcribe fingerprint: both engines describe themselves
     the same way, differing only in the compute type they really use."""
-    from pipeline.weights import model_sha256
+    from pipeline.asr.weights import model_sha256
 
     return EngineIdentity(engine=engine, model=settings.model,
                           model_sha256=model_sha256(settings.model, settings.model_dir),

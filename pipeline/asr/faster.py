@@ -6,11 +6,11 @@ from dataclasses import asdict
 from typing import Any
 
 from pipeline.asr.align import APPEND, PREPEND, AlignedSegment, Span, WindowAligner, align
+from pipeline.asr.decoding import WhisperSettings
 from pipeline.asr.engine import Decoded, DecodeOptions, EngineIdentity, Progress, identity_of
 from pipeline.asr.vad import speech_clips
+from pipeline.asr.weights import resolve_model
 from pipeline.errors import ModelError
-from pipeline.options import WhisperSettings
-from pipeline.weights import resolve_model
 
 
 class FasterWhisperEngine:

@@ -26,6 +26,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from pipeline.asr.align import APPEND, PREPEND, AlignedSegment, Span, WindowAligner, align
+from pipeline.asr.decoding import WhisperSettings
 from pipeline.asr.engine import (
     SAMPLE_RATE,
     Decoded,
@@ -35,10 +36,9 @@ from pipeline.asr.engine import (
     identity_of,
 )
 from pipeline.asr.vad import clip_time, speech_clips
+from pipeline.asr.weights import BUNDLED_MODEL, default_model_dir
 from pipeline.errors import ModelError
-from pipeline.models import Word
-from pipeline.options import WhisperSettings
-from pipeline.weights import BUNDLED_MODEL, default_model_dir
+from pipeline.results import Word
 
 TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's and openai-whisper's default
 BEST_OF = 5  # candidates when sampling at a fallback temperature (faster-whisper's default)

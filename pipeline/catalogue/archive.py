@@ -1,6 +1,6 @@
 """Reading a published archive back: each forum's `forum.json` and the files it lists.
 
-Reads and links go through the publishing backend (`pipeline.storage`), so a
+Reads and links go through the publishing backend (`pipeline.storage.backend`), so a
 rebuilt catalogue links exactly where the index stage's catalogue did
 (versioned `?v=` links, or presigned ones for a bucket without
 `public_base_url`). Only finding the forums is done here: the folders under
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pipeline import keys
-from pipeline.config import ForumConfig, Storage
+from pipeline.archive.forum_json import MANIFEST_NAME
+from pipeline.config.forum import ForumConfig, Storage
 from pipeline.errors import PublishError
-from pipeline.forum_manifest import MANIFEST_NAME
-from pipeline.storage import Backend, LocalBackend, open_backend
+from pipeline.storage import keys
+from pipeline.storage.backend import Backend, LocalBackend, open_backend
 
 
 class Archive:
@@ -57,7 +57,7 @@ class Archive:
         backend = self.backend
         if isinstance(backend, LocalBackend):
             return [path.name for path in backend.root.iterdir() if path.is_dir()]
-        from pipeline.storage_s3 import S3Backend
+        from pipeline.storage.s3 import S3Backend
 
         assert isinstance(backend, S3Backend)
         prefix = "/".join(part for part in self.prefix.split("/") if part)

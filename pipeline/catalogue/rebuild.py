@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from pipeline.archive.forum_json import MANIFEST_NAME
 from pipeline.catalogue.analyzer import Analyzer, default_analyzer
 from pipeline.catalogue.archive import Archive
 from pipeline.catalogue.materials import pdf_pages
@@ -39,10 +40,9 @@ from pipeline.catalogue.records import (
 from pipeline.catalogue.schema import BUSY_TIMEOUT_S, connect, sqlite_error
 from pipeline.catalogue.writer import analyse, write_into
 from pipeline.errors import IndexError_
-from pipeline.forum_manifest import MANIFEST_NAME
-from pipeline.models import ForumSummary, SpeakerRef
 from pipeline.progress import Progress
-from pipeline.subtitles import segments_from_json
+from pipeline.results import ForumSummary, SpeakerRef
+from pipeline.transcripts.formats import segments_from_json
 
 _REPUBLISH = "publish the forum again with `sort-archive run CONFIG --only publish --force`"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.models import ForumSummary
+from pipeline.results import ForumSummary
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ The source may also be an info dict yt-dlp saved (`source: {info_json: ...}`,
 what `yt-dlp --load-info-json` reads): the same checks, then the download.
 
 A source that is not a whole forum video is refused with exit 3 before any
-later stage sees it (`pipeline.source_checks`). A server that stops sending is
+later stage sees it (`pipeline.media.source_checks`). A server that stops sending is
 given up after `timeout` seconds without data, 11 times over (a hung link must
 end the run).
 """
@@ -24,14 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import ForumConfig
+from pipeline.config.forum import ForumConfig
 from pipeline.errors import FetchError, MediaError
 from pipeline.faults import checkpoint
-from pipeline.media import extract_audio
-from pipeline.models import Chapter, FetchResult, MaterialFile, MaterialLink, Recording
-from pipeline.progress import Progress, Task
-from pipeline.settings import DEFAULT_FETCH_TIMEOUT
-from pipeline.source_checks import (
+from pipeline.manifest import fingerprint
+from pipeline.media.probe import extract_audio
+from pipeline.media.source_checks import (
     check_links,
     check_local_source,
     check_media,
@@ -41,8 +39,10 @@ from pipeline.source_checks import (
     load_info,
     refuse_unfinished,
 )
+from pipeline.progress import Progress, Task
+from pipeline.results import Chapter, FetchResult, MaterialFile, MaterialLink, Recording
+from pipeline.settings import DEFAULT_FETCH_TIMEOUT
 from pipeline.stage import RunContext, Stage
-from pipeline.state import fingerprint
 
 log = logging.getLogger("pipeline.fetch")
 

@@ -23,7 +23,8 @@ from pipeline.catalogue import (
     write_forum,
 )
 from pipeline.catalogue.materials import pdf_pages
-from pipeline.models import (
+from pipeline.progress import Progress
+from pipeline.results import (
     FetchResult,
     ForumSummary,
     IndexResult,
@@ -32,7 +33,6 @@ from pipeline.models import (
     TranscribeResult,
     Transcript,
 )
-from pipeline.progress import Progress
 from pipeline.stage import RunContext, RunReport, Stage
 
 

@@ -6,7 +6,7 @@ Where the times come from, first match wins for each session:
 2. `plan.yaml` in the work folder, as staff reviewed it (see below);
 3. YouTube chapters, matched to the agenda by order and title similarity
    (or, with no agenda at all, one session per chapter);
-4. detection (`pipeline.boundaries`): silences, title cards and black frames,
+4. detection (`pipeline.boundaries.fit`): silences, title cards and black frames,
    scene changes, applause, and the MC's spoken cues, fitted to the agenda's
    order and any `duration_hint`s.
 
@@ -25,9 +25,10 @@ from typing import Any
 
 import yaml
 
-from pipeline.config import ForumConfig, format_time, parse_time
+from pipeline.asr.decoding import WhisperSettings
+from pipeline.config.forum import ForumConfig, format_time, parse_time
 from pipeline.errors import ConfigError
-from pipeline.models import (
+from pipeline.results import (
     Chapter,
     FetchResult,
     PlannedSession,
@@ -35,7 +36,6 @@ from pipeline.models import (
     SessionPlan,
     SpeakerRef,
 )
-from pipeline.options import WhisperSettings
 from pipeline.stage import RunContext, Stage
 
 log = logging.getLogger("pipeline.plan")
@@ -131,8 +131,8 @@ def _inside(result: PlanResult, duration: float, where: Path) -> None:
 
 
 def _detected(config: ForumConfig, fetched: FetchResult, whisper: WhisperSettings) -> PlanResult:
-    from pipeline import boundaries
     from pipeline.asr import make_engine
+    from pipeline.boundaries import fit as boundaries
 
     recording = fetched.recording
     agenda = [boundaries.AgendaItem(

@@ -1,6 +1,6 @@
 """Publish stage: put a forum's clips, transcripts, materials and viewer pages in storage.
 
-The layout and every object's headers are planned in `pipeline.archive_plan`.
+The layout and every object's headers are planned in `pipeline.archive.layout`.
 Each object's sha256 is compared with what storage already holds and only
 changed objects are written, so a re-run after a crash or a corrected
 transcript uploads just the difference. The order is what keeps an archive
@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline import keys
-from pipeline.archive_plan import plan_archive
-from pipeline.config import ForumConfig, Storage
+from pipeline.archive.layout import plan_archive
+from pipeline.config.forum import ForumConfig, Storage
 from pipeline.errors import ConfigError
 from pipeline.faults import checkpoint
-from pipeline.models import (
+from pipeline.manifest import sha256_file
+from pipeline.progress import Progress
+from pipeline.results import (
     Clip,
     FetchResult,
     ForumSummary,
@@ -36,10 +37,9 @@ from pipeline.models import (
     TranscribeResult,
     Transcript,
 )
-from pipeline.progress import Progress
 from pipeline.stage import RunContext, RunReport, Stage
-from pipeline.state import sha256_file
-from pipeline.storage import IMMUTABLE, Backend, StoredItem, open_backend, without_query
+from pipeline.storage import keys
+from pipeline.storage.backend import IMMUTABLE, Backend, StoredItem, open_backend, without_query
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Split: cut one mp4 per session out of the master recording.
 
-How a clip is cut is `pipeline.cutting`'s business; the mode comes from the
+How a clip is cut is `pipeline.cutting.cut`'s business; the mode comes from the
 config (`split: {mode}`) or `--cut-mode`, and is part of each clip's
 fingerprint:
 
@@ -23,15 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.cutting import cut
+from pipeline.cutting.cut import cut
 from pipeline.errors import PipelineError, SplitError, session_failure
-from pipeline.executor import Executor, SerialExecutor, Unit
-from pipeline.media import probe
-from pipeline.models import Clip, FetchResult, PlanResult, Recording, SessionPlan, SplitResult
-from pipeline.posters import make_poster
+from pipeline.executors.serial import Executor, SerialExecutor, Unit
+from pipeline.manifest import ItemCache, fingerprint
+from pipeline.media.posters import make_poster
+from pipeline.media.probe import probe
 from pipeline.progress import Progress
+from pipeline.results import Clip, FetchResult, PlanResult, Recording, SessionPlan, SplitResult
 from pipeline.stage import RunContext, RunReport, Stage
-from pipeline.state import ItemCache, fingerprint
 
 log = logging.getLogger("pipeline.split")
 

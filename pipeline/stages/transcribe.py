@@ -30,13 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.asr import make_engine
+from pipeline.asr.decoding import WhisperSettings
 from pipeline.asr.engine import Engine
 from pipeline.asr.recognise import Corrections, recognise
-from pipeline.audio import read_slice
 from pipeline.errors import PipelineError, TranscribeError, session_failure
-from pipeline.executor import Executor, Resource, SerialExecutor, Unit
+from pipeline.executors.serial import Executor, Resource, SerialExecutor, Unit
 from pipeline.faults import checkpoint
-from pipeline.models import (
+from pipeline.manifest import ItemCache, fingerprint
+from pipeline.media.audio import read_slice
+from pipeline.progress import Progress
+from pipeline.results import (
     Clip,
     FetchResult,
     Segment,
@@ -46,11 +49,8 @@ from pipeline.models import (
     Transcript,
     TranscriptFiles,
 )
-from pipeline.options import WhisperSettings
-from pipeline.progress import Progress
 from pipeline.stage import RunContext, RunReport, Stage
-from pipeline.state import ItemCache, fingerprint
-from pipeline.subtitles import segments_from_json, to_json, to_srt, to_text, to_vtt
+from pipeline.transcripts.formats import segments_from_json, to_json, to_srt, to_text, to_vtt
 
 log = logging.getLogger("pipeline.transcribe")
 TRANSCRIPT_FORMAT = 3  # bump when the written files change, so old transcripts are redone

@@ -32,9 +32,9 @@ from starlette.types import Scope
 
 from pipeline.catalogue import Facets, facets, search
 from pipeline.catalogue.analyzer import default_analyzer
+from pipeline.commands.search import results_json
 from pipeline.errors import PipelineError
-from pipeline.search_commands import results_json
-from pipeline.storage import content_type
+from pipeline.storage.backend import content_type
 from pipeline.web import page
 from pipeline.web.query import ARCHIVE_PATH, BadRequest, Form, browser_link, search_query
 

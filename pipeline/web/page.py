@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from html import escape
 
+from pipeline.archive.pages.viewer import _CSS, clock
 from pipeline.catalogue import Facets, SearchHit, SearchQuery, SearchResults
-from pipeline.pages import _CSS, clock
 from pipeline.web.query import MAX_LIMIT, Form
 
 _EXTRA_CSS = """

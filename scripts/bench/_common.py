@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from pipeline.demo import FULL_LAYOUT, DemoForum, build_demo_forum
+from pipeline.demo.forum import FULL_LAYOUT, DemoForum, build_demo_forum
 from pipeline.progress import LogProgress
 
 ROOT = Path(__file__).resolve().parents[2]

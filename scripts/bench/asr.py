@@ -44,12 +44,12 @@ from _common import machine
 from pipeline.asr import make_engine
 from pipeline.asr.cer import cer
 from pipeline.asr.convert import openai_checkpoint
+from pipeline.asr.decoding import WhisperSettings
 from pipeline.asr.engine import SAMPLE_RATE, DecodeOptions
 from pipeline.asr.recognise import recognise
-from pipeline.demo import DEMO_SESSIONS, find_speech_dir
-from pipeline.options import WhisperSettings
+from pipeline.demo.corpus import joined_speech
+from pipeline.demo.forum import DEMO_SESSIONS, find_speech_dir
 from pipeline.settings import Settings
-from pipeline.speech_corpus import joined_speech
 
 GAP_SECONDS = 0.3
 T = TypeVar("T")
@@ -138,7 +138,7 @@ def breakdown(audio: Any, reference: str, runs: int) -> list[tuple[str, Timing, 
     from faster_whisper import WhisperModel
 
     from pipeline.asr.guards import speech_spans
-    from pipeline.weights import resolve_model
+    from pipeline.asr.weights import resolve_model
 
     folder = resolve_model("base", Settings.from_environ().model_dir)
     defaults = DecodeOptions()

@@ -41,7 +41,7 @@ def prepare(parts: int) -> None:
     from asr_quality import clean_audio, corpus_talks
 
     from pipeline.asr.convert import bundled_conversion
-    from pipeline.demo import find_speech_dir
+    from pipeline.demo.forum import find_speech_dir
 
     talks = corpus_talks(find_speech_dir())
     checkpoint = bundled_conversion(None).checkpoint

@@ -51,10 +51,10 @@ from _common import ROOT, machine
 
 from pipeline.asr import make_engine
 from pipeline.asr.cer import Score, score, total
+from pipeline.asr.decoding import WhisperSettings
 from pipeline.asr.engine import SAMPLE_RATE, DecodeOptions, Engine
 from pipeline.asr.recognise import recognise
-from pipeline.demo import find_speech_dir
-from pipeline.options import WhisperSettings
+from pipeline.demo.forum import find_speech_dir
 from pipeline.settings import Settings
 
 OUT = ROOT / "build" / "asr-quality"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from _common import best_of, demo_forum, machine
 
-from pipeline.config import load_config
-from pipeline.cutting import VIDEO
+from pipeline.config.forum import load_config
+from pipeline.cutting.cut import VIDEO
 
 X264 = ["-c:v", "libx264", "-preset", str(VIDEO["preset"]), "-crf", str(VIDEO["crf"]),
         "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart"]

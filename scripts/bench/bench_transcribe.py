@@ -21,7 +21,7 @@ import numpy as np
 from _common import best_of, demo_forum, machine
 from faster_whisper import WhisperModel
 
-from pipeline.weights import resolve_model
+from pipeline.asr.weights import resolve_model
 
 SETTINGS = [  # (label, compute_type, beam_size); the first is the baseline
     ("float32 beam5 (baseline)", "float32", 5),

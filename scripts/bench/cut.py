@@ -30,7 +30,7 @@ from pathlib import Path
 
 from _common import ROOT, machine
 
-from pipeline.cutting import CutReport, cut
+from pipeline.cutting.cut import CutReport, cut
 
 BUILD = ROOT / "build" / "bench-cut"
 FPS, SECONDS, KEYINT = 25, 600, 250

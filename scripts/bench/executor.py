@@ -37,13 +37,14 @@ from typing import Any
 import yaml
 from _common import ROOT, machine
 
-from pipeline.config import ForumConfig, load_config
-from pipeline.demo import SMALL_LAYOUT, DemoForum, build_demo_forum, find_speech_dir
-from pipeline.executor import Executor, SerialExecutor
-from pipeline.options import RunOptions, WhisperSettings
+from pipeline.asr.decoding import WhisperSettings
+from pipeline.config.forum import ForumConfig, load_config
+from pipeline.demo.forum import SMALL_LAYOUT, DemoForum, build_demo_forum, find_speech_dir
+from pipeline.executors.serial import Executor, SerialExecutor
 from pipeline.progress import LogProgress, Task
 from pipeline.runner import run_forums
 from pipeline.settings import Settings
+from pipeline.stage import RunOptions
 from pipeline.stages.transcribe import load_engine
 
 BUILD = ROOT / "build" / "bench-executor"
@@ -223,7 +224,7 @@ def main() -> None:
                          concurrent=False)
         serial_executor.close()
 
-        from pipeline.ray_executor import RayExecutor
+        from pipeline.executors.ray_cluster import RayExecutor
 
         started = time.perf_counter()
         ray_executor = RayExecutor(shared_dirs=[tmp / "ray" / "work"])

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from _common import ROOT, machine
 
-from pipeline.demo import DEMO_SESSIONS, find_speech_dir
+from pipeline.demo.forum import DEMO_SESSIONS, find_speech_dir
 
 BUILD = ROOT / "build" / "bench-pipeline-cut"
 FPS, SECONDS, KEYINT, BOX = 25, 840, 250, 96

@@ -67,8 +67,8 @@ from pipeline.catalogue import (
 from pipeline.catalogue.analyzer import default_analyzer
 from pipeline.catalogue.schema import V1_SCHEMA, connect
 from pipeline.catalogue.writer import analyse, write_into
-from pipeline.demo import find_speech_dir
-from pipeline.models import ForumSummary
+from pipeline.demo.forum import find_speech_dir
+from pipeline.results import ForumSummary
 from pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

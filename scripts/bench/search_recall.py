@@ -31,8 +31,8 @@ from pipeline.catalogue import (
     search,
     write_forum,
 )
-from pipeline.demo import find_speech_dir
-from pipeline.models import ForumSummary
+from pipeline.demo.forum import find_speech_dir
+from pipeline.results import ForumSummary
 
 
 def corpus(speech: Path) -> list[list[str]]:

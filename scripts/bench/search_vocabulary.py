@@ -27,7 +27,7 @@ from pathlib import Path
 from pipeline.catalogue.analyzer import word_key
 from pipeline.catalogue.matching import substring_match
 from pipeline.catalogue.schema import connect
-from pipeline.demo import find_speech_dir
+from pipeline.demo.forum import find_speech_dir
 
 TEXT_1000H = 65_572_117  # UTF-8 bytes of the 1,000-hour archive's text (search.py)
 CATALOGUE_1000H = 145.9e6  # our catalogue at 1,000 hours, its vocabulary included (0.2 MB)

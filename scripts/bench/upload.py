@@ -37,8 +37,10 @@ from typing import Any
 import boto3
 import botocore
 
-from pipeline.config import S3Storage, Storage
-from pipeline.models import (
+from pipeline.config.forum import S3Storage, Storage
+from pipeline.manifest import sha256_file
+from pipeline.progress import LogProgress
+from pipeline.results import (
     Clip,
     ForumSummary,
     MaterialFile,
@@ -47,9 +49,7 @@ from pipeline.models import (
     Transcript,
     TranscriptFiles,
 )
-from pipeline.progress import LogProgress
 from pipeline.stages.publish import PublishRequest, publish
-from pipeline.state import sha256_file
 
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 1024 * 1024

@@ -14,12 +14,12 @@ import pytest
 from pipeline.asr import make_engine
 from pipeline.asr.align import LEAD_S, WINDOW_S, windows
 from pipeline.asr.cer import cer
+from pipeline.asr.decoding import WhisperSettings
 from pipeline.asr.engine import SAMPLE_RATE, Decoded, DecodeOptions, Engine
 from pipeline.asr.vad import clip_time, speech_clips
-from pipeline.demo import DEMO_SESSIONS, find_speech_dir
-from pipeline.options import WhisperSettings
+from pipeline.demo.corpus import joined_speech
+from pipeline.demo.forum import DEMO_SESSIONS, find_speech_dir
 from pipeline.settings import Settings
-from pipeline.speech_corpus import joined_speech
 
 
 def test_windows_pack_segments_in_order_within_thirty_seconds() -> None:

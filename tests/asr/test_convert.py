@@ -15,10 +15,10 @@ from pipeline.asr.convert import (
     openai_checkpoint,
     read_ct2,
 )
+from pipeline.asr.decoding import WhisperSettings
+from pipeline.asr.weights import BASE_MODEL_SHA256, assemble_base_model
 from pipeline.errors import ModelError
-from pipeline.options import WhisperSettings
 from pipeline.settings import Settings
-from pipeline.weights import BASE_MODEL_SHA256, assemble_base_model
 
 pytestmark = pytest.mark.slow
 

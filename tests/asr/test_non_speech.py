@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from pipeline.asr import make_engine
+from pipeline.asr.decoding import WhisperSettings
 from pipeline.asr.engine import SAMPLE_RATE, DecodeOptions
 from pipeline.asr.recognise import recognise
-from pipeline.options import WhisperSettings
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -16,13 +16,13 @@ import pytest
 
 from pipeline.asr import make_engine
 from pipeline.asr.cer import cer
+from pipeline.asr.decoding import WhisperSettings
 from pipeline.asr.engine import SAMPLE_RATE, Decoded, DecodeOptions, Engine
-from pipeline.demo import DEMO_SESSIONS, find_speech_dir
+from pipeline.asr.weights import BASE_MODEL_SHA256
+from pipeline.demo.corpus import joined_speech
+from pipeline.demo.forum import DEMO_SESSIONS, find_speech_dir
 from pipeline.errors import ExitCode, ModelError
-from pipeline.options import WhisperSettings
 from pipeline.settings import Settings
-from pipeline.speech_corpus import joined_speech
-from pipeline.weights import BASE_MODEL_SHA256
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from pipeline.asr.recognise import correct
-from pipeline.models import Segment, Word
-from pipeline.subtitles import segments_from_json, to_json
+from pipeline.results import Segment, Word
+from pipeline.transcripts.formats import segments_from_json, to_json
 
 
 def cue() -> Segment:
@@ -35,7 +35,7 @@ def test_untouched_cues_stay_as_they_are_and_json_keeps_raw_text() -> None:
     plain = Segment(start=2.0, end=3.0, text="성과 측정")
     fixed, changes = correct((plain, cue()), [("사회적까치", "사회적가치")])
     assert fixed[0] is plain and fixed[0].raw_text is None and len(changes) == 1
-    from pipeline.models import SessionPlan
+    from pipeline.results import SessionPlan
 
     session = SessionPlan(number=1, id="talk", title="발표", start=0, end=10)
     back = segments_from_json(to_json(session, "ko", "base", fixed))

@@ -16,7 +16,7 @@ from pipeline.catalogue import (
     SpeakerRecord,
 )
 from pipeline.catalogue.analyzer import fold
-from pipeline.models import ForumSummary
+from pipeline.results import ForumSummary
 
 FONT = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"
 # The schema sort-archive 0.1 shipped (pipeline/stages/index.py, `_SCHEMA`), verbatim.

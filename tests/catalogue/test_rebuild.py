@@ -16,9 +16,9 @@ from pipeline.catalogue import SearchHit, SearchQuery, facets, search, write_for
 from pipeline.catalogue.archive import Archive
 from pipeline.catalogue.rebuild import rebuild
 from pipeline.cli import main
-from pipeline.config import Storage
+from pipeline.config.forum import Storage
 from pipeline.errors import IndexError_, PublishError
-from pipeline.models import (
+from pipeline.results import (
     Clip,
     ForumSummary,
     MaterialFile,
@@ -31,7 +31,7 @@ from pipeline.models import (
 )
 from pipeline.stages.index import IndexRequest, index_forum
 from pipeline.stages.publish import PublishRequest, publish
-from pipeline.subtitles import to_json, to_srt, to_text, to_vtt
+from pipeline.transcripts.formats import to_json, to_srt, to_text, to_vtt
 from tests.archive_fixtures import s3_storage
 from tests.catalogue.builders import FORUM_2024, FORUM_2025, forum_2024, make_pdf
 from tests.progress_recorder import RecordingProgress

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import FetchError
+from pipeline.media.source_checks import refuse_unfinished
 from pipeline.progress import LogProgress
-from pipeline.source_checks import refuse_unfinished
 from pipeline.stages.fetch import FetchRequest, fetch, file_url
 from tests.media import counter_video, run
 
@@ -124,9 +124,9 @@ def test_a_replaced_source_is_fetched_afresh_after_a_failure(tmp_path: Path,
                                                               master: Path) -> None:
     """A truncated copy fails; once staff copy the whole file over it, the next run must
     not take the bad copy left in the work folder for a finished download."""
-    from pipeline.config import load_config
-    from pipeline.options import RunOptions
+    from pipeline.config.forum import load_config
     from pipeline.runner import run_forum
+    from pipeline.stage import RunOptions
 
     local = tmp_path / "master.mp4"  # its index first: readable, and copied, but cut short
     run("-i", str(master), "-c", "copy", "-movflags", "+faststart", str(local))

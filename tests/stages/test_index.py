@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.catalogue import SearchQuery, search
-from pipeline.config import Storage
+from pipeline.config.forum import Storage
 from pipeline.errors import IndexError_
-from pipeline.models import MaterialFile, PublishResult
+from pipeline.results import MaterialFile, PublishResult
 from pipeline.settings import Settings
 from pipeline.stages.index import IndexRequest, index_forum
 from pipeline.stages.publish import PublishRequest, publish

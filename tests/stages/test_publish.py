@@ -17,10 +17,10 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
-from pipeline.config import Storage
+from pipeline.config.forum import Storage
 from pipeline.errors import PublishError
 from pipeline.stages.publish import PublishRequest, publish
-from pipeline.storage import IMMUTABLE, REVALIDATE, without_query
+from pipeline.storage.backend import IMMUTABLE, REVALIDATE, without_query
 from tests.archive_fixtures import (
     FORUM,
     MATERIAL,

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.models import Chapter, Recording, SessionPlan
+from pipeline.manifest import ItemCache, Manifest
 from pipeline.progress import LogProgress
+from pipeline.results import Chapter, Recording, SessionPlan
 from pipeline.stages.plan import sessions_from_chapters
 from pipeline.stages.split import SplitRequest, split
-from pipeline.state import ItemCache, Manifest
 from tests.media import (
     FPS,
     counter_video,

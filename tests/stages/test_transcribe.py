@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo import find_speech_dir
-from pipeline.models import Clip, SessionPlan
+from pipeline.demo.forum import find_speech_dir
+from pipeline.manifest import ItemCache, Manifest
 from pipeline.progress import LogProgress
+from pipeline.results import Clip, SessionPlan
 from pipeline.settings import Settings
 from pipeline.stages.transcribe import TranscribeRequest, WhisperSettings, transcribe
-from pipeline.state import ItemCache, Manifest
 from tests.media import run
 
 TALK = "data/6rmA7KCV7ZiE/MJ0_NG4dsCY"

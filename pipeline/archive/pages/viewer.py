@@ -1,0 +1,278 @@
+"""Static viewer pages for a published forum: pure functions that return HTML.
+
+The pages are plain HTML with a little inline CSS and script and no external
+assets, so a forum folder works the same when opened from a local disk, a
+bucket or a CDN. Every link they contain is relative and is handed in by the
+caller, which owns the key layout; this module only escapes and arranges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+
+from pipeline.results import ForumSummary, Segment, SessionPlan, SpeakerRef
+
+MATERIAL_KINDS = {
+    "proceedings": "자료집",
+    "slides": "발표자료",
+    "declaration": "선언문",
+    "other": "기타 자료",
+}
+
+LANGUAGES = {"ko": "한국어", "en": "English"}
+
+# Download links on the session page, by the role of the file, in display order.
+DOWNLOADS = {
+    "video": "영상 (MP4)",
+    "vtt": "자막 (WebVTT)",
+    "srt": "자막 (SRT)",
+    "txt": "녹취록 (텍스트)",
+    "json": "녹취록 (JSON, 시간 정보 포함)",
+}
+
+_CSS = """
+body { font-family: system-ui, "Apple SD Gothic Neo", "Malgun Gothic", sans-serif;
+       line-height: 1.6; max-width: 60rem; margin: 0 auto; padding: 1rem; color: #1a1a1a; }
+a { color: #0b57d0; }
+a:focus { outline: 3px solid #f4b400; outline-offset: 2px; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #ddd;
+         vertical-align: top; }
+video { width: 100%; max-height: 70vh; background: #000; }
+.meta { color: #555; }
+.transcript { list-style: none; padding: 0; }
+.transcript li { margin: .2rem 0; }
+.transcript a { font-variant-numeric: tabular-nums; margin-right: .6rem; }
+nav ul { list-style: none; padding: 0; display: flex; gap: 1rem; flex-wrap: wrap; }
+""".strip()
+
+# Seeks the player to `#t=SECONDS`, so a transcript line can be linked to and
+# shared. Clicking the link already in the address bar fires no hashchange,
+# hence the click handler; the player may not know its duration yet, hence
+# waiting for loadedmetadata.
+_SEEK_JS = """
+(function () {
+  var video = document.getElementById("player");
+  if (!video) { return; }
+  function seekTo(hash) {
+    var match = /^#t=(\\d+(?:\\.\\d+)?)$/.exec(hash);
+    if (!match) { return; }
+    var time = parseFloat(match[1]);
+    var go = function () { video.currentTime = time; };
+    if (video.readyState >= 1) { go(); }
+    else { video.addEventListener("loadedmetadata", go, { once: true }); }
+  }
+  window.addEventListener("load", function () { seekTo(location.hash); });
+  window.addEventListener("hashchange", function () { seekTo(location.hash); });
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest('a[href^="#t="]') : null;
+    if (link && link.getAttribute("href") === location.hash) {
+      seekTo(location.hash);
+    }
+  });
+})();
+""".strip()
+
+
+@dataclass(frozen=True)
+class SessionEntry:
+    """One row of the forum page: the session and the relative link to its page."""
+
+    plan: SessionPlan
+    duration: float
+    href: str
+
+
+@dataclass(frozen=True)
+class MaterialEntry:
+    """One downloadable material on the forum page."""
+
+    file_name: str
+    kind: str
+    title: str | None
+    size: int
+    href: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """A labelled relative link, e.g. a download on the session page."""
+
+    label: str
+    href: str
+
+
+def clock(seconds: float) -> str:
+    """Seconds as `M:SS` or `H:MM:SS`, the way video players show time."""
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def seek_fragment(seconds: float) -> str:
+    """The `#t=` fragment that the session page's script understands."""
+    text = f"{max(0.0, seconds):.2f}".rstrip("0").rstrip(".")
+    return f"#t={text}"
+
+
+def speakers_text(speakers: Sequence[SpeakerRef]) -> str:
+    """`이름 (소속), 이름` as plain text; callers escape it."""
+    return ", ".join(
+        f"{s.name} ({s.organisation})" if s.organisation else s.name for s in speakers
+    )
+
+
+def size_text(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _document(title: str, language: str, body: str, script: str = "") -> str:
+    script_tag = f"\n<script>\n{script}\n</script>" if script else ""
+    return (
+        "<!doctype html>\n"
+        f'<html lang="{escape(language)}">\n'
+        "<head>\n"
+        '<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n"
+        f"<style>\n{_CSS}\n</style>\n"
+        "</head>\n"
+        f"<body>\n{body}{script_tag}\n</body>\n"
+        "</html>\n"
+    )
+
+
+def forum_page(
+    forum: ForumSummary,
+    sessions: Sequence[SessionEntry],
+    materials: Sequence[MaterialEntry],
+    bundle: Link | None = None,
+    search: Link | None = None,
+) -> str:
+    """The forum's landing page: its sessions in programme order, then its materials
+    one by one and, as `bundle`, all of them in one zip; `search` links the forum's
+    search page."""
+    rows = "\n".join(
+        "<tr>"
+        f"<td>{entry.plan.number}</td>"
+        f'<td><a href="{escape(entry.href)}">{escape(entry.plan.title)}</a></td>'
+        f"<td>{escape(speakers_text(entry.plan.speakers))}</td>"
+        f"<td>{clock(entry.duration)}</td>"
+        "</tr>"
+        for entry in sessions
+    )
+    session_block = (
+        "<table>\n<caption>세션 목록</caption>\n"
+        '<thead><tr><th scope="col">번호</th><th scope="col">제목</th>'
+        '<th scope="col">발표자</th><th scope="col">길이</th></tr></thead>\n'
+        f"<tbody>\n{rows}\n</tbody>\n</table>"
+        if sessions
+        else "<p>공개된 세션이 없습니다.</p>"
+    )
+    material_items = "\n".join(
+        f'<li><a href="{escape(m.href)}">{escape(m.title or m.file_name)}</a> '
+        f'<span class="meta">({escape(MATERIAL_KINDS.get(m.kind, m.kind))}, '
+        f"{escape(m.file_name)}, {size_text(m.size)})</span></li>"
+        for m in materials
+    )
+    bundle_item = (
+        f'\n<p><a href="{escape(bundle.href)}" download>{escape(bundle.label)}</a></p>'
+        if bundle else ""
+    )
+    material_block = (
+        f"<h2>자료</h2>\n<ul>\n{material_items}\n</ul>{bundle_item}\n" if materials else ""
+    )
+    search_item = (
+        f'<p><a href="{escape(search.href)}" rel="search">{escape(search.label)}</a></p>\n'
+        if search else ""
+    )
+    body = (
+        f"<header>\n<h1>{escape(forum.title)}</h1>\n"
+        f'<p class="meta">{escape(forum.date)} · {escape(forum.organiser)}</p>\n'
+        f"{search_item}</header>\n"
+        f"<main>\n<h2>세션</h2>\n{session_block}\n{material_block}</main>"
+    )
+    return _document(forum.title, forum.language, body)
+
+
+def session_page(
+    forum: ForumSummary,
+    session: SessionPlan,
+    *,
+    duration: float,
+    files: Mapping[str, str],
+    language: str,
+    segments: Sequence[Segment],
+    forum_href: str,
+    previous: Link | None = None,
+    following: Link | None = None,
+) -> str:
+    """One session: the video with subtitles, a seekable transcript, downloads.
+
+    `files` maps the roles of `DOWNLOADS` ("video" required, "vtt" for the
+    subtitle track) to links relative to the page. `language` is the
+    subtitles' language code. Without "vtt" the page shows the video alone.
+    """
+    video = _video(session.title, files, language)
+    lines = "\n".join(
+        f'<li><a href="{seek_fragment(seg.start)}" aria-label="영상 {clock(seg.start)}로 이동">'
+        f"{clock(seg.start)}</a> {escape(seg.text.strip())}</li>"
+        for seg in segments
+    )
+    transcript = (
+        f'<h2>녹취록</h2>\n<ol class="transcript">\n{lines}\n</ol>\n' if segments else ""
+    )
+    download_items = "\n".join(
+        f'<li><a href="{escape(files[role])}">{escape(label)}</a></li>'
+        for role, label in DOWNLOADS.items()
+        if role in files
+    )
+    nav = _session_nav(forum.title, forum_href, previous, following)
+    speakers = speakers_text(session.speakers)
+    body = (
+        f'<nav aria-label="포럼">\n<ul>\n{nav}\n</ul>\n</nav>\n'
+        f"<header>\n<h1>{session.number}. {escape(session.title)}</h1>\n"
+        + (f'<p class="meta">{escape(speakers)}</p>\n' if speakers else "")
+        + f'<p class="meta">길이 {clock(duration)}</p>\n</header>\n'
+        f"<main>\n{video}\n{transcript}"
+        f"<h2>내려받기</h2>\n<ul>\n{download_items}\n</ul>\n</main>"
+    )
+    return _document(f"{session.title} - {forum.title}", forum.language, body, _SEEK_JS)
+
+
+def _video(title: str, files: Mapping[str, str], language: str) -> str:
+    video_href, subtitles_href = files["video"], files.get("vtt")
+    track = (
+        f'\n<track kind="subtitles" srclang="{escape(language)}" '
+        f'label="{escape(LANGUAGES.get(language, language))}" '
+        f'src="{escape(subtitles_href)}" default>'
+        if subtitles_href
+        else ""
+    )
+    poster = f' poster="{escape(files["poster"])}"' if files.get("poster") else ""
+    return (
+        f'<video id="player" controls preload="metadata"{poster} '
+        f'aria-label="{escape(title)} 영상">\n'
+        f'<source src="{escape(video_href)}" type="video/mp4">{track}\n'
+        f'<p>이 브라우저는 영상을 재생할 수 없습니다. <a href="{escape(video_href)}">'
+        "영상 파일을 내려받으세요</a>.</p>\n</video>"
+    )
+
+
+def _session_nav(forum_title: str, forum_href: str, previous: Link | None,
+                 following: Link | None) -> str:
+    items = [f'<li><a href="{escape(forum_href)}">{escape(forum_title)}</a></li>']
+    if previous:
+        items.append(f'<li><a href="{escape(previous.href)}" rel="prev">'
+                     f"이전: {escape(previous.label)}</a></li>")
+    if following:
+        items.append(f'<li><a href="{escape(following.href)}" rel="next">'
+                     f"다음: {escape(following.label)}</a></li>")
+    return "\n".join(items)

@@ -1,0 +1,413 @@
+"""Where each session starts and ends, when staff know the programme but not the minutes.
+
+Three sources, in order of trust: times in the config (`AgendaItem.start`/`end`, source
+"config"), the recording's YouTube chapters (`match_chapters`, source "chapters"), and the
+recording itself (`collect_candidates` then `choose`, source "detected").
+
+Signals (`pipeline.boundaries.signals` gathers them; thresholds are documented there) become
+`Candidate`s: silence, applause and black runs and an MC's line are spans (`end` set), scene
+changes and a talk's closing words are points. `choose` works on *breaks*:
+
+- Merging: spans and scene changes that touch or lie within `MERGE` (1 s) of each other form
+  one break; point cues attach to the nearest break within `ATTACH` (5 s) and only add
+  strength and a name (with no break near, they are dropped). A break's strength is
+  1 - prod(1 - s) over the strongest candidate of each kind, so one applause plus one
+  silence plus a black card beats ten scene changes.
+- Edges: the session before a break ends where the break starts (its speech stops: silence,
+  applause or the MC begins). The next session starts at the title card: the last visual
+  change (scene change, start or end of black; the recording's first frame counts) that is
+  at least `MIN_CARD` (1.5 s) before the break ends and not inside the applause; with no
+  such change, where the sound resumes (its first speech). What lies between is a gap.
+- Choice: the N-1 internal breaks of each stretch between given times, by dynamic
+  programming over breaks in time order, maximising the sum of break strengths plus
+  `NAME_BONUS` (0.5) when a cue names the session that follows (`NAME_MALUS`, 0.25, when it
+  names another), minus `HINT_WEIGHT` * min(4, ((d - hint) / hint) ** 2) per session with a
+  `duration_hint`. Without hints this picks the strongest breaks; a rough hint (+-20 % costs
+  0.04) only decides between breaks of similar strength, which is what it is for. Sessions
+  shorter than `min_session` (20 s) are not allowed. Only the `MAX_BREAKS` (400) strongest
+  breaks take part, which keeps a 3-hour recording well under a second.
+- Given times split the programme into stretches: a given start or end is kept exactly and is
+  the edge of a stretch; the break touching that edge (applause after a session that ends
+  there) decides where the neighbouring detected session starts or ends. An item with both
+  times is kept as given (source "config", confidence 1).
+- Too few breaks for a stretch: evenly spaced (or hint-proportional) boundaries with strength
+  0 are added and a note says so; those sessions get confidence 0.
+- Confidence of a detected session: the weaker of its two edges' strengths (a recording's
+  start or end and a given time count 1), times 1 - 0.5 * the strongest break left inside it.
+
+`match_chapters` aligns chapters with the agenda by order and title similarity (see there).
+Overlapping or empty sessions raise ValueError with a one-line message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.config.forum import format_time
+from pipeline.results import Chapter
+
+if TYPE_CHECKING:
+    from pipeline.asr.engine import Engine
+
+KINDS = ("silence", "black", "scene", "applause", "cue")
+MERGE, ATTACH, MIN_CARD = 1.0, 5.0, 1.5
+NAME_BONUS, NAME_MALUS, HINT_WEIGHT, MAX_BREAKS = 0.5, 0.25, 1.0, 400
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    id: str
+    title: str
+    speakers: tuple[str, ...] = ()
+    start: float | None = None
+    end: float | None = None
+    duration_hint: float | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sign of a boundary. `end` makes it a span; `session` is the agenda id a cue names."""
+
+    time: float
+    kind: str
+    strength: float
+    end: float | None = None
+    session: str | None = None
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown candidate kind '{self.kind}'")
+        if not 0.0 <= self.strength <= 1.0 or (self.end is not None and self.end < self.time):
+            raise ValueError(f"bad candidate {self}")
+
+    @property
+    def last(self) -> float:
+        return self.time if self.end is None else self.end
+
+
+@dataclass(frozen=True)
+class Planned:
+    id: str
+    title: str
+    start: float
+    end: float
+    source: str  # "config" | "chapters" | "detected"
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    sessions: tuple[Planned, ...]
+    gaps: tuple[tuple[float, float], ...]  # not in any session, the recording's ends included
+    notes: tuple[str, ...]
+
+
+def collect_candidates(video: Path | None, audio_wav: Path, duration: float, *,
+                       agenda: Sequence[AgendaItem] = (), engine: Engine | None = None,
+                       cues: bool = True, video_scan: str = "auto") -> list[Candidate]:
+    """Every boundary signal in the recording; see `pipeline.boundaries.signals`."""
+    from pipeline.boundaries.signals import collect
+
+    return collect(video, audio_wav, duration, agenda=agenda, engine=engine, with_cues=cues,
+                   video_scan=video_scan)
+
+
+def normalise(text: str) -> str:
+    """NFC, lower case, no spaces or punctuation: what titles are compared on."""
+    return "".join(ch for ch in unicodedata.normalize("NFC", text).lower()
+                   if unicodedata.category(ch)[0] in "LN")
+
+
+def similarity(short: str, long: str) -> float:
+    """How well `short` (a title or name) is found in `long`, 0..1: the best difflib ratio
+    of `short` against windows of `long`; short strings count less (3 chars: 0.6)."""
+    a, b = normalise(short), normalise(long)
+    if not a or not b:
+        return 0.0
+    whole = difflib.SequenceMatcher(None, a, b).ratio()
+    if len(a) > len(b):
+        return whole
+    best = max(difflib.SequenceMatcher(None, a, b[i:i + len(a)]).ratio()
+               for i in range(len(b) - len(a) + 1))
+    return max(whole, best * min(1.0, len(a) / 5))
+
+
+@dataclass
+class Break:
+    start: float  # the session before ends here
+    end: float  # the sound resumes here
+    resume: float  # the session after starts here
+    strength: float
+    names: set[str] = field(default_factory=set)
+    kinds: list[str] = field(default_factory=list)
+
+
+def breaks(candidates: Sequence[Candidate], origin: float = 0.0) -> list[Break]:
+    """Candidates merged into breaks (see the module docstring), in time order."""
+    edges = sorted((c for c in candidates if c.end is not None or c.kind == "scene"),
+                   key=lambda c: c.time)
+    groups: list[list[Candidate]] = []
+    for cand in edges:
+        if groups and cand.time <= max(c.last for c in groups[-1]) + MERGE:
+            groups[-1].append(cand)
+        else:
+            groups.append([cand])
+    for cand in (c for c in candidates if c.end is None and c.kind != "scene"):
+        near = [g for g in groups if min(c.time for c in g) - ATTACH <= cand.time
+                <= max(c.last for c in g) + ATTACH]
+        if near:  # with none near, a talk's "감사합니다" is no break on its own
+            min(near, key=lambda g: abs(min(c.time for c in g) - cand.time)).append(cand)
+    return sorted((_break(group, origin) for group in groups), key=lambda b: b.start)
+
+
+def _break(group: list[Candidate], origin: float) -> Break:
+    spans = [c for c in group if c.end is not None or c.kind == "scene"] or group
+    start, end = min(c.time for c in spans), max(c.last for c in spans)
+    best: dict[str, float] = {}
+    for cand in group:
+        best[cand.kind] = max(best.get(cand.kind, 0.0), cand.strength)
+    visual = [t for c in group if c.kind in ("scene", "black")
+              for t in (c.time, c.last)]
+    if start <= origin + MERGE:
+        visual.append(origin)  # the first picture
+    clapped = max((c.last for c in group if c.kind == "applause"), default=-math.inf)
+    eligible = [t for t in visual if clapped - MERGE <= t <= end - MIN_CARD]
+    return Break(start, end, max(eligible, default=end),
+                 1.0 - math.prod(1.0 - s for s in best.values()),
+                 {c.session for c in group if c.session}, sorted(best))
+
+
+@dataclass
+class _Run:
+    items: list[AgendaItem]
+    lo: float
+    hi: float
+    exact_start: bool
+    exact_end: bool
+
+
+def _runs(agenda: Sequence[AgendaItem], duration: float) -> list[_Run]:
+    """The programme cut at every given time; raises ValueError on impossible times."""
+    times = [t for item in agenda for t in (item.start, item.end) if t is not None]
+    if any(b < a for a, b in itertools.pairwise(times)):
+        raise ValueError("the given session times are not in programme order")
+    for item in agenda:
+        if item.start is not None and item.end is not None and item.end <= item.start:
+            raise ValueError(f"session {item.id}: end is not after start")
+    if times and (times[0] < 0 or times[-1] > duration + 0.5):
+        raise ValueError(f"a given session time lies outside the recording "
+                         f"(0-{format_time(duration)})")
+    runs: list[_Run] = []
+    current = _Run([], 0.0, duration, False, False)
+    for item in agenda:
+        if item.start is not None:
+            if current.items:
+                current.hi = item.start
+                runs.append(current)
+            current = _Run([], item.start, duration, True, False)
+        current.items.append(item)
+        if item.end is not None:
+            current.hi, current.exact_end = item.end, True
+            runs.append(current)
+            current = _Run([], item.end, duration, False, False)
+    if current.items:
+        runs.append(current)
+    return runs
+
+
+def _penalty(item: AgendaItem, length: float) -> float:
+    if item.duration_hint is None or item.duration_hint <= 0:
+        return 0.0
+    return HINT_WEIGHT * min(4.0, ((length - item.duration_hint) / item.duration_hint) ** 2)
+
+
+def _name_score(found: set[str], item: AgendaItem) -> float:
+    if not found:
+        return 0.0
+    return NAME_BONUS if item.id in found else -NAME_MALUS
+
+
+def _solve(run: _Run, all_breaks: list[Break], min_session: float,
+           notes: list[str]) -> list[Planned]:
+    lo, hi, items = run.lo, run.hi, run.items
+    lead = next((b for b in all_breaks if b.start <= lo + MERGE and b.end >= lo - MERGE),
+                Break(lo, lo, lo, 1.0))
+    trail = next((b for b in reversed(all_breaks)
+                  if b.end >= hi - MERGE and b.start <= hi + MERGE and b is not lead),
+                 Break(hi, hi, hi, 1.0))
+    first = lo if run.exact_start else max(lo, lead.resume)
+    last = hi if run.exact_end else min(hi, trail.start)
+    inner = [b for b in all_breaks if b is not lead and b is not trail
+             and first + min_session <= b.start and b.resume <= last - min_session]
+    inner = sorted(sorted(inner, key=lambda b: -b.strength)[:MAX_BREAKS], key=lambda b: b.start)
+    n = len(items)
+    if len(inner) < n - 1:
+        notes.append(f"only {len(inner)} boundary signs between {format_time(first)} and "
+                     f"{format_time(last)} for {n} sessions: split by duration; check it")
+        inner = sorted(inner + _filler(items, first, last), key=lambda b: b.start)
+    # The ends of a stretch are the recording's ends or given times: strength 1.
+    nodes = [Break(first, first, first, 1.0, lead.names), *inner, Break(last, last, last, 1.0)]
+    chosen = _best_path(items, nodes, min_session)
+    if chosen is None:
+        raise ValueError(f"{n} sessions of at least {min_session:.0f} s do not fit between "
+                         f"{format_time(first)} and {format_time(last)}")
+    planned = []
+    for i, item in enumerate(items):
+        a, b = nodes[chosen[i]], nodes[chosen[i + 1]]
+        start, end = a.resume, b.start
+        inside = max((x.strength for x in inner if start < x.start and x.resume < end),
+                     default=0.0)
+        source = "config" if item.start is not None and item.end is not None else "detected"
+        confidence = 1.0 if source == "config" else min(a.strength, b.strength) * (
+            1 - 0.5 * inside)
+        planned.append(Planned(item.id, item.title, start, end, source, round(confidence, 3)))
+        if i > 0:
+            notes.append(f"{items[i - 1].id} | {item.id}: {format_time(a.start)}-"
+                         f"{format_time(a.resume)} ({'+'.join(a.kinds) or 'no sign'}, "
+                         f"strength {a.strength:.2f})")
+    return planned
+
+
+def _best_path(items: list[AgendaItem], nodes: list[Break], min_session: float
+               ) -> list[int] | None:
+    """Node indices where the sessions start and end (first and last node fixed), by
+    dynamic programming over [previous boundary, boundary] matrices; None if none fits."""
+    import numpy as np
+
+    n, last = len(items), len(nodes) - 1
+    starts = np.array([b.start for b in nodes])
+    resumes = np.array([b.resume for b in nodes])
+    length = starts[None, :] - resumes[:, None]  # [j, k]: a session from node j to node k
+    order = np.arange(len(nodes))
+    allowed = (length >= min_session) & (order[:, None] < order[None, :])
+    best = np.full(len(nodes), -np.inf)
+    best[0] = 0.0
+    back = np.zeros((n, len(nodes)), dtype=int)
+    for i, item in enumerate(items):
+        gain = np.array([b.strength + _name_score(b.names, items[i + 1]) if i + 1 < n else 0.0
+                         for b in nodes])
+        total = best[:, None] + gain[None, :]
+        hint = item.duration_hint
+        if hint is not None and hint > 0:
+            total -= HINT_WEIGHT * np.minimum(4.0, ((length - hint) / hint) ** 2)
+        total[~allowed] = -np.inf
+        if i < n - 1:
+            total[:, last] = -np.inf  # only the last session ends at the last node
+        else:
+            total[:, :last] = -np.inf
+        back[i], best = total.argmax(axis=0), total.max(axis=0)
+    if not np.isfinite(best[last]):
+        return None
+    path = [last]
+    for i in range(n - 1, -1, -1):
+        path.append(int(back[i][path[-1]]))
+    return path[::-1]
+
+
+def _filler(items: list[AgendaItem], first: float, last: float) -> list[Break]:
+    hints = [item.duration_hint or 1.0 for item in items]
+    scale, at, out = (last - first) / sum(hints), first, []
+    for hint in hints[:-1]:
+        at += hint * scale
+        out.append(Break(at, at, at, 0.0, kinds=["filler"]))
+    return out
+
+
+def choose(agenda: Sequence[AgendaItem], candidates: Sequence[Candidate], duration: float,
+           *, min_session: float = 20.0) -> Plan:
+    """The plan that best fits the agenda's order, its given times and duration hints."""
+    if not agenda:
+        raise ValueError("the agenda has no sessions")
+    all_breaks, notes = breaks(candidates), list[str]()
+    known = {item.id for item in agenda}
+    for brk in all_breaks:
+        brk.names &= known  # a cue may name a session of another agenda
+    sessions: list[Planned] = []
+    for run in _runs(agenda, duration):
+        sessions += _solve(run, all_breaks, min_session, notes)
+    return _plan(sessions, duration, notes)
+
+
+def _plan(sessions: list[Planned], duration: float, notes: list[str]) -> Plan:
+    gaps, at = [], 0.0
+    for planned in sessions:
+        if planned.end - planned.start <= 0:
+            raise ValueError(f"session {planned.id} would be empty "
+                             f"({format_time(planned.start)}-{format_time(planned.end)})")
+        if planned.start < at - 1e-6:
+            raise ValueError(f"session {planned.id} starts at {format_time(planned.start)}, "
+                             f"before the previous session ends ({format_time(at)})")
+        if planned.start - at > 0.05:
+            gaps.append((at, planned.start))
+        at = planned.end
+    if duration - at > 0.05:
+        gaps.append((at, duration))
+    return Plan(tuple(sessions), tuple(gaps), tuple(notes))
+
+
+def match_chapters(agenda: Sequence[AgendaItem], chapters: Sequence[Chapter]
+                   ) -> tuple[Plan, list[str]]:
+    """Chapters matched to agenda items, in order, by title (and speaker) similarity.
+
+    A pair is worth `sim + 0.25 * position - 0.45`, where `position` is 1 when both sit at
+    the same relative place in their lists and 0 at opposite ends; only pairs worth more
+    than 0 may match (a 0.5-similar title in the right place does; a generic "Part 2" does
+    not), and the order-keeping alignment with the largest total wins. Items with times in
+    the config keep them. Unmatched items are left out of the plan; the report names them.
+    """
+    n, m = len(agenda), len(chapters)
+
+    def value(i: int, j: int) -> tuple[float, float]:
+        item, chapter = agenda[i], chapters[j]
+        sim = max([similarity(item.title, chapter.title), similarity(chapter.title, item.title),
+                   *(0.9 for s in item.speakers if len(normalise(s)) >= 2
+                     and normalise(s) in normalise(chapter.title))])
+        place = 1 - abs(i / max(n - 1, 1) - j / max(m - 1, 1))
+        return sim + 0.25 * place - 0.45, sim
+
+    table = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            worth = value(i, j)[0]
+            table[i][j] = max(table[i + 1][j], table[i][j + 1],
+                              table[i + 1][j + 1] + worth if worth > 0 else -math.inf)
+    pairs: dict[int, tuple[int, float]] = {}
+    i = j = 0
+    while i < n and j < m:
+        worth, sim = value(i, j)
+        if worth > 0 and table[i][j] == table[i + 1][j + 1] + worth:
+            pairs[i], i, j = (j, sim), i + 1, j + 1
+        elif table[i][j] == table[i + 1][j]:
+            i += 1
+        else:
+            j += 1
+    report, sessions = [], []
+    used = {j for j, _ in pairs.values()}
+    for i, item in enumerate(agenda):
+        if i not in pairs:
+            report.append(f"session {item.id} '{item.title}': no chapter")
+            if item.start is not None and item.end is not None:
+                sessions.append(Planned(item.id, item.title, item.start, item.end, "config", 1.0))
+            continue
+        j, sim = pairs[i]
+        chapter = chapters[j]
+        report.append(f"chapter {j + 1} '{chapter.title}' ({format_time(chapter.start)}) -> "
+                      f"session {item.id} '{item.title}' (similarity {sim:.2f})")
+        if item.start is not None and item.end is not None:
+            sessions.append(Planned(item.id, item.title, item.start, item.end, "config", 1.0))
+        else:
+            sessions.append(Planned(item.id, item.title, chapter.start, chapter.end,
+                                    "chapters", round(min(1.0, sim), 3)))
+    report += [f"chapter {j + 1} '{c.title}' ({format_time(c.start)}-{format_time(c.end)}): "
+               "no session" for j, c in enumerate(chapters) if j not in used]
+    end = max([c.end for c in chapters] + [s.end for s in sessions], default=0.0)
+    return _plan(sessions, end, report), report
+

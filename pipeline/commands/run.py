@@ -1,0 +1,208 @@
+"""What each `sort-archive` command does: call the core, print the result.
+
+Interface code: the only module besides `cli` that prints. Imports of the
+heavy stages happen here, so `sort-archive --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from pipeline.asr.decoding import WhisperSettings
+from pipeline.config.forum import ForumConfig, WhisperConfig, format_time, load_config
+from pipeline.errors import ExitCode, UsageError
+from pipeline.executors.serial import Executor, SerialExecutor
+from pipeline.progress import LogProgress, Progress, RichProgress
+from pipeline.settings import Settings
+from pipeline.stage import RunOptions, RunReport
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    from pipeline.commands.asr import cmd_models, cmd_transcribe
+    from pipeline.commands.search import cmd_index, cmd_search
+    from pipeline.commands.serve import cmd_serve
+    from pipeline.commands.verify import cmd_verify
+
+    handlers = {"run": cmd_run, "plan": cmd_plan, "validate": cmd_validate,
+                "search": cmd_search, "index": cmd_index, "demo": cmd_demo,
+                "transcribe": cmd_transcribe,
+                "models": cmd_models, "verify": cmd_verify, "serve": cmd_serve}
+    return handlers[args.command](args)
+
+
+def _progress(args: argparse.Namespace) -> Progress:
+    if args.quiet or not sys.stderr.isatty():
+        return LogProgress()
+    progress = RichProgress()
+    # Log lines must go through the same console as the bars, or they tear the bars apart.
+    from rich.logging import RichHandler
+
+    root = logging.getLogger()
+    root.handlers = [RichHandler(console=progress.console, show_path=False, show_time=False)]
+    return progress
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    forum = config.forum
+    print(f"{args.config}: ok: {forum.id}, {len(forum.sessions)} session(s), "
+          f"{len(forum.materials)} material(s)")
+    for plan in config.session_plans():
+        print(f"  {plan.slug:<28} {format_time(plan.start)} - {format_time(plan.end)}  "
+              f"{plan.title}")
+    if forum.sessions and not config.fully_timed():
+        for number, session in enumerate(forum.sessions, start=1):
+            print(f"  {number:02d}-{session.id:<25} (times to find)  {session.title}")
+        print("  run `sort-archive plan CONFIG` to find the missing times")
+    return ExitCode.OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _run(args, list(args.config))
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Fetch if needed, then plan: print each session with its source and confidence."""
+    import json
+    from dataclasses import replace as replace_options
+
+    from pipeline.results import PlanResult
+    from pipeline.runner import run_forum
+
+    config = load_config(args.config)
+    options = replace_options(_options(args, config, args.settings, None), until_stage="plan")
+    report = run_forum(config, options, LogProgress() if args.json else _progress(args))
+    result = report.results.get("plan")
+    assert isinstance(result, PlanResult)
+    rows = [{"id": s.plan.id, "title": s.plan.title, "start": s.plan.start, "end": s.plan.end,
+             "source": s.source, "confidence": s.confidence} for s in result.sessions]
+    if args.json:
+        print(json.dumps({"sessions": rows, "gaps": [list(g) for g in result.gaps]},
+                         ensure_ascii=False))
+        return ExitCode.OK
+    print(f"{config.forum.id}: plan ({result.plan_file})")
+    for item in result.sessions:
+        print(f"  {item.plan.id:<24} {format_time(item.plan.start)} - "
+              f"{format_time(item.plan.end)}  {item.source:<9} {item.confidence:.2f}  "
+              f"{item.plan.title}")
+    for start, end in result.gaps:
+        print(f"  gap                      {format_time(start)} - {format_time(end)}")
+    for note in result.notes:
+        print(f"  note: {note}")
+    return ExitCode.OK
+
+
+def _options(args: argparse.Namespace, config: ForumConfig, settings: Settings,
+             work_root: Path | None) -> RunOptions:
+    return RunOptions(
+        work_root=args.work_dir or work_root or settings.work_root,
+        from_stage=getattr(args, "from_stage", None),
+        only_stage=getattr(args, "only_stage", None),
+        force=getattr(args, "force", False),
+        dry_run=getattr(args, "dry_run", False),
+        whisper=whisper_settings(args, config, settings),
+        catalogue=args.catalogue or settings.catalogue,
+        wait_for_lock=getattr(args, "wait", False),
+        cut_mode=getattr(args, "cut_mode", None),
+        fetch_timeout=settings.fetch_timeout,
+    )
+
+
+def whisper_settings(args: argparse.Namespace, config: ForumConfig | None,
+                     settings: Settings) -> WhisperSettings:
+    """The config's `whisper:` section over the measured defaults; the CLI over both."""
+    section = config.forum.whisper if config is not None else WhisperConfig()
+    model_dir = (config.resolve(section.model_dir) if config is not None and section.model_dir
+                 else settings.model_dir)
+    defaults = WhisperSettings()
+    decode = defaults.decode
+    if section.beam_size is not None:
+        decode = replace(decode, beam_size=section.beam_size)
+    if section.vad is not None:
+        decode = replace(decode, vad=section.vad)
+    if section.vad_min_silence_ms is not None:
+        decode = replace(decode, vad_min_silence_ms=section.vad_min_silence_ms)
+    if section.condition_on_previous_text is not None:
+        decode = replace(decode, condition_on_previous_text=section.condition_on_previous_text)
+    engine = getattr(args, "engine", None) or section.engine
+    compute = section.compute_type or (defaults.compute_type if engine == "faster-whisper"
+                                       else "float32")
+    return replace(defaults, engine=engine, model=getattr(args, "model", None) or section.model,
+                   model_dir=model_dir, compute_type=compute, decode=decode)
+
+
+def _executor(args: argparse.Namespace, work_roots: list[Path]) -> Executor:
+    if getattr(args, "executor", "serial") != "ray":
+        if getattr(args, "ray_address", None):
+            raise UsageError("--ray-address needs --executor ray")
+        return SerialExecutor()
+    from pipeline.executors.ray_cluster import RayExecutor
+
+    return RayExecutor(address=args.ray_address, shared_dirs=work_roots)
+
+
+def _run(args: argparse.Namespace, config_paths: list[Path],
+         work_root: Path | None = None) -> int:
+    from pipeline.runner import run_forums
+
+    settings: Settings = args.settings
+    configs = [load_config(path) for path in config_paths]  # every config is checked first
+    ids = [config.forum.id for config in configs]
+    if len(set(ids)) != len(ids):
+        raise UsageError(f"the same forum id is given twice ({', '.join(ids)})",
+                         "list each forum config once")
+    options = [_options(args, config, settings, work_root) for config in configs]
+    executor = _executor(args, sorted({o.work_root.resolve() for o in options}))
+    try:
+        runs = run_forums(configs, options, _progress(args), executor,
+                          concurrent=executor.name != "serial")
+    finally:
+        executor.close()
+    failed = [run for run in runs if run.error is not None]
+    if len(runs) == 1 and failed and failed[0].error is not None:
+        raise failed[0].error  # one forum: exactly the one-line error of the single run
+    for run in runs:
+        if run.report is not None:
+            _print_report(run.report, dry_run=options[0].dry_run)
+    for run in failed:
+        assert run.error is not None
+        print(f"sort-archive: error: {run.config.forum.id}: {run.error.one_line()}",
+              file=sys.stderr)
+    return failed[0].error.exit_code if failed and failed[0].error else ExitCode.OK
+
+
+def _print_report(report: RunReport, *, dry_run: bool) -> None:
+    title = "plan (dry run, nothing changed)" if dry_run else "done"
+    print(f"{report.forum_id}: {title}")
+    for outcome in report.outcomes:
+        detail = f": {outcome.detail}" if outcome.detail else ""
+        print(f"  {outcome.stage:<11} {outcome.action}{detail}")
+    if not dry_run:
+        print(f"  transcribed {report.transcribed} session(s), uploaded {report.uploaded} "
+              "object(s)")
+        print(f"  work folder: {report.work_dir}")
+        if report.archive_url:
+            print(f"  archive:     {report.archive_url}")
+        if report.catalogue:
+            print(f"  catalogue:   {report.catalogue}")
+        for warning in report.warnings:
+            print(f"  check:       {warning}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipeline.demo.forum import FULL_LAYOUT, SMALL_LAYOUT, build_demo_forum
+
+    progress = _progress(args)
+    layout = SMALL_LAYOUT if args.small else FULL_LAYOUT
+    from pipeline.demo.forum import find_speech_dir
+
+    demo = build_demo_forum(args.out, layout, progress=progress,
+                            speech_dir=find_speech_dir(args.settings.speech_dir))
+    code = _run(args, [demo.config_path], work_root=args.out / "work")
+    print(f"demo forum: {demo.config_path}")
+    print("try:  sort-archive search 사회적")
+    return code

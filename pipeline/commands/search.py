@@ -1,0 +1,128 @@
+"""`sort-archive search` and `sort-archive index --rebuild`: interface code over
+`pipeline.catalogue` (parse, call, print; errors go up to the CLI's one handler)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.config.forum import format_time
+from pipeline.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from pipeline.catalogue import SearchResults
+
+EPILOG_SEARCH = """example:
+  sort-archive search 사회적가치
+  sort-archive search "선언문 채택" --forum 2021-07-02-sort-1
+  sort-archive search 성과 --speaker 윤태범 --since 2021-01-01 --json
+"""
+EPILOG_INDEX = """example:
+  sort-archive index --rebuild config/forums/*.yaml      # every forum in their storage
+  sort-archive index --rebuild --storage build/demo/archive --catalogue /tmp/new.sqlite
+"""
+_CATALOGUE_HELP = ("catalogue file (default: $SORT_ARCHIVE_CATALOGUE or "
+                   "~/.local/share/sort-archive/catalogue.sqlite)")
+
+
+def _day(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
+
+
+def add_parsers(commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+                common: argparse.ArgumentParser) -> None:
+    fmt = argparse.RawDescriptionHelpFormatter
+    search = commands.add_parser(
+        "search", parents=[common], formatter_class=fmt, epilog=EPILOG_SEARCH,
+        help="search transcripts and materials of all forums",
+        description="Search every indexed transcript and material page. Korean words match "
+                    "their inflected forms (만들다 finds 만든, 만들어; 가치 finds 사회적가치를); "
+                    "an exact phrase ranks first.")
+    search.add_argument("query", help="words to find; a hit has all of them")
+    search.add_argument("--catalogue", type=Path, help=_CATALOGUE_HELP)
+    search.add_argument("--forum", metavar="ID", help="only this forum id")
+    search.add_argument("--speaker", metavar="NAME", help="only sessions of this speaker")
+    search.add_argument("--since", metavar="YYYY-MM-DD", type=_day,
+                        help="only forums held on or after this day")
+    search.add_argument("--limit", type=int, default=20, help="most hits to show (default 20)")
+    search.add_argument("--json", action="store_true",
+                        help='print {"query": ..., "hits": [...]} as JSON')
+
+    index = commands.add_parser(
+        "index", parents=[common], formatter_class=fmt, epilog=EPILOG_INDEX,
+        help="rebuild the search catalogue from the published archive",
+        description="Rebuild the whole catalogue from what was published (each forum's "
+                    "forum.json, transcripts and material PDFs), in the storage of the "
+                    "given forum configs or in a local archive folder. The old catalogue "
+                    "is replaced only once the new one is complete.")
+    index.add_argument("config", type=Path, nargs="*",
+                       help="forum config(s) whose storage holds the archive; every forum "
+                            "published there is indexed")
+    index.add_argument("--rebuild", action="store_true", required=True,
+                       help="build the catalogue anew (required: the only mode so far)")
+    index.add_argument("--storage", type=Path, metavar="DIR",
+                       help="a local archive folder (what storage.local names)")
+    index.add_argument("--catalogue", type=Path, help=_CATALOGUE_HELP)
+
+
+def results_json(results: SearchResults) -> str:
+    """What `search --json` prints, and what the web app's /api/search returns."""
+    return json.dumps(results.as_json(), ensure_ascii=False, indent=1)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from pipeline.catalogue import SearchQuery, search
+
+    catalogue = args.catalogue or args.settings.catalogue
+    results = search(catalogue, SearchQuery(args.query, forum_id=args.forum,
+                                            speaker=args.speaker, since=args.since,
+                                            limit=args.limit))
+    if args.json:
+        print(results_json(results))
+        return ExitCode.OK
+    if not results.hits:
+        print(f"nothing matches '{args.query}'")
+        return ExitCode.OK
+    for hit in results.hits:
+        if hit.kind == "material":
+            print(f"{hit.forum_id}  {hit.material}  [p. {hit.page}]  {hit.snippet}")
+            about = [hit.forum_date, hit.forum_title]
+        else:
+            clock = format_time(hit.start or 0.0).split(".")[0]
+            print(f"{hit.forum_id}  {hit.session_slug}  [{clock}]  {hit.snippet}")
+            about = [hit.forum_date, hit.session_title or "", hit.speaker or ""]
+        print(f"    {' · '.join(part for part in about if part)}")
+        if hit.url:
+            print(f"    {hit.url}")
+    if results.more:
+        print(f"(more hits: --limit {args.limit * 2})")
+    return ExitCode.OK
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from pipeline.catalogue.archive import Archive, config_storage
+    from pipeline.catalogue.rebuild import rebuild
+    from pipeline.commands.run import _progress  # the CLI's one choice of bars or log lines
+    from pipeline.config.forum import Storage, load_config
+
+    storages = [config_storage(load_config(path)) for path in args.config]
+    if args.storage is not None:
+        storages.append(Storage(local=args.storage.resolve()))
+    if not storages:
+        raise UsageError("name the archive to rebuild from",
+                         "give forum config(s), or --storage DIR for a local archive folder")
+    unique = {storage.model_dump_json(): storage for storage in storages}
+    catalogue = args.catalogue or args.settings.catalogue
+    result = rebuild(catalogue, [Archive(s) for s in unique.values()], _progress(args))
+    print(f"catalogue rebuilt: {result.catalogue}")
+    print(f"  {len(result.forums)} forum(s): {', '.join(result.forums)}")
+    print(f"  {result.segments} transcript segment(s), {result.pages} material page(s)")
+    for warning in result.warnings:
+        print(f"  check:       {warning}")
+    return ExitCode.OK

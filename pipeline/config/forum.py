@@ -1,0 +1,401 @@
+"""Forum config files (`config/forums/*.yaml`): schema, loading and validation.
+
+The YAML shape is the public interface for staff, so key names are stable.
+Relative paths resolve against the folder of the config file. Every problem is
+raised as one `ConfigError` naming the file, the field path and the fix.
+
+Values staff must still fill in are written as `FILL-IN: what to put here`;
+validation reports each of them by field path instead of guessing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from pipeline.config.storage import S3Storage as S3Storage
+from pipeline.config.storage import Storage as Storage
+from pipeline.config.storage import TransferSettings as TransferSettings
+from pipeline.errors import ConfigError
+from pipeline.results import ForumSummary, SessionPlan, SpeakerRef
+
+PLACEHOLDER = "FILL-IN"
+MIN_SESSION = 1.0  # seconds: anything shorter is a typo, not a session
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_TIMECODE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d{1,3})?)$")
+
+
+def parse_time(value: object) -> float:
+    """`HH:MM:SS(.mmm)`, `MM:SS` or plain seconds -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a time such as 00:12:30 or 750")
+    if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
+        value = float(value)
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _TIMECODE.match(value.strip())):
+        hours, minutes, secs = m.groups()
+        if int(minutes) >= 60 or float(secs) >= 60:
+            raise ValueError(f"'{value}' has minutes or seconds of 60 or more")
+        seconds = int(hours or 0) * 3600 + int(minutes) * 60 + float(secs)
+    else:
+        raise ValueError(f"'{value}' is not a time; write HH:MM:SS(.mmm) or seconds")
+    if seconds < 0:
+        raise ValueError("a time cannot be negative")
+    return seconds
+
+
+def format_time(seconds: float) -> str:
+    whole = int(seconds)
+    millis = round((seconds - whole) * 1000)
+    if millis == 1000:
+        whole, millis = whole + 1, 0
+    text = f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    return f"{text}.{millis:03d}" if millis else text
+
+
+class _At(ValueError):
+    """A problem found by a field's validator in one element below it: raised for
+    `sessions` with `where=(1, "start")`, it is reported at `sessions[1].start`."""
+
+    def __init__(self, where: tuple[int | str, ...], problem: str) -> None:
+        super().__init__(problem)
+        self.where = where
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Speaker(_Strict):
+    name: str
+    organisation: str | None = None
+
+
+class Session(_Strict):
+    """One programme item. Times may be left out: the plan stage then finds them."""
+
+    id: str
+    title: str
+    speakers: list[Speaker] = Field(default_factory=list)
+    start: float | None = None
+    end: float | None = None
+    duration_hint: float | None = None  # expected length, helps boundary detection
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(f"'{value}' must be an ASCII slug: lower-case letters, digits, '-'")
+        return value
+
+    @field_validator("start", "end", "duration_hint", mode="before")
+    @classmethod
+    def _time(cls, value: object) -> float | None:
+        return None if value is None else parse_time(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Session:
+        if self.start is not None and self.end is not None:
+            if self.end <= self.start:
+                raise ValueError(
+                    f"end {format_time(self.end)} is not after start {format_time(self.start)}"
+                )
+            if self.end - self.start < MIN_SESSION:
+                raise ValueError(
+                    f"lasts only {self.end - self.start:.3f} s ({format_time(self.start)} to "
+                    f"{format_time(self.end)}); a session lasts at least a second"
+                )
+        return self
+
+
+class Source(_Strict):
+    url: str | None = None
+    file: Path | None = None
+    # The video's metadata as yt-dlp saved it (`yt-dlp -J URL > forum.info.json`, what
+    # `yt-dlp --load-info-json` reads): the recording is downloaded from the formats it lists.
+    info_json: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _link(cls, value: str) -> str:
+        if not re.match(r"^https?://\S+$", value.strip(), re.IGNORECASE):
+            raise ValueError(f"'{value}' is not a link; write it with https://, or give a "
+                             "video on this machine as 'file'")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Source:
+        given = [self.url, self.file, self.info_json]
+        if sum(value is not None for value in given) != 1:
+            raise ValueError("give exactly one of 'url' (YouTube or other link), 'file' or "
+                             "'info_json' (metadata saved by yt-dlp)")
+        return self
+
+
+MaterialKind = Literal["proceedings", "slides", "declaration", "other"]
+
+
+class Material(_Strict):
+    path: Path | None = None
+    url: str | None = None
+    kind: MaterialKind = "other"
+    title: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Material:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of 'path' or 'url'")
+        return self
+
+
+class WhisperConfig(_Strict):
+    """Optional `whisper:` section; `--engine`/`--model` on the command line win.
+
+    Unset values take the defaults chosen by CER (pipeline.asr.engine.DecodeOptions and
+    pipeline.asr.decoding.WhisperSettings; the table is in docs/benchmarks.md).
+    """
+
+    engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
+    model: str = "base"  # bundled and offline; or any faster-whisper name, e.g. large-v3
+    model_dir: Path | None = None  # model cache; default $SORT_ARCHIVE_MODEL_DIR or ~/.cache
+    compute_type: str | None = None
+    beam_size: int | None = Field(default=None, ge=1, le=10)
+    vad: bool | None = None
+    # Non-speech at least this long is skipped (title cards, breaks, applause); shorter
+    # pauses are decoded as they are.
+    vad_min_silence_ms: int | None = Field(default=None, ge=500, le=600_000)
+    condition_on_previous_text: bool | None = None
+
+
+class SplitConfig(_Strict):
+    """Optional `split:` section; `--cut-mode` on the command line wins."""
+
+    # smart: re-encode only up to the first keyframe of each cut (and from the last one
+    # before its end), stream-copy the rest; accurate: re-encode all; copy: keyframes only.
+    mode: Literal["smart", "accurate", "copy"] = "smart"
+
+
+def _default_storage() -> Storage:
+    return Storage(local=Path("archive"))
+
+
+class Forum(_Strict):
+    id: str
+    title: str
+    date: dt.date
+    organiser: str
+    language: Literal["ko"] = "ko"
+    source: Source
+    glossary: list[str] = Field(default_factory=list)
+    # Misheard form -> correct form, applied to transcripts after decoding (logged; the
+    # raw text stays in the JSON). Prompting Whisper with terms was measured worse.
+    corrections: dict[str, str] = Field(default_factory=dict)
+    sessions: list[Session] = Field(default_factory=list)
+    materials: list[Material] = Field(default_factory=list)
+    storage: Storage = Field(default_factory=_default_storage)
+    whisper: WhisperConfig = Field(default_factory=WhisperConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+
+    @field_validator("corrections")
+    @classmethod
+    def _corrections(cls, value: dict[str, str]) -> dict[str, str]:
+        for wrong, right in value.items():
+            if not wrong.strip():
+                raise ValueError("a correction needs a non-empty misheard form")
+            if wrong == right:
+                raise ValueError(f"the correction '{wrong}' -> '{right}' changes nothing")
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(f"'{value}' must be an ASCII slug: lower-case letters, digits, '-'")
+        return value
+
+    @field_validator("sessions")
+    @classmethod
+    def _sessions_consistent(cls, sessions: list[Session]) -> list[Session]:
+        first: dict[str, int] = {}
+        for index, session in enumerate(sessions):
+            if session.id in first:
+                raise _At((index, "id"), f"session id '{session.id}' is used twice (also by "
+                                         f"sessions[{first[session.id]}]); give each its own")
+            first[session.id] = index
+        timed = [(i, s) for i, s in enumerate(sessions)
+                 if s.start is not None and s.end is not None]
+        ordered = sorted(timed, key=lambda pair: pair[1].start or 0.0)
+        for (before, earlier), (index, later) in itertools.pairwise(ordered):
+            assert later.start is not None and earlier.end is not None
+            if later.start < earlier.end:
+                raise _At((index, "start"),
+                          f"session '{later.id}' starts at {format_time(later.start)}, before "
+                          f"'{earlier.id}' (sessions[{before}]) ends at "
+                          f"{format_time(earlier.end)}: sessions must not overlap")
+        return sessions
+
+
+class ForumConfig(BaseModel):
+    """A validated forum plus the file it came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    forum: Forum
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    def summary(self) -> ForumSummary:
+        f = self.forum
+        return ForumSummary(
+            id=f.id, title=f.title, date=f.date.isoformat(), organiser=f.organiser,
+            language=f.language,
+        )
+
+    def fully_timed(self) -> bool:
+        return all(s.start is not None and s.end is not None for s in self.forum.sessions)
+
+    def session_plans(self) -> list[SessionPlan]:
+        """Sessions in programme order (by start time), numbered from 1, when every
+        session has its times; else [] (the plan stage finds them)."""
+        if not self.fully_timed():
+            return []
+        ordered = sorted(self.forum.sessions, key=lambda s: s.start or 0.0)
+        return [
+            SessionPlan(
+                number=number, id=s.id, title=s.title, start=s.start or 0.0,
+                end=s.end or 0.0,
+                speakers=tuple(SpeakerRef(name=p.name, organisation=p.organisation)
+                               for p in s.speakers),
+            )
+            for number, s in enumerate(ordered, start=1)
+        ]
+
+    def check_duration(self, duration: float) -> None:
+        """Sessions must lie inside the recording, once its length is known."""
+        for index, session in enumerate(self.forum.sessions):
+            if session.end is not None and session.end > duration + 0.05:
+                raise ConfigError(
+                    self.path, f"sessions[{index}].end",
+                    f"{format_time(session.end)} is past the end of the recording "
+                    f"({format_time(duration)}); correct the time or the source",
+                )
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _find_placeholders(node: Any, location: str = "") -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _find_placeholders(value, f"{location}.{key}" if location else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _find_placeholders(value, f"{location}[{index}]")
+    elif isinstance(node, str) and node.strip().startswith(PLACEHOLDER):
+        found.append(f"{location} ({node.strip()[len(PLACEHOLDER):].lstrip(': ') or 'fill in'})")
+    return found
+
+
+def _friendly(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key; check its spelling against config/forums/demo.yaml"
+    if kind == "missing":
+        return "is required but missing"
+    value = error.get("input")
+    if kind == "string_type" and isinstance(value, bool | int | float | dt.date):
+        # YAML reads 2021-07-02 as a date, 2021 as a number, yes/no as true/false.
+        read = ("a date" if isinstance(value, dt.date) else
+                "true/false" if isinstance(value, bool) else "a number")
+        return f"expected text, but YAML read {value} as {read}; put it in quotes: \"{value}\""
+    if kind == "list_type":
+        return f"expected a list such as [a, b], got {str(value)[:60]!r}"
+    message = str(error.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys and drops the first without a word; a
+    session pasted twice or an `end:` written twice must be an error instead."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # PyYAML itself refuses it, with its own message
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key '{key}' appears twice in one mapping (YAML would "
+                                "keep only the last)", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_config(path: Path | str) -> ForumConfig:
+    """Read and validate a forum config; raise `ConfigError` naming what to fix."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a BOM from Windows editors is fine
+    except FileNotFoundError:
+        raise ConfigError(path, None, "file not found; give the path to a forum .yaml") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise ConfigError(path, f"line {line}", "is not UTF-8 text (saved as EUC-KR/CP949?); "
+                                                "save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot read it ({exc.strerror or exc})") from None
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else None
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(path, where, f"{problem}; fix the YAML syntax") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(path, None, "expected a mapping of keys (id, title, date, ...)")
+    placeholders = _find_placeholders(raw)
+    if placeholders:
+        raise ConfigError(
+            path, None,
+            f"{len(placeholders)} value(s) still to fill in: " + "; ".join(placeholders),
+        )
+    try:
+        forum = Forum.model_validate(raw)
+    except ValidationError as exc:
+        # A misspelt key also shows up as a missing one; naming the typo is the useful fix.
+        errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        cause = (first.get("ctx") or {}).get("error")
+        location = (*first["loc"], *(cause.where if isinstance(cause, _At) else ()))
+        raise ConfigError(path, _field_path(location), _friendly(dict(first)) + more) from None
+    return ForumConfig(path=path.resolve(), forum=forum)

@@ -1,0 +1,167 @@
+"""What a cut keeps, as the smart cut plans it (pipeline.cutting.cut) and checks it
+(pipeline.cutting.join_check): the frames, the sound's own packets, and why a source cannot be cut
+smart."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from pipeline.cutting import h264
+from pipeline.cutting.h264 import Packet, Source
+
+START_WINDOW = 12.0  # seconds of packets read after the start to find the next keyframe
+END_WINDOW = 1.0  # seconds read past the end to see where the copy can stop
+
+
+class NotJoinable(Exception):
+    """The source cannot be cut smart; the message says why (for the log and the report)."""
+
+
+@dataclass(frozen=True)
+class CutPlan:
+    """The frames to keep: `count` frames from tick `first`, `step` ticks apart, from
+    `start` to `end` seconds. With a variable frame rate (`step` None) only the requested
+    times are known, and `count` is 0."""
+
+    source: Source
+    path: Path
+    first: Fraction
+    count: int
+    step: Fraction | None
+    start: float
+    end: float
+    start_packets: list[Packet]
+    start_audio: list[Packet]  # the sound's packets from about the same time
+    end_packets: list[Packet] | None  # from the keyframe before the end (None: not read)
+
+    def seconds(self, ticks: Fraction | int) -> float:
+        return self.source.seconds(ticks)
+
+    @property
+    def end_tick(self) -> Fraction:
+        return self.first + self.count * (self.step or 0)
+
+    def half_frame(self) -> float:
+        return float(self.step * self.source.time_base) / 2 if self.step else 0.0
+
+
+@dataclass(frozen=True)
+class SoundCopy:
+    """The session's sound as the source's own AAC packets: `frames` packets from the one at
+    `first` (ticks of the sound's time base, one per sample), played from `skip` ticks into
+    them for `seconds`, by an edit list. The first packet is the one before the packet that
+    holds the session's first sample: an AAC frame is decoded whole only after the one
+    before it, so players that honour the edit list play the first sample clean."""
+
+    seek: str | None  # an input -ss that lands on the first packet; None: the file's first
+    first: int
+    skip: int
+    frames: int
+    size: int  # bytes of the first packet, to check that it is the one in the clip
+    seconds: Fraction
+
+
+def copy_span(plan: CutPlan, step: Fraction) -> tuple[int, Fraction]:
+    """Where the stream copy starts (the first keyframe at or after the first frame; the
+    caller checks that it is an IDR frame) and stops (the last clean stop at or before the
+    end, in ticks)."""
+    key = next_keyframe(plan)
+    if key.pts >= plan.end_tick:
+        raise NotJoinable("no keyframe inside the session: nothing to stream-copy")
+    stop = max(t for t in h264.clean_ends(step, *end_packets(plan))
+               if t <= plan.end_tick + Fraction(1, 2))
+    if stop <= key.pts:
+        raise NotJoinable("the session ends before the frames of its keyframe can be copied")
+    return key.pts, stop
+
+
+def sound_copy(plan: CutPlan) -> SoundCopy | str:
+    """How to stream-copy the session's sound, or why it must be re-encoded."""
+    source, base = plan.source, plan.source.audio_time_base
+    if source.audio_codec != "aac":
+        return f"the sound is {source.audio_codec or 'unknown'}, not AAC"
+    if not base or base * source.sample_rate != 1:
+        return f"the sound's time base {base} is not one tick a sample"
+    begin = round(plan.first * source.time_base / base)  # the first and the end sample
+    end = round(plan.end_tick * source.time_base / base)
+    if math.isfinite(source.audio_end):  # the source's sound may stop before the session
+        end = min(end, round(Fraction(source.audio_end) / base))
+    if end <= begin:
+        return "the sound ends before the session starts"
+    packets, seconds = plan.start_audio, plan.start
+    while True:
+        from_start = h264.reads_from_start(source, seconds)
+        index = next((i for i, p in enumerate(packets)
+                      if p.pts <= begin < p.pts + p.duration), None)
+        if (index is not None and (index > 0 or from_start)) or seconds < plan.start:
+            break  # a second earlier once: the packet before was not read
+        seconds = plan.start - 1.0
+        packets = h264.packets_around(plan.path, source, seconds, 2.0)[1]
+    if index is None:
+        return "the sound's packets at the start could not be read"
+    packets = packets[max(0, index - 1):]
+    size = packets[0].duration
+    if size <= 0 or any(b.pts - a.pts != size or a.duration != size
+                        for a, b in itertools.pairwise(packets)):
+        return "the sound's packets are not evenly spaced"
+    first = packets[0]
+    seek = None
+    if index > 1 or not from_start:  # not the file's first packet: seek to it
+        micro = math.floor(first.pts * base * 10**6) - round(source.start * 10**6)
+        if micro < 0:
+            return "the sound's first packet comes before the start of the file"
+        seek = f"{micro / 10**6:.6f}"
+    return SoundCopy(seek=seek, first=first.pts, skip=begin - first.pts,
+                      frames=-(-(end - first.pts) // size), size=first.size,
+                      seconds=(end - begin) * base)
+
+
+def joinable(plan: CutPlan) -> Fraction:
+    """The frame step, once the source is known to be one the smart cut can join."""
+    reason = h264.cannot_match(plan.source)
+    if reason or plan.step is None:
+        raise NotJoinable(reason or "the source has a variable frame rate")
+    return plan.step
+
+
+def next_keyframe(plan: CutPlan) -> Packet:
+    """The first keyframe at or after the first frame, checked to have no leading
+    pictures. The window read grows until it holds the keyframe and a few packets after."""
+    packets, after = plan.start_packets, START_WINDOW
+    while True:
+        index = next((i for i, p in enumerate(packets)
+                      if p.key and p.pts >= plan.first - Fraction(1, 2)), None)
+        if index is not None and len(packets) - index > 16:
+            break
+        if plan.start + after > min(plan.end, plan.source.duration) + 1:
+            if index is None:
+                raise NotJoinable("no keyframe inside the session: nothing to stream-copy")
+            break
+        after *= 4
+        packets = h264.packets_near(plan.path, plan.source, plan.start, after)
+    no_leading_pictures(plan, packets, index)
+    return packets[index]
+
+
+def end_packets(plan: CutPlan) -> tuple[list[Packet], int]:
+    """Packets from the last keyframe at or before the end, and that keyframe's index."""
+    packets = plan.end_packets
+    if packets is None:
+        packets = h264.packets_near(plan.path, plan.source, plan.end, END_WINDOW)
+    end_tick = plan.source.ticks(plan.end)
+    keys = [i for i, p in enumerate(packets) if p.key and p.pts <= end_tick + Fraction(1, 2)]
+    if not keys:
+        raise NotJoinable(f"no keyframe found before the end at {plan.end:.3f} s")
+    no_leading_pictures(plan, packets, keys[-1])
+    return packets, keys[-1]
+
+
+def no_leading_pictures(plan: CutPlan, packets: list[Packet], index: int) -> None:
+    key = packets[index]
+    if h264.leading_pictures(packets, index):
+        raise NotJoinable(f"open GOP: frames after the keyframe at "
+                          f"{plan.seconds(key.pts):.3f} s show before it")
