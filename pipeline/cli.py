@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline import __version__
+from pipeline import __version__, faults
 from pipeline.errors import ExitCode, PipelineError
 from pipeline.settings import Settings
 
@@ -151,18 +151,24 @@ def main(argv: list[str] | None = None) -> int:
     args.verbose = getattr(args, "verbose", False)
     _configure_logging(args.quiet, args.verbose)
     # A service manager stops a run with SIGTERM: treat it like Ctrl-C (exit 130, finished
-    # work kept), not as an abrupt death that skips every clean-up.
-    signal.signal(signal.SIGTERM, _terminate)
+    # work kept), not as an abrupt death that skips every clean-up. Both are recorded, so
+    # an interrupt Python drops in a finaliser still stops the run (pipeline.faults).
+    faults.forget_interrupt()  # a new command (tests call main() many times in one process)
+    signal.signal(signal.SIGINT, faults.on_signal)
+    signal.signal(signal.SIGTERM, faults.on_signal)
     try:
         args.settings = Settings.from_environ()  # the one place SORT_ARCHIVE_* are read
         from pipeline.commands import run as commands
 
-        return commands.dispatch(args)
-    except PipelineError as exc:
-        return _fail(exc.one_line(), exc.exit_code, args.verbose)
+        code = commands.dispatch(args)
+        faults.stop_if_interrupted()
+        return code
     except KeyboardInterrupt:
-        return _fail("interrupted; finished work is kept, run the same command to resume",
-                     ExitCode.INTERRUPTED, args.verbose)
+        return _interrupted(args.verbose)
+    except PipelineError as exc:
+        if faults.interrupted():  # e.g. a session whose ffmpeg the interrupt stopped
+            return _interrupted(args.verbose)
+        return _fail(exc.one_line(), exc.exit_code, args.verbose)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             return _fail(f"no space left on the device ({exc.filename or 'disk'}); free space "
@@ -174,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
                      "report the output", ExitCode.INTERNAL, args.verbose)
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _interrupted(verbose: bool) -> int:
+    return _fail("interrupted; finished work is kept, run the same command to resume",
+                 ExitCode.INTERRUPTED, verbose)
 
 
 def _fail(message: str, code: int, verbose: bool) -> int:

@@ -25,6 +25,7 @@ from pipeline.asr.decoding import WhisperSettings
 from pipeline.config.forum import ForumConfig
 from pipeline.errors import DiskFullError, PartialFailure, PipelineError, UsageError
 from pipeline.executors.serial import Executor, SerialExecutor
+from pipeline.faults import stop_if_interrupted
 from pipeline.manifest import Manifest, fingerprint, forum_lock
 from pipeline.progress import Progress
 from pipeline.settings import Settings
@@ -112,6 +113,7 @@ def _execute(ctx: RunContext, selection: Selection, report: RunReport) -> None:
             stage.preflight(ctx)  # e.g. a missing bucket must not cost an hour of Whisper
     blocked = False  # dry run only: an earlier stage's result is not there yet
     for stage in [*selection.restored, *selection.chosen]:
+        stop_if_interrupted()
         chosen = stage in selection.chosen
         if blocked:
             if chosen:

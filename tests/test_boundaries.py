@@ -16,17 +16,17 @@ import pytest
 
 from pipeline.asr import make_engine
 from pipeline.asr.decoding import WhisperSettings
-from pipeline.boundaries.fit import (
+from pipeline.boundaries import (
     AgendaItem,
     Candidate,
-    Plan,
-    breaks,
+    Fit,
     choose,
     collect_candidates,
     match_chapters,
 )
+from pipeline.boundaries.candidates import breaks
 from pipeline.boundaries.signals import find_cue, visual
-from pipeline.demo.forum import DEMO_SESSIONS, find_speech_dir
+from pipeline.demo import DEMO_SESSIONS, find_speech_dir
 from pipeline.media.probe import extract_audio
 from pipeline.results import Chapter
 from pipeline.settings import Settings
@@ -70,7 +70,7 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> Forum:
     return Forum(video, audio, length, truth, candidates, seconds)
 
 
-def off_by(plan: Plan, forum: Forum, talks: list[int]) -> list[tuple[str, float, float]]:
+def off_by(plan: Fit, forum: Forum, talks: list[int]) -> list[tuple[str, float, float]]:
     """Per planned session: its id and how far its start and end are from the truth."""
     return [(planned.id, planned.start - forum.truth[talk][0], planned.end - forum.truth[talk][2])
             for planned, talk in zip(plan.sessions, talks, strict=True)]

@@ -41,60 +41,28 @@ Overlapping or empty sessions raise ValueError with a one-line message.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import math
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
+from pipeline.boundaries.candidates import (
+    MERGE,
+    AgendaItem,
+    Break,
+    Candidate,
+    breaks,
+    normalise,
+    similarity,
+)
 from pipeline.config.forum import format_time
 from pipeline.results import Chapter
 
-if TYPE_CHECKING:
-    from pipeline.asr.engine import Engine
-
-KINDS = ("silence", "black", "scene", "applause", "cue")
-MERGE, ATTACH, MIN_CARD = 1.0, 5.0, 1.5
 NAME_BONUS, NAME_MALUS, HINT_WEIGHT, MAX_BREAKS = 0.5, 0.25, 1.0, 400
 
 
 @dataclass(frozen=True)
-class AgendaItem:
-    id: str
-    title: str
-    speakers: tuple[str, ...] = ()
-    start: float | None = None
-    end: float | None = None
-    duration_hint: float | None = None
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A sign of a boundary. `end` makes it a span; `session` is the agenda id a cue names."""
-
-    time: float
-    kind: str
-    strength: float
-    end: float | None = None
-    session: str | None = None
-    text: str = ""
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown candidate kind '{self.kind}'")
-        if not 0.0 <= self.strength <= 1.0 or (self.end is not None and self.end < self.time):
-            raise ValueError(f"bad candidate {self}")
-
-    @property
-    def last(self) -> float:
-        return self.time if self.end is None else self.end
-
-
-@dataclass(frozen=True)
-class Planned:
+class Placement:
     id: str
     title: str
     start: float
@@ -104,86 +72,10 @@ class Planned:
 
 
 @dataclass(frozen=True)
-class Plan:
-    sessions: tuple[Planned, ...]
+class Fit:
+    sessions: tuple[Placement, ...]
     gaps: tuple[tuple[float, float], ...]  # not in any session, the recording's ends included
     notes: tuple[str, ...]
-
-
-def collect_candidates(video: Path | None, audio_wav: Path, duration: float, *,
-                       agenda: Sequence[AgendaItem] = (), engine: Engine | None = None,
-                       cues: bool = True, video_scan: str = "auto") -> list[Candidate]:
-    """Every boundary signal in the recording; see `pipeline.boundaries.signals`."""
-    from pipeline.boundaries.signals import collect
-
-    return collect(video, audio_wav, duration, agenda=agenda, engine=engine, with_cues=cues,
-                   video_scan=video_scan)
-
-
-def normalise(text: str) -> str:
-    """NFC, lower case, no spaces or punctuation: what titles are compared on."""
-    return "".join(ch for ch in unicodedata.normalize("NFC", text).lower()
-                   if unicodedata.category(ch)[0] in "LN")
-
-
-def similarity(short: str, long: str) -> float:
-    """How well `short` (a title or name) is found in `long`, 0..1: the best difflib ratio
-    of `short` against windows of `long`; short strings count less (3 chars: 0.6)."""
-    a, b = normalise(short), normalise(long)
-    if not a or not b:
-        return 0.0
-    whole = difflib.SequenceMatcher(None, a, b).ratio()
-    if len(a) > len(b):
-        return whole
-    best = max(difflib.SequenceMatcher(None, a, b[i:i + len(a)]).ratio()
-               for i in range(len(b) - len(a) + 1))
-    return max(whole, best * min(1.0, len(a) / 5))
-
-
-@dataclass
-class Break:
-    start: float  # the session before ends here
-    end: float  # the sound resumes here
-    resume: float  # the session after starts here
-    strength: float
-    names: set[str] = field(default_factory=set)
-    kinds: list[str] = field(default_factory=list)
-
-
-def breaks(candidates: Sequence[Candidate], origin: float = 0.0) -> list[Break]:
-    """Candidates merged into breaks (see the module docstring), in time order."""
-    edges = sorted((c for c in candidates if c.end is not None or c.kind == "scene"),
-                   key=lambda c: c.time)
-    groups: list[list[Candidate]] = []
-    for cand in edges:
-        if groups and cand.time <= max(c.last for c in groups[-1]) + MERGE:
-            groups[-1].append(cand)
-        else:
-            groups.append([cand])
-    for cand in (c for c in candidates if c.end is None and c.kind != "scene"):
-        near = [g for g in groups if min(c.time for c in g) - ATTACH <= cand.time
-                <= max(c.last for c in g) + ATTACH]
-        if near:  # with none near, a talk's "감사합니다" is no break on its own
-            min(near, key=lambda g: abs(min(c.time for c in g) - cand.time)).append(cand)
-    return sorted((_break(group, origin) for group in groups), key=lambda b: b.start)
-
-
-def _break(group: list[Candidate], origin: float) -> Break:
-    spans = [c for c in group if c.end is not None or c.kind == "scene"] or group
-    start, end = min(c.time for c in spans), max(c.last for c in spans)
-    best: dict[str, float] = {}
-    for cand in group:
-        best[cand.kind] = max(best.get(cand.kind, 0.0), cand.strength)
-    visual = [t for c in group if c.kind in ("scene", "black")
-              for t in (c.time, c.last)]
-    if start <= origin + MERGE:
-        visual.append(origin)  # the first picture
-    clapped = max((c.last for c in group if c.kind == "applause"), default=-math.inf)
-    eligible = [t for t in visual if clapped - MERGE <= t <= end - MIN_CARD]
-    return Break(start, end, max(eligible, default=end),
-                 1.0 - math.prod(1.0 - s for s in best.values()),
-                 {c.session for c in group if c.session}, sorted(best))
-
 
 @dataclass
 class _Run:
@@ -236,7 +128,7 @@ def _name_score(found: set[str], item: AgendaItem) -> float:
 
 
 def _solve(run: _Run, all_breaks: list[Break], min_session: float,
-           notes: list[str]) -> list[Planned]:
+           notes: list[str]) -> list[Placement]:
     lo, hi, items = run.lo, run.hi, run.items
     lead = next((b for b in all_breaks if b.start <= lo + MERGE and b.end >= lo - MERGE),
                 Break(lo, lo, lo, 1.0))
@@ -268,7 +160,7 @@ def _solve(run: _Run, all_breaks: list[Break], min_session: float,
         source = "config" if item.start is not None and item.end is not None else "detected"
         confidence = 1.0 if source == "config" else min(a.strength, b.strength) * (
             1 - 0.5 * inside)
-        planned.append(Planned(item.id, item.title, start, end, source, round(confidence, 3)))
+        planned.append(Placement(item.id, item.title, start, end, source, round(confidence, 3)))
         if i > 0:
             notes.append(f"{items[i - 1].id} | {item.id}: {format_time(a.start)}-"
                          f"{format_time(a.resume)} ({'+'.join(a.kinds) or 'no sign'}, "
@@ -322,7 +214,7 @@ def _filler(items: list[AgendaItem], first: float, last: float) -> list[Break]:
 
 
 def choose(agenda: Sequence[AgendaItem], candidates: Sequence[Candidate], duration: float,
-           *, min_session: float = 20.0) -> Plan:
+           *, min_session: float = 20.0) -> Fit:
     """The plan that best fits the agenda's order, its given times and duration hints."""
     if not agenda:
         raise ValueError("the agenda has no sessions")
@@ -330,13 +222,13 @@ def choose(agenda: Sequence[AgendaItem], candidates: Sequence[Candidate], durati
     known = {item.id for item in agenda}
     for brk in all_breaks:
         brk.names &= known  # a cue may name a session of another agenda
-    sessions: list[Planned] = []
+    sessions: list[Placement] = []
     for run in _runs(agenda, duration):
         sessions += _solve(run, all_breaks, min_session, notes)
-    return _plan(sessions, duration, notes)
+    return _fit(sessions, duration, notes)
 
 
-def _plan(sessions: list[Planned], duration: float, notes: list[str]) -> Plan:
+def _fit(sessions: list[Placement], duration: float, notes: list[str]) -> Fit:
     gaps, at = [], 0.0
     for planned in sessions:
         if planned.end - planned.start <= 0:
@@ -350,11 +242,11 @@ def _plan(sessions: list[Planned], duration: float, notes: list[str]) -> Plan:
         at = planned.end
     if duration - at > 0.05:
         gaps.append((at, duration))
-    return Plan(tuple(sessions), tuple(gaps), tuple(notes))
+    return Fit(tuple(sessions), tuple(gaps), tuple(notes))
 
 
 def match_chapters(agenda: Sequence[AgendaItem], chapters: Sequence[Chapter]
-                   ) -> tuple[Plan, list[str]]:
+                   ) -> tuple[Fit, list[str]]:
     """Chapters matched to agenda items, in order, by title (and speaker) similarity.
 
     A pair is worth `sim + 0.25 * position - 0.45`, where `position` is 1 when both sit at
@@ -395,19 +287,19 @@ def match_chapters(agenda: Sequence[AgendaItem], chapters: Sequence[Chapter]
         if i not in pairs:
             report.append(f"session {item.id} '{item.title}': no chapter")
             if item.start is not None and item.end is not None:
-                sessions.append(Planned(item.id, item.title, item.start, item.end, "config", 1.0))
+                sessions.append(Placement(item.id, item.title, item.start, item.end, "config", 1.0))
             continue
         j, sim = pairs[i]
         chapter = chapters[j]
         report.append(f"chapter {j + 1} '{chapter.title}' ({format_time(chapter.start)}) -> "
                       f"session {item.id} '{item.title}' (similarity {sim:.2f})")
         if item.start is not None and item.end is not None:
-            sessions.append(Planned(item.id, item.title, item.start, item.end, "config", 1.0))
+            sessions.append(Placement(item.id, item.title, item.start, item.end, "config", 1.0))
         else:
-            sessions.append(Planned(item.id, item.title, chapter.start, chapter.end,
+            sessions.append(Placement(item.id, item.title, chapter.start, chapter.end,
                                     "chapters", round(min(1.0, sim), 3)))
     report += [f"chapter {j + 1} '{c.title}' ({format_time(c.start)}-{format_time(c.end)}): "
                "no session" for j, c in enumerate(chapters) if j not in used]
     end = max([c.end for c in chapters] + [s.end for s in sessions], default=0.0)
-    return _plan(sessions, end, report), report
+    return _fit(sessions, end, report), report
 

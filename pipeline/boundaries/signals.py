@@ -42,10 +42,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.asr.engine import DecodeOptions, Engine
-from pipeline.boundaries.fit import AgendaItem, Candidate, breaks, normalise, similarity
+from pipeline.asr.decoding import DecodeOptions
+from pipeline.asr.engine import Engine
+from pipeline.boundaries.candidates import AgendaItem, Candidate, breaks, normalise, similarity
 from pipeline.errors import MediaError
 
+# How the MC's cues are decoded: greedily, enough to spot the phrases. The engine that
+# `cues` is given decodes with its own settings' options: build it with these.
+CUE_DECODE = DecodeOptions(beam_size=1)
 RATE, FRAME, WINDOW = 16_000, 400, 20  # 25 ms frames, 20 frames = 0.5 s windows
 FLAT_MIN, LEVEL_BELOW_SPEECH, APPLAUSE_MIN = 0.22, 12.0, 2.0
 SCENE_MIN, NEAR, FULL_FPS, FULL_UP_TO, CUE_WINDOWS = 0.3, 10.0, 4, 600.0, 4
@@ -229,8 +233,7 @@ def cues(audio_wav: Path, duration: float, found: Sequence[Candidate],
             merged.append([a, b])
     out = []
     for a, b in merged:
-        heard = recognise(engine, read_slice(audio_wav, a, b - a), "ko",
-                          DecodeOptions(beam_size=1))
+        heard = recognise(engine, read_slice(audio_wav, a, b - a), "ko")
         utterances: list[list[Any]] = []
         for seg in heard.segments:  # a talk's closing words: each cue on its own
             cue = find_cue(seg.text, agenda)
@@ -264,7 +267,14 @@ def collect(video: Path | None, audio_wav: Path, duration: float, *,
             from pipeline.asr import make_engine
             from pipeline.asr.decoding import WhisperSettings
 
-            engine = make_engine(WhisperSettings(decode=DecodeOptions(beam_size=1)))
+            engine = make_engine(WhisperSettings(decode=CUE_DECODE))
         found += cues(audio_wav, duration, found, agenda, engine)
     return sorted(found, key=lambda c: (c.time, c.kind))
 
+
+def collect_candidates(video: Path | None, audio_wav: Path, duration: float, *,
+                       agenda: Sequence[AgendaItem] = (), engine: Engine | None = None,
+                       cues: bool = True, video_scan: str = "auto") -> list[Candidate]:
+    """Every boundary signal in the recording; see `pipeline.boundaries.signals`."""
+    return collect(video, audio_wav, duration, agenda=agenda, engine=engine, with_cues=cues,
+                   video_scan=video_scan)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +105,10 @@ class SearchResults:
 
     def as_json(self) -> dict[str, Any]:
         return {"query": self.query, "hits": [hit.as_json() for hit in self.hits]}
+
+    def json_text(self) -> str:
+        """What `search --json` prints, and what the web app's /api/search returns."""
+        return json.dumps(self.as_json(), ensure_ascii=False, indent=1)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +12,7 @@ from pipeline.config.forum import format_time
 from pipeline.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from pipeline.catalogue import SearchResults
+    pass
 
 EPILOG_SEARCH = """example:
   sort-archive search 사회적가치
@@ -71,11 +70,6 @@ def add_parsers(commands: argparse._SubParsersAction,  # type: ignore[type-arg]
     index.add_argument("--catalogue", type=Path, help=_CATALOGUE_HELP)
 
 
-def results_json(results: SearchResults) -> str:
-    """What `search --json` prints, and what the web app's /api/search returns."""
-    return json.dumps(results.as_json(), ensure_ascii=False, indent=1)
-
-
 def cmd_search(args: argparse.Namespace) -> int:
     from pipeline.catalogue import SearchQuery, search
 
@@ -84,7 +78,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                                             speaker=args.speaker, since=args.since,
                                             limit=args.limit))
     if args.json:
-        print(results_json(results))
+        print(results.json_text())
         return ExitCode.OK
     if not results.hits:
         print(f"nothing matches '{args.query}'")

@@ -48,7 +48,6 @@ complete, and the parts to a hidden folder removed on success and failure.
 from __future__ import annotations
 
 import glob
-import itertools
 import logging
 import math
 import shutil
@@ -65,20 +64,18 @@ from typing import Any, TypeVar
 import ffmpeg
 
 from pipeline.cutting import h264, mp4_boxes
-from pipeline.cutting.h264 import Packet
 from pipeline.cutting.join_check import verify_joined
 from pipeline.cutting.spans import (
-    END_WINDOW,
-    START_WINDOW,
-    CutPlan,
+    CutSpans,
     NotJoinable,
     SoundCopy,
     copy_span,
     end_packets,
+    find_spans,
     joinable,
     sound_copy,
 )
-from pipeline.errors import MediaError, SplitError
+from pipeline.errors import MediaError
 from pipeline.faults import checkpoint
 from pipeline.media.probe import run_with_progress
 
@@ -114,7 +111,7 @@ def cut(source: Path, start: float, end: float, target: Path, mode: str = "smart
     phases: dict[str, float] = {}
     try:
         with _phase(phases, "probe"):
-            plan = _plan(source, start, end, ends=mode != "accurate")
+            plan = find_spans(source, start, end, ends=mode != "accurate")
         if mode == "accurate":
             report = _accurate(plan, partial, progress, phases)
         elif mode == "copy":
@@ -154,60 +151,7 @@ def _phase(phases: dict[str, float], name: str) -> Iterator[None]:
         phases[name] = phases.get(name, 0.0) + time.perf_counter() - started
 
 
-def _plan(path: Path, start: float, end: float, ends: bool = True) -> CutPlan:
-    """The frames to keep. The packets around the start, and (with `ends`, for a copy)
-    around the end, are read in one pass, while the source is probed."""
-
-    def windows(end: float) -> list[tuple[float, float]]:
-        # From a second before the end: the frame kept last may lie up to half a frame
-        # before the end asked for, and the keyframe before it must be in the window.
-        return [(start, START_WINDOW),
-                *([(max(0.0, end - 1.0), END_WINDOW + 1.0)] if ends else [])]
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        guess = pool.submit(h264.read_windows, path, windows(end))
-        source = h264.probe_source(path)
-        try:
-            early: h264.WindowsRead | None = guess.result()
-        except MediaError:
-            early = None
-    end = min(end, source.duration)
-    if not 0 <= start < end:
-        raise SplitError(f"session {start:.1f}-{end:.1f} s does not fit the "
-                         f"{source.duration:.1f} s recording {path.name}",
-                         hint="check that the session's times lie inside the recording")
-    found = h264.packets_windows(path, source, windows(end), early)
-    (packets, audio), end_packets = found[0], found[1][0] if ends else None
-    step = source.frame_ticks if source.frame_rate and source.time_base else None
-    if not packets or step is None or not h264.on_grid(packets, step) \
-            or not _one_step_apart(packets, step, source.has_b_frames):
-        return CutPlan(source, path, source.ticks(start), 0, None, start, end, packets, audio,
-                     end_packets)
-    # The frame nearest each time; a time half-way between two frames (as decimals written
-    # in binary land: 2.3 s is 57.4999... frames at 25 fps) goes to the later one.
-    origin, tie = packets[0].pts, Fraction(1, 2) + Fraction(1, 10**6)
-    first = math.floor((source.ticks(start) - origin) / step + tie)
-    last = math.floor((source.ticks(end) - origin) / step + tie)
-    count = max(1, last - first)
-    first_tick = origin + first * step
-    return CutPlan(source, path, first_tick, count, step, round(source.seconds(first_tick), 6),
-                 round(source.seconds(first_tick + count * step), 6), packets, audio,
-                 end_packets)
-
-
-def _one_step_apart(packets: list[Packet], step: Fraction, reordered: int) -> bool:
-    """Whether each frame shows one step of the grid after the one before. The grid is
-    r_frame_rate, the finest rate the timestamps need: a source that changes its rate (25
-    fps, then 10: a variable frame rate) still lies on it, with frames steps apart, and
-    counting frames would cut it too long; such a source is cut by time instead. The
-    window was read in decode order, so up to `reordered` + 1 frames at its end may be
-    missing."""
-    shown = sorted(p.pts for p in packets)
-    gaps = sum(1 for a, b in itertools.pairwise(shown) if abs(b - a - step) > 1)
-    return gaps <= reordered + 1
-
-
-def _accurate(plan: CutPlan, partial: Path, progress: Callable[[float], None],
+def _accurate(plan: CutSpans, partial: Path, progress: Callable[[float], None],
               phases: dict[str, float]) -> CutReport:
     """Re-encode the session in one pass: input seek half a frame before the first frame,
     then exactly `count` frames and the matching stretch of sound."""
@@ -229,7 +173,7 @@ def _accurate(plan: CutPlan, partial: Path, progress: Callable[[float], None],
                      reencoded_seconds=length, phases=phases)
 
 
-def _copy(plan: CutPlan, partial: Path, phases: dict[str, float]) -> CutReport:
+def _copy(plan: CutSpans, partial: Path, phases: dict[str, float]) -> CutReport:
     """Stream copy from the keyframe at or before the start (nothing of the session is
     lost) to the first point at or after the end where the copy can stop cleanly."""
     keys = [p for p in plan.start_packets if p.key and p.pts <= plan.first + Fraction(1, 2)]
@@ -252,7 +196,7 @@ def _copy(plan: CutPlan, partial: Path, phases: dict[str, float]) -> CutReport:
                      reencoded_seconds=0.0, phases=phases)
 
 
-def _smart(plan: CutPlan, partial: Path, parts: Path, progress: Callable[[float], None],
+def _smart(plan: CutSpans, partial: Path, parts: Path, progress: Callable[[float], None],
            phases: dict[str, float]) -> CutReport:
     source, step = plan.source, joinable(plan)
     with _phase(phases, "probe"):
@@ -312,7 +256,7 @@ def _timed(phases: dict[str, float], name: str, work: Callable[..., _T], *args: 
         return work(*args)
 
 
-def _encode_audio(plan: CutPlan, out: Path, phases: dict[str, float]) -> Path:
+def _encode_audio(plan: CutSpans, out: Path, phases: dict[str, float]) -> Path:
     """The session's sound, cut sample-exact (ffmpeg trims decoded audio to -ss/-t)."""
     with _phase(phases, "audio"):
         stream = ffmpeg.input(str(plan.path), ss=f"{plan.start:.6f}",
@@ -322,7 +266,7 @@ def _encode_audio(plan: CutPlan, out: Path, phases: dict[str, float]) -> Path:
     return out
 
 
-def _encode(plan: CutPlan, first: Fraction, frames: int, out: Path,
+def _encode(plan: CutSpans, first: Fraction, frames: int, out: Path,
             set_id: int) -> tuple[list[bytes], list[bytes]]:
     """Re-encode `frames` frames from tick `first` with the source's parameters and SPS/PPS
     id `set_id`; return the part's parameter sets."""
@@ -343,7 +287,7 @@ def _encode(plan: CutPlan, first: Fraction, frames: int, out: Path,
     return mp4_boxes.mp4_parameter_sets(out)
 
 
-def _part(plan: CutPlan, first: Fraction, frames: int, out: Path, set_id: int,
+def _part(plan: CutSpans, first: Fraction, frames: int, out: Path, set_id: int,
           check: bool) -> tuple[list[bytes], list[bytes]]:
     """`_encode`, and with `check` the part's stream read back and matched to the source."""
     sets = _encode(plan, first, frames, out, set_id)
@@ -356,7 +300,7 @@ def _part(plan: CutPlan, first: Fraction, frames: int, out: Path, set_id: int,
     return sets
 
 
-def _copy_part(plan: CutPlan, key: int, frames: int, out: Path) -> None:
+def _copy_part(plan: CutSpans, key: int, frames: int, out: Path) -> None:
     """The middle: `frames` packets from the keyframe at tick `key`, copied."""
     output = ffmpeg.output(ffmpeg.input(str(plan.path), ss=_floor_us(plan.seconds(key)))["v:0"],
                            str(out), vcodec="copy", **{"frames:v": frames}, **_timescale(plan),
@@ -364,7 +308,7 @@ def _copy_part(plan: CutPlan, key: int, frames: int, out: Path) -> None:
     run_with_progress(output, what="copying the middle of the session", duration=0)
 
 
-def _join(plan: CutPlan, pieces: list[tuple[Path, int]], sound: Path | SoundCopy | None,
+def _join(plan: CutSpans, pieces: list[tuple[Path, int]], sound: Path | SoundCopy | None,
           partial: Path) -> None:
     """Concatenate the parts without re-encoding (concat demuxer: each part's packets go
     to Annex B with its own parameter sets, then into one mp4 track) and add the sound:
@@ -391,7 +335,7 @@ def _join(plan: CutPlan, pieces: list[tuple[Path, int]], sound: Path | SoundCopy
                       what="joining the parts of the session", duration=0)
 
 
-def _timescale(plan: CutPlan) -> dict[str, Any]:
+def _timescale(plan: CutSpans) -> dict[str, Any]:
     """The source's time scale, for every part and the clip: the concat demuxer reads all
     parts in the first one's time base, without rescaling."""
     base = plan.source.time_base

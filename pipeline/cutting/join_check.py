@@ -10,12 +10,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from pipeline.cutting.spans import CutPlan, NotJoinable, SoundCopy
+from pipeline.cutting.spans import CutSpans, NotJoinable, SoundCopy
 
 JOIN_CHECK = 1.0  # seconds decoded past the head's join to verify it
 
 
-def verify_joined(plan: CutPlan, clip: Path, head: int, copied: int,
+def verify_joined(plan: CutSpans, clip: Path, head: int, copied: int,
                   sound: SoundCopy | None) -> None:
     """Check the joined clip where it can have gone wrong, at the joins, without decoding
     the middle (the source's own packets, byte for byte): decode its video and sound from
@@ -77,7 +77,7 @@ def verify_joined(plan: CutPlan, clip: Path, head: int, copied: int,
         _check_copied_sound(plan, sound, audio, found["start"])
 
 
-def _check_lengths(plan: CutPlan, streams: dict[Any, dict[str, Any]]) -> None:
+def _check_lengths(plan: CutSpans, streams: dict[Any, dict[str, Any]]) -> None:
     """The video as long as the session; the sound too, or as the source's sound left."""
     length = plan.end - plan.start
     lengths = {"video": length, "audio": min(length, plan.source.audio_end - plan.source.start
@@ -90,7 +90,7 @@ def _check_lengths(plan: CutPlan, streams: dict[Any, dict[str, Any]]) -> None:
                               f"expected {lengths[kind]:.3f} s")
 
 
-def _check_copied_sound(plan: CutPlan, sound: SoundCopy, audio: dict[str, Any],
+def _check_copied_sound(plan: CutSpans, sound: SoundCopy, audio: dict[str, Any],
                         start: dict[str, Any]) -> None:
     """The copied sound starts with the planned packet at the planned time, and has the
     planned number of packets."""

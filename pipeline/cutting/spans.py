@@ -1,4 +1,4 @@
-"""What a cut keeps, as the smart cut plans it (pipeline.cutting.cut) and checks it
+"""What a cut keeps (`find_spans`), as the smart cut uses it (pipeline.cutting.cut) and checks it
 (pipeline.cutting.join_check): the frames, the sound's own packets, and why a source cannot be cut
 smart."""
 
@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import itertools
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 from pipeline.cutting import h264
 from pipeline.cutting.h264 import Packet, Source
+from pipeline.errors import MediaError, SplitError
 
 START_WINDOW = 12.0  # seconds of packets read after the start to find the next keyframe
 END_WINDOW = 1.0  # seconds read past the end to see where the copy can stop
@@ -22,7 +24,7 @@ class NotJoinable(Exception):
 
 
 @dataclass(frozen=True)
-class CutPlan:
+class CutSpans:
     """The frames to keep: `count` frames from tick `first`, `step` ticks apart, from
     `start` to `end` seconds. With a variable frame rate (`step` None) only the requested
     times are known, and `count` is 0."""
@@ -65,7 +67,7 @@ class SoundCopy:
     seconds: Fraction
 
 
-def copy_span(plan: CutPlan, step: Fraction) -> tuple[int, Fraction]:
+def copy_span(plan: CutSpans, step: Fraction) -> tuple[int, Fraction]:
     """Where the stream copy starts (the first keyframe at or after the first frame; the
     caller checks that it is an IDR frame) and stops (the last clean stop at or before the
     end, in ticks)."""
@@ -79,7 +81,7 @@ def copy_span(plan: CutPlan, step: Fraction) -> tuple[int, Fraction]:
     return key.pts, stop
 
 
-def sound_copy(plan: CutPlan) -> SoundCopy | str:
+def sound_copy(plan: CutSpans) -> SoundCopy | str:
     """How to stream-copy the session's sound, or why it must be re-encoded."""
     source, base = plan.source, plan.source.audio_time_base
     if source.audio_codec != "aac":
@@ -120,7 +122,7 @@ def sound_copy(plan: CutPlan) -> SoundCopy | str:
                       seconds=(end - begin) * base)
 
 
-def joinable(plan: CutPlan) -> Fraction:
+def joinable(plan: CutSpans) -> Fraction:
     """The frame step, once the source is known to be one the smart cut can join."""
     reason = h264.cannot_match(plan.source)
     if reason or plan.step is None:
@@ -128,7 +130,7 @@ def joinable(plan: CutPlan) -> Fraction:
     return plan.step
 
 
-def next_keyframe(plan: CutPlan) -> Packet:
+def next_keyframe(plan: CutSpans) -> Packet:
     """The first keyframe at or after the first frame, checked to have no leading
     pictures. The window read grows until it holds the keyframe and a few packets after."""
     packets, after = plan.start_packets, START_WINDOW
@@ -147,7 +149,7 @@ def next_keyframe(plan: CutPlan) -> Packet:
     return packets[index]
 
 
-def end_packets(plan: CutPlan) -> tuple[list[Packet], int]:
+def end_packets(plan: CutSpans) -> tuple[list[Packet], int]:
     """Packets from the last keyframe at or before the end, and that keyframe's index."""
     packets = plan.end_packets
     if packets is None:
@@ -160,8 +162,61 @@ def end_packets(plan: CutPlan) -> tuple[list[Packet], int]:
     return packets, keys[-1]
 
 
-def no_leading_pictures(plan: CutPlan, packets: list[Packet], index: int) -> None:
+def no_leading_pictures(plan: CutSpans, packets: list[Packet], index: int) -> None:
     key = packets[index]
     if h264.leading_pictures(packets, index):
         raise NotJoinable(f"open GOP: frames after the keyframe at "
                           f"{plan.seconds(key.pts):.3f} s show before it")
+
+
+def find_spans(path: Path, start: float, end: float, ends: bool = True) -> CutSpans:
+    """The frames to keep. The packets around the start, and (with `ends`, for a copy)
+    around the end, are read in one pass, while the source is probed."""
+
+    def windows(end: float) -> list[tuple[float, float]]:
+        # From a second before the end: the frame kept last may lie up to half a frame
+        # before the end asked for, and the keyframe before it must be in the window.
+        return [(start, START_WINDOW),
+                *([(max(0.0, end - 1.0), END_WINDOW + 1.0)] if ends else [])]
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        guess = pool.submit(h264.read_windows, path, windows(end))
+        source = h264.probe_source(path)
+        try:
+            early: h264.WindowsRead | None = guess.result()
+        except MediaError:
+            early = None
+    end = min(end, source.duration)
+    if not 0 <= start < end:
+        raise SplitError(f"session {start:.1f}-{end:.1f} s does not fit the "
+                         f"{source.duration:.1f} s recording {path.name}",
+                         hint="check that the session's times lie inside the recording")
+    found = h264.packets_windows(path, source, windows(end), early)
+    (packets, audio), end_packets = found[0], found[1][0] if ends else None
+    step = source.frame_ticks if source.frame_rate and source.time_base else None
+    if not packets or step is None or not h264.on_grid(packets, step) \
+            or not _one_step_apart(packets, step, source.has_b_frames):
+        return CutSpans(source, path, source.ticks(start), 0, None, start, end, packets, audio,
+                     end_packets)
+    # The frame nearest each time; a time half-way between two frames (as decimals written
+    # in binary land: 2.3 s is 57.4999... frames at 25 fps) goes to the later one.
+    origin, tie = packets[0].pts, Fraction(1, 2) + Fraction(1, 10**6)
+    first = math.floor((source.ticks(start) - origin) / step + tie)
+    last = math.floor((source.ticks(end) - origin) / step + tie)
+    count = max(1, last - first)
+    first_tick = origin + first * step
+    return CutSpans(source, path, first_tick, count, step, round(source.seconds(first_tick), 6),
+                 round(source.seconds(first_tick + count * step), 6), packets, audio,
+                 end_packets)
+
+
+def _one_step_apart(packets: list[Packet], step: Fraction, reordered: int) -> bool:
+    """Whether each frame shows one step of the grid after the one before. The grid is
+    r_frame_rate, the finest rate the timestamps need: a source that changes its rate (25
+    fps, then 10: a variable frame rate) still lies on it, with frames steps apart, and
+    counting frames would cut it too long; such a source is cut by time instead. The
+    window was read in decode order, so up to `reordered` + 1 frames at its end may be
+    missing."""
+    shown = sorted(p.pts for p in packets)
+    gaps = sum(1 for a, b in itertools.pairwise(shown) if abs(b - a - step) > 1)
+    return gaps <= reordered + 1

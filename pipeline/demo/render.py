@@ -13,13 +13,10 @@ import wave
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from pipeline.demo.layout import DemoLayout
 from pipeline.errors import MediaError
 from pipeline.progress import Progress
-
-if TYPE_CHECKING:
-    from pipeline.demo.forum import DemoLayout
 
 SAMPLE_RATE = 48_000
 FPS = 25

@@ -1,1 +1,2 @@
-"""executors"""
+"""Where per-session work runs: here (`serial`, the default) or on a Ray cluster
+(`ray_cluster`). Both run the same unit function on the same inputs."""

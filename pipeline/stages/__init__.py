@@ -1,2 +1,4 @@
-"""The five stages. Each takes a typed request and returns a typed result; only
-`pipeline.runner` knows their order, and no stage imports another."""
+"""The stages (fetch, plan, split, transcribe, publish, index), one module each, declared
+as `pipeline.stage.Stage` subclasses. Each is thin: it reads earlier results from the run
+context, calls its domain packages and returns a typed result. Only `pipeline.runner`
+knows their order, and no stage imports another."""

@@ -1,1 +1,3 @@
-"""storage"""
+"""Where an archive is stored: the backend interface and a local folder (`backend`), an
+S3-compatible bucket (`s3`), and object keys that cannot leave the archive (`keys`). The
+config's `storage:` section is modelled in `pipeline.config.storage`."""

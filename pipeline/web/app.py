@@ -32,9 +32,9 @@ from starlette.types import Scope
 
 from pipeline.catalogue import Facets, facets, search
 from pipeline.catalogue.analyzer import default_analyzer
-from pipeline.commands.search import results_json
 from pipeline.errors import PipelineError
 from pipeline.storage.backend import content_type
+from pipeline.transcripts.registry import content_type_of
 from pipeline.web import page
 from pipeline.web.query import ARCHIVE_PATH, BadRequest, Form, browser_link, search_query
 
@@ -59,7 +59,8 @@ class ArchiveFiles(StaticFiles):
                       status_code: int = 200) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         if response.status_code == 200:  # not a 304, which has no body to describe
-            response.headers["content-type"] = content_type(str(full_path))
+            name = str(full_path)
+            response.headers["content-type"] = content_type_of(name) or content_type(name)
         return response
 
 
@@ -102,7 +103,7 @@ def create_app(catalogue: Path, archive: Path | None = None) -> Starlette:
         headers = dict(API_HEADERS)
         if results.more:  # the JSON is the CLI's, so the next page is told in a header
             headers["Link"] = f'<{form.with_offset(query.offset + query.limit)}>; rel="next"'
-        return Response(results_json(results), media_type="application/json",
+        return Response(results.json_text(), media_type="application/json",
                         headers=headers)
 
     routes: list[Route | Mount] = [Route("/", search_page), Route("/api/search", api_search)]

@@ -1,0 +1,111 @@
+"""Boundary candidates and the breaks they merge into: what the signals find and the fit
+works on (see `pipeline.boundaries.fit` for how breaks are chosen, and
+`pipeline.boundaries.signals` for how candidates are found)."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+KINDS = ("silence", "black", "scene", "applause", "cue")
+MERGE, ATTACH, MIN_CARD = 1.0, 5.0, 1.5
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    id: str
+    title: str
+    speakers: tuple[str, ...] = ()
+    start: float | None = None
+    end: float | None = None
+    duration_hint: float | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sign of a boundary. `end` makes it a span; `session` is the agenda id a cue names."""
+
+    time: float
+    kind: str
+    strength: float
+    end: float | None = None
+    session: str | None = None
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown candidate kind '{self.kind}'")
+        if not 0.0 <= self.strength <= 1.0 or (self.end is not None and self.end < self.time):
+            raise ValueError(f"bad candidate {self}")
+
+    @property
+    def last(self) -> float:
+        return self.time if self.end is None else self.end
+
+
+def normalise(text: str) -> str:
+    """NFC, lower case, no spaces or punctuation: what titles are compared on."""
+    return "".join(ch for ch in unicodedata.normalize("NFC", text).lower()
+                   if unicodedata.category(ch)[0] in "LN")
+
+
+def similarity(short: str, long: str) -> float:
+    """How well `short` (a title or name) is found in `long`, 0..1: the best difflib ratio
+    of `short` against windows of `long`; short strings count less (3 chars: 0.6)."""
+    a, b = normalise(short), normalise(long)
+    if not a or not b:
+        return 0.0
+    whole = difflib.SequenceMatcher(None, a, b).ratio()
+    if len(a) > len(b):
+        return whole
+    best = max(difflib.SequenceMatcher(None, a, b[i:i + len(a)]).ratio()
+               for i in range(len(b) - len(a) + 1))
+    return max(whole, best * min(1.0, len(a) / 5))
+
+
+@dataclass
+class Break:
+    start: float  # the session before ends here
+    end: float  # the sound resumes here
+    resume: float  # the session after starts here
+    strength: float
+    names: set[str] = field(default_factory=set)
+    kinds: list[str] = field(default_factory=list)
+
+
+def breaks(candidates: Sequence[Candidate], origin: float = 0.0) -> list[Break]:
+    """Candidates merged into breaks (see the module docstring), in time order."""
+    edges = sorted((c for c in candidates if c.end is not None or c.kind == "scene"),
+                   key=lambda c: c.time)
+    groups: list[list[Candidate]] = []
+    for cand in edges:
+        if groups and cand.time <= max(c.last for c in groups[-1]) + MERGE:
+            groups[-1].append(cand)
+        else:
+            groups.append([cand])
+    for cand in (c for c in candidates if c.end is None and c.kind != "scene"):
+        near = [g for g in groups if min(c.time for c in g) - ATTACH <= cand.time
+                <= max(c.last for c in g) + ATTACH]
+        if near:  # with none near, a talk's "감사합니다" is no break on its own
+            min(near, key=lambda g: abs(min(c.time for c in g) - cand.time)).append(cand)
+    return sorted((_break(group, origin) for group in groups), key=lambda b: b.start)
+
+
+def _break(group: list[Candidate], origin: float) -> Break:
+    spans = [c for c in group if c.end is not None or c.kind == "scene"] or group
+    start, end = min(c.time for c in spans), max(c.last for c in spans)
+    best: dict[str, float] = {}
+    for cand in group:
+        best[cand.kind] = max(best.get(cand.kind, 0.0), cand.strength)
+    visual = [t for c in group if c.kind in ("scene", "black")
+              for t in (c.time, c.last)]
+    if start <= origin + MERGE:
+        visual.append(origin)  # the first picture
+    clapped = max((c.last for c in group if c.kind == "applause"), default=-math.inf)
+    eligible = [t for t in visual if clapped - MERGE <= t <= end - MIN_CARD]
+    return Break(start, end, max(eligible, default=end),
+                 1.0 - math.prod(1.0 - s for s in best.values()),
+                 {c.session for c in group if c.session}, sorted(best))
