@@ -31,6 +31,7 @@ speech: $(STAMPS)/venv
 lint: venv
 	$(BIN)/ruff check pipeline scripts tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: setup lint
 	$(BIN)/python -m pytest

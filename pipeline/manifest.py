@@ -26,6 +26,7 @@ from typing import Any
 
 from pipeline.errors import BusyError
 from pipeline.faults import checkpoint
+from pipeline.files import sha256_file
 
 log = logging.getLogger("pipeline.manifest")
 LOCK_NAME = ".lock"
@@ -38,14 +39,6 @@ def fingerprint(*parts: object) -> str:
     """Stable hash of JSON-serialisable inputs."""
     text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class Manifest:

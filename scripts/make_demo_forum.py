@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # runs from a checkout, with or without `pip install -e .`
 
-from pipeline.demo.forum import (  # noqa: E402
+from pipeline.demo import (  # noqa: E402
     FULL_LAYOUT,
     SMALL_LAYOUT,
     build_demo_forum,

@@ -109,7 +109,7 @@ def s3_endpoint() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The 54-second demo forum (3 sessions of real Korean speech), built once."""
-    from pipeline.demo.forum import SMALL_LAYOUT, build_demo_forum
+    from pipeline.demo import SMALL_LAYOUT, build_demo_forum
     from pipeline.progress import LogProgress
 
     return build_demo_forum(tmp_path_factory.mktemp("demo"), SMALL_LAYOUT,

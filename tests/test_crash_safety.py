@@ -28,7 +28,7 @@ import boto3
 import pytest
 import yaml
 
-from pipeline.demo.forum import DEMO_SESSIONS, find_speech_dir
+from pipeline.demo import DEMO_SESSIONS, find_speech_dir
 from pipeline.settings import CHECKPOINT_LOG_ENV, KILL_AT_ENV, Settings
 from tests.media import duration, speech_counter_video
 

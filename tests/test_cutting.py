@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipeline.cutting.cut import CutReport, cut
 from pipeline.cutting import cut as cutting
 from pipeline.cutting import join_check as cut_verify
+from pipeline.cutting.cut import CutReport, cut
 from pipeline.errors import SplitError
 from tests.media import (
     FPS,

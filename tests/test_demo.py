@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.config.forum import load_config
-from pipeline.demo.forum import (
+from pipeline.config.loader import load_config
+from pipeline.demo import (
     FULL_LAYOUT,
     MATERIAL,
     SMALL_LAYOUT,

@@ -16,7 +16,7 @@ import yaml
 
 from pipeline.catalogue import SearchQuery, search
 from pipeline.cli import main
-from pipeline.config.forum import load_config
+from pipeline.config.loader import load_config
 from tests.media import duration
 
 pytestmark = pytest.mark.slow

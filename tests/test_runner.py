@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config.forum import load_config
+from pipeline.config.loader import load_config
 from pipeline.errors import PartialFailure, UsageError
 from pipeline.progress import LogProgress
 from pipeline.results import Record, TranscribeResult

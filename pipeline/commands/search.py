@@ -103,7 +103,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     from pipeline.catalogue.archive import Archive, config_storage
     from pipeline.catalogue.rebuild import rebuild
     from pipeline.commands.run import _progress  # the CLI's one choice of bars or log lines
-    from pipeline.config.forum import Storage, load_config
+    from pipeline.config.forum import Storage
+    from pipeline.config.loader import load_config
 
     storages = [config_storage(load_config(path)) for path in args.config]
     if args.storage is not None:
