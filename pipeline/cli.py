@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import __version__, faults
+from pipeline.asr.engines import ENGINE_NAMES, engine_help
 from pipeline.errors import ExitCode, PipelineError
 from pipeline.settings import Settings
 
@@ -139,9 +140,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="how clips are cut: smart (default: frame-exact, re-encodes only "
                              "around each cut), accurate (re-encode all), copy (keyframes "
                              "only); overrides split.mode in the config")
-    parser.add_argument("--engine", choices=("faster-whisper", "openai-whisper"),
-                        help="Whisper engine (default faster-whisper; openai-whisper needs "
-                             "sort-archive[openai]); overrides whisper.engine in the config")
+    parser.add_argument("--engine", choices=ENGINE_NAMES, help=engine_help())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, faults.on_signal)
     try:
         args.settings = Settings.from_environ()  # the one place SORT_ARCHIVE_* are read
-        from pipeline.commands import run as commands
+        from pipeline import commands
 
         code = commands.dispatch(args)
         faults.stop_if_interrupted()

@@ -108,6 +108,12 @@ class Segment(Record):
 
 
 class TranscriptFiles(Record):
+    """One transcript's files in the work folder: a field per format of
+    `pipeline.transcripts.registry.FORMATS` (its `field`), then quality.json.
+
+    The work manifest stores these fields by name: a new format adds its field here.
+    """
+
     vtt: Path
     srt: Path
     json_path: Path
@@ -115,8 +121,9 @@ class TranscriptFiles(Record):
     quality: Path | None = None  # quality.json: speech ratio, drops, confidence (for staff)
 
     def all(self) -> tuple[Path, ...]:
-        files = (self.vtt, self.srt, self.json_path, self.txt)
-        return files if self.quality is None else (*files, self.quality)
+        """Every file, in the order of the fields."""
+        paths = (getattr(self, name) for name in type(self).model_fields)
+        return tuple(path for path in paths if isinstance(path, Path))
 
 
 class Transcript(Record):

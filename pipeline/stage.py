@@ -14,11 +14,17 @@ tuple is the only place the order is written. Each stage says:
 Results travel between stages through `RunContext.get(ResultType)`, typed by
 the result's class, so adding a stage means one new module and one new entry
 in `PIPELINE`, never a new field here.
+
+A stage that works session by session (split, transcribe) says what it does for
+one session in a `SessionWork` and hands it to `for_each_session`, which reuses
+what the item cache still holds, runs the rest through the executor with one
+progress bar across them, and gathers the results and the failures.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
@@ -28,12 +34,16 @@ from pydantic import BaseModel
 from pipeline.asr.decoding import WhisperSettings
 from pipeline.config.forum import ForumConfig
 from pipeline.errors import UsageError
-from pipeline.executors.serial import Executor
+from pipeline.executors.serial import Executor, Resource, SerialExecutor, WorkerContext
 from pipeline.manifest import ItemCache, Manifest
 from pipeline.progress import Progress
+from pipeline.results import SessionPlan
 from pipeline.settings import DEFAULT_FETCH_TIMEOUT
 
 R = TypeVar("R", bound=BaseModel)
+J = TypeVar("J")  # one session's job
+Out = TypeVar("Out")  # what the worker function returns for it
+T = TypeVar("T")  # one session's result
 
 
 @dataclass(frozen=True)
@@ -146,3 +156,75 @@ class Stage(ABC, Generic[R]):
     def summarise(self, result: R, ran: bool, report: RunReport) -> None:
         """Add this stage's figures to the run report."""
         report.failures.update(self.failures(result))
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A session that could not be done, or whose earlier result cannot be reused."""
+
+    reason: str  # one line, for the run report
+
+
+@dataclass(frozen=True)
+class SessionWork(Generic[J, Out, T]):
+    """What a per-session stage does for one session (see `for_each_session`)."""
+
+    task: str  # the progress bar's label
+    # Module-level, as it may run on another machine: the job's outcome, a failure
+    # included; raises only for what stops the run (a full disk, a model that won't load).
+    work: Callable[[J, WorkerContext[Any]], Out]
+    reuse: Callable[[SessionPlan], T | Failed | None]  # from the item cache; None: do it
+    job: Callable[[SessionPlan], J]  # the job for a session that must be done
+    finish: Callable[[J, Out], T | Failed]  # record the outcome in the item cache, or fail
+    resource: Resource | None = None  # what every worker keeps between jobs (a model)
+
+
+@dataclass(frozen=True)
+class SessionResults(Generic[T]):
+    results: list[T]  # in programme order (by session number)
+    failures: dict[str, str]  # by session slug
+    worked: int  # sessions done by this run, not reused
+
+
+def for_each_session(sessions: Sequence[SessionPlan], work: SessionWork[J, Out, T],
+                     progress: Progress, executor: Executor | None = None
+                     ) -> SessionResults[T]:
+    """Reuse what `work.reuse` finds, run `work.work` on the other sessions' jobs through
+    the executor, and gather results and failures; a failed session does not stop the
+    others. One progress bar, in seconds of sessions, covers them all."""
+    done: dict[str, T] = {}
+    failures: dict[str, str] = {}
+    pending: list[tuple[SessionPlan, J]] = []
+    for session in sessions:
+        reused = work.reuse(session)
+        if reused is None:
+            pending.append((session, work.job(session)))
+        elif isinstance(reused, Failed):
+            failures[session.slug] = reused.reason
+        else:
+            done[session.slug] = reused
+    worked = 0
+    total = sum(session.duration for session in sessions)
+    with progress.task(work.task, total=total) as bar:
+        base = total - sum(session.duration for session, _job in pending)
+        inside: dict[int, float] = {}
+
+        def report(index: int, seconds: float) -> None:
+            inside[index] = min(seconds, pending[index][0].duration)
+            bar.update(base + sum(inside.values()))
+
+        jobs = [job for _session, job in pending]
+        outcomes = (executor or SerialExecutor()).map(
+            work.work, jobs, resource=work.resource, on_progress=report) if jobs else iter(())
+        for index, outcome in outcomes:
+            session, job = pending[index]
+            report(index, session.duration)
+            result = work.finish(job, outcome)
+            if isinstance(result, Failed):
+                failures[session.slug] = result.reason
+                continue
+            done[session.slug] = result
+            worked += 1
+    number = {session.slug: session.number for session in sessions}
+    ordered = [done[slug] for slug in sorted(done, key=lambda slug: number[slug])]
+    return SessionResults(results=ordered, failures=failures, worked=worked)

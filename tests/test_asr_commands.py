@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.asr.weights import assemble_base_model
-from pipeline.demo.forum import find_speech_dir
+from pipeline.demo import find_speech_dir
 from pipeline.errors import ExitCode
 from pipeline.settings import Settings
 from tests.media import run

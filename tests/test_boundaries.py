@@ -25,7 +25,7 @@ from pipeline.boundaries import (
     match_chapters,
 )
 from pipeline.boundaries.candidates import breaks
-from pipeline.boundaries.signals import find_cue, visual
+from pipeline.boundaries.signals import CUE_DECODE, find_cue, visual
 from pipeline.demo import DEMO_SESSIONS, find_speech_dir
 from pipeline.media.probe import extract_audio
 from pipeline.results import Chapter
@@ -58,7 +58,8 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> Forum:
     length = media_duration(video)
     audio = folder / "audio.wav"
     extract_audio(video, audio, duration=length)
-    engine = make_engine(WhisperSettings(model_dir=Settings.from_environ().model_dir))
+    engine = make_engine(WhisperSettings(model_dir=Settings.from_environ().model_dir,
+                                         decode=CUE_DECODE))  # as the plan stage's
     engine.load()  # not part of the detection time: the plan stage loads it once
     began = time.perf_counter()
     candidates = collect_candidates(video, audio, length, agenda=AGENDA, engine=engine)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config.forum import format_time, load_config, parse_time
+from pipeline.config.forum import format_time, parse_time
+from pipeline.config.loader import load_config
 from pipeline.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,30 +143,43 @@ def test_whisper_engine_and_corrections_are_checked(tmp_path: Path) -> None:
                                "corrections: {사회적 까치: 사회적가치}\n"))
     assert config.forum.whisper.engine == "openai-whisper"
     assert config.forum.corrections == {"사회적 까치": "사회적가치"}
-    with pytest.raises(ConfigError, match=r"whisper\.engine"):
-        load_config(write(tmp_path, GOOD + "whisper: {engine: whisper-cpp}\n"))
+    # The config is core and knows no engines: the name is checked against the engine
+    # registry where the settings are resolved (and by `sort-archive validate`).
+    from pipeline.asr.engines import whisper_settings
+    from pipeline.settings import Settings
+
+    unknown = load_config(write(tmp_path, GOOD + "whisper: {engine: whisper-cpp}\n"))
+    with pytest.raises(ConfigError, match=r"whisper\.engine.*whisper-cpp.*faster-whisper"):
+        whisper_settings(unknown.forum.whisper, unknown, Settings())
     with pytest.raises(ConfigError, match=r"corrections.*changes nothing"):
         load_config(write(tmp_path, GOOD + "corrections: {가치: 가치}\n"))
     with pytest.raises(ConfigError, match=r"corrections"):
         load_config(write(tmp_path, GOOD + "corrections: [가치]\n"))
 
 
-def test_command_line_engine_and_model_win_over_the_config(tmp_path: Path) -> None:
-    import argparse
+def test_validate_rejects_an_unknown_engine_in_one_line(tmp_path: Path) -> None:
+    from pipeline.errors import ExitCode
+    from tests.test_cli import assert_one_line_error, sort_archive
 
-    from pipeline.commands.run import whisper_settings
+    path = write(tmp_path, GOOD + "whisper: {engine: whisper-cpp}\n")
+    assert_one_line_error(sort_archive("validate", str(path)), ExitCode.CONFIG,
+                          "whisper.engine", "whisper-cpp", "faster-whisper or openai-whisper")
+
+
+def test_command_line_engine_and_model_win_over_the_config(tmp_path: Path) -> None:
+    from pipeline.asr.engines import whisper_settings
     from pipeline.settings import Settings
 
     config = load_config(write(tmp_path, GOOD + "whisper: {model: small, beam_size: 1, "
                                "vad: false, compute_type: float32}\n"))
     settings = Settings(model_dir=tmp_path / "models")
-    chosen = whisper_settings(argparse.Namespace(engine=None, model=None), config, settings)
+    chosen = whisper_settings(config.forum.whisper, config, settings)
     assert (chosen.engine, chosen.model, chosen.compute_type) == (
         "faster-whisper", "small", "float32")
     assert (chosen.decode.beam_size, chosen.decode.vad) == (1, False)
     assert chosen.model_dir == tmp_path / "models"
-    cli = whisper_settings(argparse.Namespace(engine="openai-whisper", model="base"), config,
-                           settings)
+    cli = whisper_settings(config.forum.whisper, config, settings, engine="openai-whisper",
+                           model="base")
     assert (cli.engine, cli.model, cli.compute_type) == ("openai-whisper", "base", "float32")
 
 

@@ -1,10 +1,10 @@
-"""The serial executor: units in order, resources built once, progress per unit."""
+"""The serial executor: jobs in order, resources built once, progress per job."""
 
 from __future__ import annotations
 
 from functools import partial
 
-from pipeline.executors.serial import Resource, SerialExecutor, Unit
+from pipeline.executors.serial import Resource, SerialExecutor, WorkerContext
 
 LOADS: list[str] = []
 
@@ -14,13 +14,13 @@ def load(name: str) -> dict[str, str]:
     return {"model": name}
 
 
-def double(item: int, unit: Unit[None]) -> int:
-    unit.report(item / 2)
+def double(item: int, worker: WorkerContext[None]) -> int:
+    worker.report(item / 2)
     return item * 2
 
 
-def tag(item: int, unit: Unit[dict[str, str]]) -> str:
-    return f"{unit.resource['model']}:{item}"
+def tag(item: int, worker: WorkerContext[dict[str, str]]) -> str:
+    return f"{worker.resource['model']}:{item}"
 
 
 def test_results_come_back_in_order_with_their_index_and_progress() -> None:
@@ -44,16 +44,16 @@ def test_a_resource_is_loaded_once_for_every_call() -> None:
     assert LOADS == ["base", "large"]  # nothing to do: nothing loaded
 
 
-def sleepy(item: float, unit: Unit[None]) -> float:
+def sleepy(item: float, worker: WorkerContext[None]) -> float:
     import time
 
     started = time.monotonic()
     time.sleep(item)
-    unit.report(item)
+    worker.report(item)
     return started
 
 
-def test_units_without_a_resource_run_side_by_side_up_to_the_workers() -> None:
+def test_jobs_without_a_resource_run_side_by_side_up_to_the_workers() -> None:
     import time
 
     began = time.monotonic()

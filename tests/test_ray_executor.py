@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.demo.forum import find_speech_dir
+from pipeline.demo import find_speech_dir
 from pipeline.errors import ExitCode
 from pipeline.settings import Settings
 from tests.media import frame_hashes, speech_counter_video

@@ -21,7 +21,8 @@ from pipeline.errors import PublishError
 from pipeline.progress import LogProgress
 from pipeline.stage import RunReport
 from pipeline.stages.publish import PublishRequest, PublishStage, publish
-from pipeline.storage.backend import LocalBackend, StoredItem, data_item, file_item, redact
+from pipeline.storage.backend import Backend, StoredItem, data_item, file_item, redact
+from pipeline.storage.local import LocalBackend
 from pipeline.storage.s3 import S3Backend
 from tests.archive_fixtures import expected_objects, s3_storage
 from tests.progress_recorder import RecordingProgress
@@ -150,6 +151,29 @@ def test_keys_that_could_leave_the_prefix_are_refused(
         data_item(key, "hi")
     assert not list(tmp_path.rglob("*"))  # nothing written, neither inside nor outside
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_both_backends_list_the_keys_under_a_prefix(
+    tmp_path: Path, s3_endpoint: str, bucket: str,
+) -> None:
+    keys = ["archive/a/forum.json", "archive/a/sessions/01-x/01-x.mp4", "archive/b/forum.json",
+            "other/forum.json"]
+    backends: list[Backend] = [LocalBackend(tmp_path / "archive-root"),
+                               S3Backend(s3_config(s3_endpoint, bucket))]
+    for backend in backends:
+        backend.check()
+        for key in reversed(keys):
+            backend.put(data_item(key, "{}"), lambda _: None)
+        assert backend.list("") == tuple(keys), backend.where
+        assert backend.list("archive/") == tuple(keys[:3]), backend.where
+        assert backend.list("archive/a/") == tuple(keys[:2]), backend.where
+        assert backend.list("nothing/") == (), backend.where
+    # A killed publish's temporary file is not an object.
+    (tmp_path / "archive-root/archive/a/.forum.json.0123abcd.part").write_text("{")
+    assert LocalBackend(tmp_path / "archive-root").list("archive/a/") == tuple(keys[:2])
+    with pytest.raises(PublishError, match="does not exist"):
+        LocalBackend(tmp_path / "nowhere").list("")
+    assert not (tmp_path / "nowhere").exists()  # listing only reads
 
 
 @pytest.fixture

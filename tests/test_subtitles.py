@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pipeline.results import Segment, SessionPlan, Word
+from pathlib import Path
+
+from pipeline.results import Segment, SessionPlan, TranscriptFiles, Word
 from pipeline.transcripts.formats import segments_from_json, to_json, to_srt, to_text, to_vtt
+from pipeline.transcripts.registry import FORMATS, content_type_of, downloads, format_paths
 
 SEGMENTS = (
     Segment(start=0.5, end=2.25, text=" 사회적 기업에 대해서 ",
@@ -49,3 +52,30 @@ def test_long_segments_become_readable_cues_at_word_boundaries() -> None:
     for cue in cues[:-1]:
         assert cue.end - cue.start <= MAX_CUE_SECONDS and len(cue.text) <= MAX_CUE_CHARS
         assert cue.start == cue.words[0].start and cue.text.startswith("단어")
+
+
+def test_the_registry_names_files_as_before_and_fills_transcript_files(tmp_path: Path) -> None:
+    assert [fmt.name for fmt in FORMATS] == ["vtt", "srt", "json", "txt"]  # publish order
+    paths = format_paths(tmp_path, "01-keynote", "ko")
+    files = TranscriptFiles.model_validate(paths)
+    assert [path.name for path in files.all()] == [
+        "01-keynote.ko.vtt", "01-keynote.ko.srt", "01-keynote.json", "01-keynote.txt"]
+    assert [fmt.path(files) for fmt in FORMATS] == list(files.all())
+    assert set(TranscriptFiles.model_fields) == {fmt.field for fmt in FORMATS} | {"quality"}
+
+
+def test_the_registry_writes_every_format_from_the_same_segments() -> None:
+    session = SessionPlan(number=1, id="keynote", title="기조강연", start=10, end=20)
+    written = {fmt.name: fmt.write(session, "ko", "base", SEGMENTS) for fmt in FORMATS}
+    assert written == {"vtt": to_vtt(SEGMENTS), "srt": to_srt(SEGMENTS),
+                       "json": to_json(session, "ko", "base", SEGMENTS),
+                       "txt": to_text(SEGMENTS)}
+
+
+def test_the_registry_gives_content_types_and_download_labels() -> None:
+    assert {fmt.name: fmt.content_type for fmt in FORMATS} == {
+        "vtt": "text/vtt; charset=utf-8", "srt": "application/x-subrip; charset=utf-8",
+        "json": "application/json", "txt": "text/plain; charset=utf-8"}
+    assert content_type_of("/archive/02-panel.ko.VTT") == "text/vtt; charset=utf-8"
+    assert content_type_of("clip.mp4") is None
+    assert list(downloads()) == ["vtt", "srt", "txt", "json"]  # the session page's order

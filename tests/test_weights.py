@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.asr import weights
 from pipeline.errors import ModelError
-from pipeline.manifest import sha256_file
+from pipeline.files import sha256_file
 from pipeline.settings import Settings
 
 

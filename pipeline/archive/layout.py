@@ -19,40 +19,45 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
-from pipeline.storage import keys
-
-from pipeline.archive.pages import viewer as pages
-
-from pipeline.archive.pages import search as search_page
 from pipeline.archive.bundle import BUNDLE_NAME, write_bundle
+from pipeline.archive.forum_json import (
+    MANIFEST_NAME,
+    MANIFEST_VERSION,
+    BundleEntry,
+    ForumManifest,
+    MaterialEntry,
+    SessionEntry,
+)
+from pipeline.archive.pages import search as search_page
+from pipeline.archive.pages import viewer as pages
 from pipeline.errors import PublishError
-from pipeline.archive.forum_json import MANIFEST_NAME, manifest_text
 from pipeline.results import Clip, ForumSummary, MaterialFile, Transcript
+from pipeline.storage import keys
 from pipeline.storage.backend import StoredItem, data_item, file_item
+from pipeline.transcripts.registry import FORMATS
 
 
 @dataclass(frozen=True)
 class SessionObjects:
     clip: Clip
     transcript: Transcript | None
-    files: dict[str, StoredItem]  # role (video, poster, vtt, srt, json, txt) -> object
+    files: dict[str, StoredItem]  # role (video, poster, each format's name) -> object
     page_key: str
 
 
 @dataclass(frozen=True)
-class ArchivePlan:
+class ArchiveLayout:
     root: str
     media: list[StoredItem]  # clips, transcripts, materials, the bundle
     sessions: list[SessionObjects]
     pages: list[StoredItem]  # session pages, then the forum page
     forum_page: StoredItem
-    body: dict[str, Any]  # forum.json without its list of objects
+    body: ForumManifest  # forum.json without its list of objects
 
     def manifest(self, listed: list[StoredItem]) -> StoredItem:
-        return data_item(keys.join(self.root, MANIFEST_NAME), manifest_text(self.body, listed))
+        return data_item(keys.join(self.root, MANIFEST_NAME), self.body.listing(listed).text())
 
 
 def versioned(href: str, item: StoredItem) -> str:
@@ -74,13 +79,9 @@ def session_objects(root: str, clip: Clip, transcript: Transcript | None,
     if transcript is not None:
         lang, paths = keys.segment(transcript.language, "language"), transcript.files
         files |= {
-            role: file_item(f"{folder}/{name}", path, what, checksum)
-            for role, name, path, what in (
-                ("vtt", f"{slug}.{lang}.vtt", paths.vtt, "subtitles"),
-                ("srt", f"{slug}.{lang}.srt", paths.srt, "subtitles"),
-                ("json", f"{slug}.json", paths.json_path, "transcript"),
-                ("txt", f"{slug}.txt", paths.txt, "transcript"),
-            )
+            fmt.name: file_item(f"{folder}/{fmt.file_name(slug, lang)}", fmt.path(paths),
+                                fmt.kind, checksum, media_type=fmt.content_type)
+            for fmt in FORMATS
         }
     return SessionObjects(clip, transcript, files, f"{folder}/index.html")
 
@@ -164,30 +165,34 @@ def _search_page(forum: ForumSummary, outs: list[SessionObjects]) -> str:
         for out in outs])
 
 
+def _session_entry(out: SessionObjects) -> SessionEntry:
+    session = out.clip.session
+    return SessionEntry(
+        number=session.number, id=session.id, title=session.title, start=session.start,
+        end=session.end, speakers=session.speakers, slug=session.slug,
+        duration=out.clip.duration,
+        keys={**{role: item.key for role, item in out.files.items()}, "page": out.page_key},
+        language=out.transcript.language if out.transcript else None)
+
+
 def _body(forum: ForumSummary, outs: list[SessionObjects],
           materials: list[tuple[MaterialFile, StoredItem]],
-          bundle: StoredItem | None) -> dict[str, Any]:
-    sessions = [
-        {**out.clip.session.model_dump(mode="json"), "slug": out.clip.session.slug,
-         "duration": out.clip.duration,
-         "keys": {**{role: item.key for role, item in out.files.items()}, "page": out.page_key},
-         "language": out.transcript.language if out.transcript else None}
-        for out in outs
-    ]
-    files = [
-        {**material.model_dump(mode="json", exclude={"path"}), "file_name": _name(item.key),
-         "key": item.key, "size": item.size, "sha256": item.sha256}
-        for material, item in materials
-    ]
+          bundle: StoredItem | None) -> ForumManifest:
+    files = tuple(
+        MaterialEntry(kind=material.kind, title=material.title, file_name=_name(item.key),
+                      key=item.key, size=item.size, sha256=item.sha256)
+        for material, item in materials)
     bundled = (None if bundle is None else
-               {"key": bundle.key, "size": bundle.size, "sha256": bundle.sha256})
-    return {"forum": forum.model_dump(mode="json"), "sessions": sessions, "materials": files,
-            "bundle": bundled}
+               BundleEntry(key=bundle.key, size=bundle.size, sha256=bundle.sha256))
+    return ForumManifest(version=MANIFEST_VERSION, forum=forum,
+                         sessions=tuple(_session_entry(out) for out in outs),
+                         materials=files, bundle=bundled)
 
 
-def plan_archive(forum: ForumSummary, root: str, sessions: list[tuple[Clip, Transcript | None]],
-                 materials: list[MaterialFile], checksum: Callable[[Path], str],
-                 scratch: Path) -> ArchivePlan:
+def lay_out_archive(forum: ForumSummary, root: str,
+                    sessions: list[tuple[Clip, Transcript | None]],
+                    materials: list[MaterialFile], checksum: Callable[[Path], str],
+                    scratch: Path) -> ArchiveLayout:
     """Every object of the forum's archive but forum.json, which lists them all."""
     outs = [session_objects(root, clip, transcript, checksum) for clip, transcript in sessions]
     media = [item for out in outs for item in out.files.values()]
@@ -199,5 +204,5 @@ def plan_archive(forum: ForumSummary, root: str, sessions: list[tuple[Clip, Tran
     search = data_item(keys.join(root, search_page.PAGE_NAME), _search_page(forum, outs))
     forum_page = data_item(keys.join(root, "index.html"),
                            _forum_page(forum, outs, material_items, bundle))
-    return ArchivePlan(root, media, outs, [*session_pages, search, forum_page], forum_page,
-                       _body(forum, outs, material_items, bundle))
+    return ArchiveLayout(root, media, outs, [*session_pages, search, forum_page], forum_page,
+                         _body(forum, outs, material_items, bundle))

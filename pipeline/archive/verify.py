@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.storage import keys
+from pipeline.archive.forum_json import MANIFEST_NAME, ListedObject, parse_manifest
 from pipeline.config.forum import Storage
 from pipeline.errors import PublishError
-from pipeline.archive.forum_json import MANIFEST_NAME, ListedObject, parse_manifest
 from pipeline.progress import Progress
-from pipeline.storage.backend import Backend, open_backend
+from pipeline.storage import keys
+from pipeline.storage.backend import Backend
+from pipeline.storage.forum import forum_root, open_backend
 
 ProblemKind = Literal["manifest", "missing", "size", "sha256", "content-type"]
 
@@ -84,8 +85,7 @@ def verify_archive(storage: Storage, forum_id: str, progress: Progress, *,
     """Check every object forum.json lists. Raises `PublishError` only when storage
     cannot be reached or read at all; everything else is a `Problem` in the report."""
     backend = open_backend(storage)  # no check(): it would create a missing local folder
-    prefix = storage.s3.prefix if storage.s3 is not None else ""
-    root = keys.forum_root(prefix, forum_id)
+    root = forum_root(storage, forum_id)
     manifest_key = keys.join(root, MANIFEST_NAME)
 
     def report(listed: int, problems: list[Problem]) -> VerifyReport:

@@ -1,19 +1,62 @@
-"""Decoding settings: which Whisper engine and model, where, and how to decode."""
+"""Decoding settings: which Whisper engine and model, where, and how to decode.
+
+`pipeline.asr.engines.whisper_settings` resolves them for a run: these measured
+defaults, under the forum config's `whisper:` section, under the command line.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from pipeline.asr.engine import DecodeOptions
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """How to decode. Defaults chosen by CER on the twelve Korean talks (docs/benchmarks.md,
+    "Transcription quality"), through `recognise`, i.e. what staff get:
+
+    - the decoding itself is plain faster-whisper's (beam 5, condition_on_previous_text
+      True, its temperature fallback): conditioning was the largest single gain;
+    - VAD in "skip" mode with a 5 s minimum silence: only non-speech of 5 s or more (title
+      cards, breaks, applause) is skipped, so on continuous speech the text is exactly
+      plain faster-whisper's (7.55 % CER on the twelve clean talks, identical text), and
+      around applause and silence it is better (see the table: plain writes figures over
+      the applause). faster-whisper's own VAD ("join", 2 s) was as good around applause
+      but 0.3 points worse on clean speech;
+    - word timings aligned after decoding ("aligned"): asking the decoder for them moves
+      its windows and changed the text for the worse (7.81 % against 7.93 % with VAD);
+    - beam 5: greedy decoding costs 1.7 points for little speed on the CPU.
+    """
+
+    beam_size: int = 5
+    condition_on_previous_text: bool = True
+    vad: bool = True
+    vad_threshold: float = 0.5
+    vad_min_silence_ms: int = 5000
+    vad_speech_pad_ms: int = 400
+    vad_mode: str = "skip"  # "skip" or "join": see pipeline.asr.vad
+    # "aligned": decode without word timings, then align the text (pipeline.asr.align);
+    # "decoder": let the decoder time words as it goes, which changes the text.
+    word_timing: str = "aligned"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
 class WhisperSettings:
-    """Which engine and model, where, and how to decode (see pipeline.asr)."""
+    """Which engine and model, where, and how to decode (see pipeline.asr).
 
-    engine: str = "faster-whisper"  # or "openai-whisper"
+    An engine decodes with its settings' `decode` options, and only with them: they
+    are part of its identity, hence of the transcribe fingerprint.
+    """
+
+    # The registry's default engine and its compute type (pipeline.asr.engines, which
+    # builds on this module; a test keeps them equal). whisper_settings takes the chosen
+    # engine's compute type from the registry.
+    engine: str = "faster-whisper"
     model: str = "base"
     model_dir: Path | None = None
     device: str = "cpu"

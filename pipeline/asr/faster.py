@@ -7,7 +7,7 @@ from typing import Any
 
 from pipeline.asr.align import APPEND, PREPEND, AlignedSegment, Span, WindowAligner, align
 from pipeline.asr.decoding import WhisperSettings
-from pipeline.asr.engine import Decoded, DecodeOptions, EngineIdentity, Progress, identity_of
+from pipeline.asr.engine import Decoded, EngineIdentity, Progress, identity_of
 from pipeline.asr.vad import speech_clips
 from pipeline.asr.weights import resolve_model
 from pipeline.errors import ModelError
@@ -42,8 +42,9 @@ class FasterWhisperEngine:
     def identity(self) -> EngineIdentity:
         return identity_of(self.name, self.settings, self.settings.compute_type)
 
-    def transcribe(self, audio: Any, language: str, options: DecodeOptions,
+    def transcribe(self, audio: Any, language: str,
                    on_progress: Progress | None = None) -> list[Decoded]:
+        options = self.settings.decode
         self.load()
         clips: list[float] | str = "0"  # faster-whisper's "from the start, all of it"
         join = options.vad and options.vad_mode == "join"

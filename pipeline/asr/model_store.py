@@ -20,9 +20,9 @@ from pipeline.asr.weights import (
     BUNDLED_MODEL,
     assemble_base_model,
     file_sha256,
-    sha256_of,
 )
 from pipeline.errors import ModelError
+from pipeline.files import sha256_file
 
 IMPORTED = "imported"
 _FIX_IMPORT = "import it again with `sort-archive models import PATH --name NAME`"
@@ -79,7 +79,7 @@ def verify(model_dir: Path) -> list[str]:
         weights = model.path / "model.bin" if model.path.is_dir() else model.path
         if not weights.is_file():
             lines.append(f"FAIL  {model.name:<16} {weights} is missing; {_FIX_IMPORT}")
-        elif sha256_of(weights) != model.sha256:
+        elif sha256_file(weights) != model.sha256:
             lines.append(f"FAIL  {model.name:<16} {weights} has changed (sha256 differs from "
                          f"the import); {_FIX_IMPORT}")
         else:

@@ -30,7 +30,6 @@ from pipeline.asr.decoding import WhisperSettings
 from pipeline.asr.engine import (
     SAMPLE_RATE,
     Decoded,
-    DecodeOptions,
     EngineIdentity,
     Progress,
     identity_of,
@@ -105,10 +104,11 @@ class OpenAIWhisperEngine:
     def identity(self) -> EngineIdentity:
         return identity_of(self.name, self.settings, self.compute_type)
 
-    def transcribe(self, audio: Any, language: str, options: DecodeOptions,
+    def transcribe(self, audio: Any, language: str,
                    on_progress: Progress | None = None) -> list[Decoded]:
         import numpy as np
 
+        options = self.settings.decode
         self.load()
         audio = np.ascontiguousarray(audio, dtype=np.float32)
         if not audio.flags.writeable:  # torch.from_numpy warns on read-only buffers

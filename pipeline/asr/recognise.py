@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.asr.engine import SAMPLE_RATE, Decoded, DecodeOptions, Engine, Progress
+from pipeline.asr.engine import SAMPLE_RATE, Decoded, Engine, Progress
 from pipeline.asr.guards import Quality, assess, guard, speech_spans
 from pipeline.faults import checkpoint
 from pipeline.results import Segment, Word
@@ -28,12 +28,12 @@ class Recognised:
     quality: Quality
 
 
-def recognise(engine: Engine, audio: Any, language: str, options: DecodeOptions,
-              corrections: Corrections = (), on_progress: Progress | None = None
-              ) -> Recognised:
+def recognise(engine: Engine, audio: Any, language: str, corrections: Corrections = (),
+              on_progress: Progress | None = None) -> Recognised:
+    """Decode with the engine's own decoding options, guard, correct, cut into cues."""
     duration = len(audio) / SAMPLE_RATE
     speech = speech_spans(audio)
-    decoded = engine.transcribe(audio, language, options, on_progress)
+    decoded = engine.transcribe(audio, language, on_progress)
     checkpoint("transcribe.decode")
     kept, dropped = guard(decoded, audio, speech)
     for drop in dropped:

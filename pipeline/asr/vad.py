@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.asr.engine import SAMPLE_RATE, DecodeOptions
+from pipeline.asr.decoding import DecodeOptions
+from pipeline.asr.engine import SAMPLE_RATE
 
 VAD_MODES = ("skip", "join")
 

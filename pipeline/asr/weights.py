@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 from pipeline.errors import ModelError
+from pipeline.files import sha256_file
 from pipeline.settings import Settings
 
 BUNDLED_MODEL = "base"
@@ -137,15 +138,6 @@ def model_sha256(name: str, model_dir: Path | None = None) -> str:
     return file_sha256(weights)
 
 
-def sha256_of(path: Path) -> str:
-    """sha256 of a file, read in full (no cache): for verification."""
-    hasher = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            hasher.update(block)
-    return hasher.hexdigest()
-
-
 def file_sha256(path: Path) -> str:
     """sha256 of a large file, cached in `PATH.sha256` (when writable) by size and mtime."""
     stamp = path.with_name(path.name + ".sha256")
@@ -156,7 +148,7 @@ def file_sha256(path: Path) -> str:
             return digest
     except (OSError, ValueError):
         pass
-    digest = sha256_of(path)
+    digest = sha256_file(path)
     with contextlib.suppress(OSError):  # a read-only folder only costs a re-hash next time
         stamp.write_text(f"{digest} {stat.st_size} {stat.st_mtime_ns}\n")
     return digest

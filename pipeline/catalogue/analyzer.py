@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
+
+from pipeline.transcripts.text import fold as fold
+from pipeline.transcripts.text import nfc as nfc
 
 # Kiwi's tags (Sejong tag set, plus -I/-R for irregular and regular conjugation).
 _NOUNS = frozenset({"NNG", "NNP", "NNB", "NR", "NP", "XR", "SL", "SH", "SN"})
@@ -70,16 +72,6 @@ class Analyzer(Protocol):
     def spans(self, text: str, terms: Collection[str]) -> list[tuple[int, int]]:
         """Where in `text` (character offsets) the given terms come from, to highlight."""
         ...
-
-
-def nfc(text: str) -> str:
-    """NFC: Korean from macOS file names and some PDFs arrives decomposed (NFD)."""
-    return unicodedata.normalize("NFC", text)
-
-
-def fold(text: str) -> str:
-    """The form substrings are compared in: NFC, case-folded, no spaces."""
-    return "".join(nfc(nfc(text).casefold()).split())
 
 
 _EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")

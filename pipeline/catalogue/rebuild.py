@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import secrets
 import sqlite3
@@ -24,65 +23,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
-from pipeline.archive.forum_json import MANIFEST_NAME
+from pipeline.archive.forum_json import MANIFEST_NAME, ForumManifest, SessionEntry, parse_manifest
 from pipeline.catalogue.analyzer import Analyzer, default_analyzer
 from pipeline.catalogue.archive import Archive
-from pipeline.catalogue.materials import pdf_pages
-from pipeline.catalogue.records import (
-    ForumRecord,
-    MaterialRecord,
-    SegmentRecord,
-    SessionRecord,
-    SpeakerRecord,
-)
+from pipeline.catalogue.gather import MaterialSource, SessionSource, forum_record
+from pipeline.catalogue.records import ForumRecord
 from pipeline.catalogue.schema import BUSY_TIMEOUT_S, connect, sqlite_error
 from pipeline.catalogue.writer import analyse, write_into
 from pipeline.errors import IndexError_
 from pipeline.progress import Progress
-from pipeline.results import ForumSummary, SpeakerRef
+from pipeline.results import Segment
 from pipeline.transcripts.formats import segments_from_json
 
 _REPUBLISH = "publish the forum again with `sort-archive run CONFIG --only publish --force`"
-
-
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # newer manifests may say more
-
-
-class _Session(_Loose):
-    number: int
-    id: str
-    title: str
-    start: float
-    end: float
-    slug: str
-    speakers: list[SpeakerRef] = []
-    keys: dict[str, str]
-
-
-class _Material(_Loose):
-    file_name: str
-    key: str
-    kind: str
-    title: str | None = None
-    sha256: str | None = None
-
-
-class _Listed(_Loose):
-    key: str
-    sha256: str
-
-
-class _Manifest(_Loose):
-    """The parts of forum.json (version 1 or 2) a catalogue needs."""
-
-    version: int
-    forum: ForumSummary
-    sessions: list[_Session]
-    materials: list[_Material] = []
-    objects: list[_Listed] = []  # version 2: every object with its sha256
 
 
 @dataclass
@@ -114,7 +69,7 @@ def rebuild(catalogue: Path, archives: Sequence[Archive], progress: Progress, *,
         with connect(temp, create=True, analyzer=analyzer) as db, \
                 progress.task("rebuild", total=len(found)) as task:
             for archive, key in found:
-                record = forum_record(archive, key, result.warnings)
+                record = published_record(archive, key, result.warnings)
                 if record.forum.id in result.forums:
                     raise IndexError_(f"forum '{record.forum.id}' is published twice "
                                       f"(again in {archive.where})",
@@ -136,33 +91,33 @@ def rebuild(catalogue: Path, archives: Sequence[Archive], progress: Progress, *,
     return result
 
 
-def forum_record(archive: Archive, key: str, warnings: list[str]) -> ForumRecord:
+def published_record(archive: Archive, key: str, warnings: list[str]) -> ForumRecord:
     """One published forum as the writer takes it: manifest, transcripts, material pages."""
     manifest = _manifest(archive, key)
-    root = archive.root(manifest.forum.id)
+    forum_id = manifest.forum.id
+    root = archive.root(forum_id)
     if key != f"{root}/{MANIFEST_NAME}":
-        raise IndexError_(f"{archive.where}: {key} describes forum '{manifest.forum.id}'",
-                          _REPUBLISH)
+        raise IndexError_(f"{archive.where}: {key} describes forum '{forum_id}'", _REPUBLISH)
     sha = {listed.key: listed.sha256 for listed in manifest.objects}
-    sha |= {m.key: m.sha256 for m in manifest.materials if m.sha256}
-    sessions = tuple(_session(archive, root, session, sha) for session in manifest.sessions)
+    sha |= {m.key: m.sha256 for m in manifest.materials}
+    sessions = [_session(archive, root, session, sha) for session in manifest.sessions]
     materials = []
     for material in manifest.materials:
         _inside(archive, root, material.key)
-        pdf = pdf_pages(material.file_name, functools.partial(archive.read, material.key))
-        if pdf.warning:
-            warnings.append(f"{manifest.forum.id}: {pdf.warning}")
-        materials.append(MaterialRecord(material.file_name, material.kind, material.title,
-                                        archive.link(material.key, sha.get(material.key)),
-                                        pdf.pages))
-    return ForumRecord(forum=manifest.forum, sessions=sessions, materials=tuple(materials),
-                       url=archive.link(f"{root}/index.html"))
+        materials.append(MaterialSource(
+            material.file_name, material.kind, material.title,
+            archive.link(material.key, sha.get(material.key)),
+            functools.partial(archive.read, material.key)))
+    return forum_record(manifest.forum, sessions, materials,
+                        url=archive.link(f"{root}/index.html"),
+                        warn=lambda warning: warnings.append(f"{forum_id}: {warning}"))
 
 
-def _manifest(archive: Archive, key: str) -> _Manifest:
+def _manifest(archive: Archive, key: str) -> ForumManifest:
+    """forum.json of version 1 or 2 (a catalogue needs no list of objects)."""
     try:
-        return _Manifest.model_validate(json.loads(archive.read(key)))
-    except (ValueError, ValidationError) as exc:  # JSONDecodeError is a ValueError
+        return parse_manifest(archive.read(key), listing=False)
+    except ValueError as exc:
         problem = " ".join(str(exc).split())[:200]
         raise IndexError_(f"{archive.where}: {key} is not a forum manifest ({problem})",
                           _REPUBLISH) from exc
@@ -175,27 +130,23 @@ def _inside(archive: Archive, root: str, key: str) -> None:
                           " the forum's folder", _REPUBLISH)
 
 
-def _session(archive: Archive, root: str, session: _Session,
-             sha: dict[str, str]) -> SessionRecord:
+def _session(archive: Archive, root: str, session: SessionEntry,
+             sha: dict[str, str]) -> SessionSource:
     keys = session.keys
     for key in keys.values():
         _inside(archive, root, key)
-    segments: tuple[SegmentRecord, ...] = ()
+    segments: tuple[Segment, ...] = ()
     if "json" in keys:
         try:
-            parsed = segments_from_json(archive.read(keys["json"]).decode("utf-8"))
+            segments = segments_from_json(archive.read(keys["json"]).decode("utf-8"))
         except (ValueError, KeyError, TypeError, ValidationError) as exc:
             raise IndexError_(f"{archive.where}: {keys['json']} is not a transcript ({exc})",
                               _REPUBLISH) from exc
-        segments = tuple(SegmentRecord(s.start, s.end, s.text) for s in parsed)
-    return SessionRecord(
-        id=session.id, number=session.number, slug=session.slug, title=session.title,
-        start=session.start, end=session.end,
-        speakers=tuple(SpeakerRecord(s.name, s.organisation) for s in session.speakers),
+    return SessionSource(
+        session, segments,
         clip_url=archive.link(keys["video"], sha.get(keys["video"])) if "video" in keys
         else None,
-        page_url=archive.link(keys["page"]) if "page" in keys else None,
-        segments=segments)
+        page_url=archive.link(keys["page"]) if "page" in keys else None)
 
 
 def _sidecars(path: Path) -> tuple[Path, Path]:

@@ -1,7 +1,8 @@
 """`sort-archive transcribe FILE` and `sort-archive models ...`: interface code.
 
-`transcribe` runs one file through exactly the code the pipeline stage uses
-(`transcribe_one`), so its files are the same as a session's.
+`transcribe` runs one file through exactly the job the pipeline's transcribe stage
+runs for each session (`pipeline.asr.job.transcribe_one`), so its files are the same
+as a session's.
 """
 
 from __future__ import annotations
@@ -11,20 +12,20 @@ import re
 import tempfile
 from pathlib import Path
 
+from pipeline.asr.engines import ENGINE_NAMES, whisper_settings
 from pipeline.errors import ExitCode, FetchError
-from pipeline.executors.serial import Unit
-from pipeline.results import SessionPlan
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    from pipeline.commands.run import whisper_settings
-    from pipeline.media.probe import extract_audio, probe
-    from pipeline.stages.transcribe import (
+    from pipeline.asr.job import (
         TranscribeJob,
+        file_session,
         load_engine,
         transcribe_one,
         transcript_files,
     )
+    from pipeline.executors.serial import WorkerContext
+    from pipeline.media.probe import extract_audio, probe
 
     source: Path = args.file
     if not source.is_file():
@@ -33,18 +34,17 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     if not media.has_audio:
         raise FetchError(f"{source.name} has no audio track",
                          "give a file with the forum's sound; Whisper needs speech")
-    settings = whisper_settings(args, None, args.settings)
+    settings = whisper_settings(None, None, args.settings, engine=args.engine, model=args.model)
     engine = load_engine(settings)  # a model that cannot load stops here: exit 5
     slug = re.sub(r"[^a-z0-9]+", "-", source.stem.lower()).strip("-") or "file"
-    session = SessionPlan(number=1, id=slug, title=source.stem, start=0.0,
-                          end=media.duration)
     files = transcript_files(args.out, source.stem, args.language)
     with tempfile.TemporaryDirectory(prefix="sort-archive-") as scratch:
         audio = Path(scratch) / "audio.wav"
         extract_audio(source, audio, duration=media.duration, on_progress=lambda _s: None)
-        outcome = transcribe_one(TranscribeJob(session=session, audio_path=audio, files=files,
-                                               language=args.language, settings=settings),
-                                 Unit(resource=engine))
+        job = TranscribeJob(session=file_session(slug, source.stem, media.duration),
+                            audio_path=audio, files=files, language=args.language,
+                            settings=settings)
+        outcome = transcribe_one(job, WorkerContext(resource=engine))
     if outcome.transcript is None:
         from pipeline.errors import TranscribeError
 
@@ -97,7 +97,7 @@ def add_parsers(commands: argparse._SubParsersAction,  # type: ignore[type-arg]
                "  sort-archive transcribe talk.wav --out out --engine openai-whisper\n")
     transcribe.add_argument("file", type=Path, help="audio or video file")
     transcribe.add_argument("--out", type=Path, required=True, help="folder for the files")
-    transcribe.add_argument("--engine", choices=("faster-whisper", "openai-whisper"))
+    transcribe.add_argument("--engine", choices=ENGINE_NAMES)
     transcribe.add_argument("--model", help="model name (default base, bundled)")
     transcribe.add_argument("--language", default="ko", choices=("ko",), help=argparse.SUPPRESS)
 
@@ -110,3 +110,6 @@ def add_parsers(commands: argparse._SubParsersAction,  # type: ignore[type-arg]
     models.add_argument("action", choices=("list", "verify", "import"))
     models.add_argument("path", type=Path, nargs="?", help="with import: the model to import")
     models.add_argument("--name", help="with import: the name to use with --model")
+
+
+HANDLERS = {"transcribe": cmd_transcribe, "models": cmd_models}

@@ -7,47 +7,23 @@ heavy stages happen here, so `sort-archive --help` stays instant.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
-from dataclasses import replace
 from pathlib import Path
 
-from pipeline.asr.decoding import WhisperSettings
-from pipeline.config.forum import ForumConfig, WhisperConfig, format_time, load_config
+from pipeline.asr.engines import whisper_settings
+from pipeline.commands.display import print_report, progress
+from pipeline.config.forum import ForumConfig, format_time
+from pipeline.config.loader import load_config
 from pipeline.errors import ExitCode, UsageError
 from pipeline.executors.serial import Executor, SerialExecutor
-from pipeline.progress import LogProgress, Progress, RichProgress
+from pipeline.progress import LogProgress
 from pipeline.settings import Settings
-from pipeline.stage import RunOptions, RunReport
-
-
-def dispatch(args: argparse.Namespace) -> int:
-    from pipeline.commands.asr import cmd_models, cmd_transcribe
-    from pipeline.commands.search import cmd_index, cmd_search
-    from pipeline.commands.serve import cmd_serve
-    from pipeline.commands.verify import cmd_verify
-
-    handlers = {"run": cmd_run, "plan": cmd_plan, "validate": cmd_validate,
-                "search": cmd_search, "index": cmd_index, "demo": cmd_demo,
-                "transcribe": cmd_transcribe,
-                "models": cmd_models, "verify": cmd_verify, "serve": cmd_serve}
-    return handlers[args.command](args)
-
-
-def _progress(args: argparse.Namespace) -> Progress:
-    if args.quiet or not sys.stderr.isatty():
-        return LogProgress()
-    progress = RichProgress()
-    # Log lines must go through the same console as the bars, or they tear the bars apart.
-    from rich.logging import RichHandler
-
-    root = logging.getLogger()
-    root.handlers = [RichHandler(console=progress.console, show_path=False, show_time=False)]
-    return progress
+from pipeline.stage import RunOptions
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    whisper_settings(config.forum.whisper, config, args.settings)  # a known engine
     forum = config.forum
     print(f"{args.config}: ok: {forum.id}, {len(forum.sessions)} session(s), "
           f"{len(forum.materials)} material(s)")
@@ -75,7 +51,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     options = replace_options(_options(args, config, args.settings, None), until_stage="plan")
-    report = run_forum(config, options, LogProgress() if args.json else _progress(args))
+    report = run_forum(config, options, LogProgress() if args.json else progress(args))
     result = report.results.get("plan")
     assert isinstance(result, PlanResult)
     rows = [{"id": s.plan.id, "title": s.plan.title, "start": s.plan.start, "end": s.plan.end,
@@ -104,35 +80,14 @@ def _options(args: argparse.Namespace, config: ForumConfig, settings: Settings,
         only_stage=getattr(args, "only_stage", None),
         force=getattr(args, "force", False),
         dry_run=getattr(args, "dry_run", False),
-        whisper=whisper_settings(args, config, settings),
+        whisper=whisper_settings(config.forum.whisper, config, settings,
+                                 engine=getattr(args, "engine", None),
+                                 model=getattr(args, "model", None)),
         catalogue=args.catalogue or settings.catalogue,
         wait_for_lock=getattr(args, "wait", False),
         cut_mode=getattr(args, "cut_mode", None),
         fetch_timeout=settings.fetch_timeout,
     )
-
-
-def whisper_settings(args: argparse.Namespace, config: ForumConfig | None,
-                     settings: Settings) -> WhisperSettings:
-    """The config's `whisper:` section over the measured defaults; the CLI over both."""
-    section = config.forum.whisper if config is not None else WhisperConfig()
-    model_dir = (config.resolve(section.model_dir) if config is not None and section.model_dir
-                 else settings.model_dir)
-    defaults = WhisperSettings()
-    decode = defaults.decode
-    if section.beam_size is not None:
-        decode = replace(decode, beam_size=section.beam_size)
-    if section.vad is not None:
-        decode = replace(decode, vad=section.vad)
-    if section.vad_min_silence_ms is not None:
-        decode = replace(decode, vad_min_silence_ms=section.vad_min_silence_ms)
-    if section.condition_on_previous_text is not None:
-        decode = replace(decode, condition_on_previous_text=section.condition_on_previous_text)
-    engine = getattr(args, "engine", None) or section.engine
-    compute = section.compute_type or (defaults.compute_type if engine == "faster-whisper"
-                                       else "float32")
-    return replace(defaults, engine=engine, model=getattr(args, "model", None) or section.model,
-                   model_dir=model_dir, compute_type=compute, decode=decode)
 
 
 def _executor(args: argparse.Namespace, work_roots: list[Path]) -> Executor:
@@ -158,7 +113,7 @@ def _run(args: argparse.Namespace, config_paths: list[Path],
     options = [_options(args, config, settings, work_root) for config in configs]
     executor = _executor(args, sorted({o.work_root.resolve() for o in options}))
     try:
-        runs = run_forums(configs, options, _progress(args), executor,
+        runs = run_forums(configs, options, progress(args), executor,
                           concurrent=executor.name != "serial")
     finally:
         executor.close()
@@ -167,7 +122,7 @@ def _run(args: argparse.Namespace, config_paths: list[Path],
         raise failed[0].error  # one forum: exactly the one-line error of the single run
     for run in runs:
         if run.report is not None:
-            _print_report(run.report, dry_run=options[0].dry_run)
+            print_report(run.report, dry_run=options[0].dry_run)
     for run in failed:
         assert run.error is not None
         print(f"sort-archive: error: {run.config.forum.id}: {run.error.one_line()}",
@@ -175,34 +130,16 @@ def _run(args: argparse.Namespace, config_paths: list[Path],
     return failed[0].error.exit_code if failed and failed[0].error else ExitCode.OK
 
 
-def _print_report(report: RunReport, *, dry_run: bool) -> None:
-    title = "plan (dry run, nothing changed)" if dry_run else "done"
-    print(f"{report.forum_id}: {title}")
-    for outcome in report.outcomes:
-        detail = f": {outcome.detail}" if outcome.detail else ""
-        print(f"  {outcome.stage:<11} {outcome.action}{detail}")
-    if not dry_run:
-        print(f"  transcribed {report.transcribed} session(s), uploaded {report.uploaded} "
-              "object(s)")
-        print(f"  work folder: {report.work_dir}")
-        if report.archive_url:
-            print(f"  archive:     {report.archive_url}")
-        if report.catalogue:
-            print(f"  catalogue:   {report.catalogue}")
-        for warning in report.warnings:
-            print(f"  check:       {warning}")
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipeline.demo.forum import FULL_LAYOUT, SMALL_LAYOUT, build_demo_forum
+    from pipeline.demo import FULL_LAYOUT, SMALL_LAYOUT, build_demo_forum, find_speech_dir
 
-    progress = _progress(args)
     layout = SMALL_LAYOUT if args.small else FULL_LAYOUT
-    from pipeline.demo.forum import find_speech_dir
-
-    demo = build_demo_forum(args.out, layout, progress=progress,
+    demo = build_demo_forum(args.out, layout, progress=progress(args),
                             speech_dir=find_speech_dir(args.settings.speech_dir))
     code = _run(args, [demo.config_path], work_root=args.out / "work")
     print(f"demo forum: {demo.config_path}")
     print("try:  sort-archive search 사회적")
     return code
+
+
+HANDLERS = {"run": cmd_run, "plan": cmd_plan, "validate": cmd_validate, "demo": cmd_demo}

@@ -8,6 +8,7 @@ import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.commands.display import progress
 from pipeline.config.forum import format_time
 from pipeline.errors import ExitCode, UsageError
 
@@ -100,13 +101,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from pipeline.catalogue.archive import Archive, config_storage
+    from pipeline.catalogue.archive import Archive
     from pipeline.catalogue.rebuild import rebuild
-    from pipeline.commands.run import _progress  # the CLI's one choice of bars or log lines
     from pipeline.config.forum import Storage
     from pipeline.config.loader import load_config
+    from pipeline.storage.forum import resolved_storage
 
-    storages = [config_storage(load_config(path)) for path in args.config]
+    storages = [resolved_storage(load_config(path)) for path in args.config]
     if args.storage is not None:
         storages.append(Storage(local=args.storage.resolve()))
     if not storages:
@@ -114,10 +115,13 @@ def cmd_index(args: argparse.Namespace) -> int:
                          "give forum config(s), or --storage DIR for a local archive folder")
     unique = {storage.model_dump_json(): storage for storage in storages}
     catalogue = args.catalogue or args.settings.catalogue
-    result = rebuild(catalogue, [Archive(s) for s in unique.values()], _progress(args))
+    result = rebuild(catalogue, [Archive(s) for s in unique.values()], progress(args))
     print(f"catalogue rebuilt: {result.catalogue}")
     print(f"  {len(result.forums)} forum(s): {', '.join(result.forums)}")
     print(f"  {result.segments} transcript segment(s), {result.pages} material page(s)")
     for warning in result.warnings:
         print(f"  check:       {warning}")
     return ExitCode.OK
+
+
+HANDLERS = {"search": cmd_search, "index": cmd_index}

@@ -89,3 +89,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                 forwarded_allow_ips=args.forwarded_allow_ips)
         uvicorn.Server(config).run(sockets=[sock])
     return ExitCode.OK
+
+
+HANDLERS = {"serve": cmd_serve}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipeline.commands.display import progress
 from pipeline.errors import ExitCode, VerifyError
 
 EPILOG = """example:
@@ -31,12 +32,11 @@ def add_parser(commands: argparse._SubParsersAction,  # type: ignore[type-arg]
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from pipeline.archive.verify import verify_archive
-    from pipeline.commands.run import _progress  # the CLI's one choice of bars or log lines
-    from pipeline.config.forum import load_config
-    from pipeline.stages.publish import resolved_storage
+    from pipeline.config.loader import load_config
+    from pipeline.storage.forum import resolved_storage
 
     config = load_config(args.config)
-    report = verify_archive(resolved_storage(config), config.forum.id, _progress(args),
+    report = verify_archive(resolved_storage(config), config.forum.id, progress(args),
                             deep=args.deep)
     for problem in report.problems:
         print(problem.line())
@@ -48,3 +48,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
                           "(`sort-archive run CONFIG --only publish --force`)")
     print(f"{report.forum_id}: whole: {report.listed} object(s) {how} in {report.where}")
     return ExitCode.OK
+
+
+HANDLERS = {"verify": cmd_verify}

@@ -166,7 +166,7 @@ class WhisperConfig(_Strict):
     Unset values take the defaults chosen by CER (pipeline.asr.decoding.DecodeOptions and
     WhisperSettings; the table is in docs/benchmarks.md). The engine's name is checked
     against the engine registry (pipeline.asr.engines) where the settings are resolved
-    (pipeline.asr.decoding.whisper_settings): the config is core and knows no engines.
+    (pipeline.asr.engines.whisper_settings): the config is core and knows no engines.
     """
 
     engine: str | None = None  # None: the default of the engine registry

@@ -20,9 +20,7 @@ Times are in ticks of the video stream's time base unless a name says seconds.
 
 from __future__ import annotations
 
-import json
 import struct
-import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -30,7 +28,7 @@ from typing import Any
 
 from pipeline.cutting.mp4_boxes import hexdump_bytes
 from pipeline.errors import MediaError
-from pipeline.media.probe import require_ffmpeg
+from pipeline.media.probe import ffprobe
 
 
 @dataclass(frozen=True)
@@ -98,17 +96,6 @@ class Packet:
     key: bool
     duration: int = 0  # ticks; 0 where not read
     size: int = 0  # bytes; 0 where not read
-
-
-def ffprobe(path: Path, *args: str) -> dict[str, Any]:
-    require_ffmpeg()
-    done = subprocess.run(["ffprobe", "-v", "error", *args, "-of", "json", str(path)],
-                          capture_output=True, encoding="utf-8", errors="replace")
-    if done.returncode != 0:
-        raise MediaError(f"cannot read media file {path}", stderr_tail=done.stderr,
-                         hint="check that the file is a complete video")
-    result: dict[str, Any] = json.loads(done.stdout or "{}")
-    return result
 
 
 def _fraction(text: str | None) -> Fraction:

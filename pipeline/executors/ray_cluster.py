@@ -1,6 +1,6 @@
-"""The Ray executor: per-session units fanned out over a Ray cluster.
+"""The Ray executor: per-session jobs fanned out over a Ray cluster.
 
-The same unit functions as the serial executor run here (`cut_one`,
+The same worker functions as the serial executor run here (`cut_one`,
 `transcribe_one`); only where they run changes. Cutting runs as Ray tasks;
 transcription runs on long-lived actors that load the Whisper model once and
 keep it for every session of every forum in the run. Each actor holds as many
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pipeline.errors import ExecutorError, PipelineError
-from pipeline.executors.serial import ProgressCallback, Resource, Unit
+from pipeline.executors.serial import ProgressCallback, Resource, WorkerContext
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -42,8 +42,8 @@ _SHARED_HINT = ("put the work folder on storage that every node mounts at the sa
                 "(NFS, EFS, a mounted bucket) and pass it with --work-dir")
 
 
-def _run_unit(fn: Callable[[T, Unit[Any]], R], item: T) -> R:
-    return fn(item, Unit())
+def _run_job(fn: Callable[[T, WorkerContext[Any]], R], item: T) -> R:
+    return fn(item, WorkerContext())
 
 
 def read_probe(path: str, token: str) -> tuple[str, str | None]:
@@ -66,10 +66,10 @@ class _Worker:
         except Exception as exc:  # raised again on the first call, where the driver sees it
             self.state, self.error = None, exc
 
-    def run(self, fn: Callable[[T, Unit[Any]], R], item: T) -> R:
+    def run(self, fn: Callable[[T, WorkerContext[Any]], R], item: T) -> R:
         if self.error is not None:
             raise self.error
-        return fn(item, Unit(resource=self.state))
+        return fn(item, WorkerContext(resource=self.state))
 
 
 class RayExecutor:
@@ -101,7 +101,7 @@ class RayExecutor:
         self._cpus = max(1, int(self._ray.cluster_resources().get("CPU", 1)))
         self._node_cpus = max([int(n.get("Resources", {}).get("CPU", 0))
                                for n in self._ray.nodes() if n.get("Alive")] or [1])
-        self._task: Any = ray.remote(num_cpus=0, scheduling_strategy="SPREAD")(_run_unit)
+        self._task: Any = ray.remote(num_cpus=0, scheduling_strategy="SPREAD")(_run_job)
         self._pools: dict[str, list[Any]] = {}
         self._lock = threading.Lock()
         for folder in shared_dirs:
@@ -132,7 +132,7 @@ class RayExecutor:
                 raise ExecutorError(f"Ray node {host} cannot see the work folder "
                                     f"{probe.parent}: {problem}", _SHARED_HINT)
 
-    def map(self, fn: Callable[[T, Unit[Any]], R], items: Sequence[T], *,
+    def map(self, fn: Callable[[T, WorkerContext[Any]], R], items: Sequence[T], *,
             resource: Resource | None = None,
             on_progress: ProgressCallback | None = None) -> Iterator[tuple[int, R]]:
         if not items:
@@ -144,7 +144,7 @@ class RayExecutor:
         refs = {actors[i % len(actors)].run.remote(fn, item): i for i, item in enumerate(items)}
         yield from self._collect(refs)
 
-    def _tasks(self, fn: Callable[[T, Unit[Any]], R], items: Sequence[T]
+    def _tasks(self, fn: Callable[[T, WorkerContext[Any]], R], items: Sequence[T]
                ) -> Iterator[tuple[int, R]]:
         queue = list(enumerate(items))
         refs: dict[Any, int] = {}
@@ -174,7 +174,7 @@ class RayExecutor:
             return self._pools[resource.key]
 
     def _get(self, ref: Any) -> Any:
-        """The unit's result; a unit's own error is raised as it would be locally."""
+        """The job's outcome; a worker function's own error is raised as it would be locally."""
         from ray.exceptions import RayActorError, RayTaskError
 
         try:

@@ -1,18 +1,19 @@
-"""Executors: where per-session work units run.
+"""Executors: where per-session work runs.
 
-A stage never loops over sessions itself: it builds one typed input per
-session and hands a module-level function plus the inputs to `Executor.map`.
-`SerialExecutor` (the default) runs them here, one after another;
-`pipeline.executors.ray_cluster.RayExecutor` fans them out over a Ray cluster. Both
-run the same function on the same inputs, so there is one code path.
+A stage does not run its sessions' work itself: `pipeline.stage.for_each_session`
+reuses what the item cache still holds, builds one typed job per remaining
+session and hands a module-level worker function plus the jobs to `Executor.map`.
+`SerialExecutor` (the default) runs them here; `pipeline.executors.ray_cluster.RayExecutor`
+fans them out over a Ray cluster. Both run the same function on the same jobs, so
+there is one code path.
 
-A unit function has the shape `fn(item, unit) -> result`. `unit.resource` is
-state that is expensive to build and worth keeping between units (the Whisper
-model): the executor builds it once per worker from a picklable `Resource` and
-keeps it. `unit.report(seconds)` reports progress inside a long unit; it does
-nothing where the driver cannot see the worker.
+A worker function has the shape `fn(job, worker) -> outcome`, where `worker` is the
+`WorkerContext`. `worker.resource` is state that is expensive to build and worth
+keeping between jobs (the Whisper model): the executor builds it once per worker
+from a picklable `Resource` and keeps it. `worker.report(seconds)` reports progress
+inside a long job; it does nothing where the driver cannot see the worker.
 
-Unit functions return their failures as values (a session that failed), and
+Worker functions return their failures as values (a session that failed), and
 raise only for what must stop the whole run (a full disk).
 """
 
@@ -23,6 +24,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
+
+from pipeline.faults import stop_if_interrupted
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -46,8 +49,9 @@ def _ignore(seconds: float) -> None:
 
 
 @dataclass(frozen=True)
-class Unit(Generic[T]):
-    """What a unit function receives besides its input."""
+class WorkerContext(Generic[T]):
+    """What a worker function receives besides its job: the worker's resource, and
+    where to report progress."""
 
     resource: Any = None
     report: Callable[[float], None] = field(default=_ignore)
@@ -59,7 +63,7 @@ ProgressCallback = Callable[[int, float], None]  # (item index, seconds done ins
 class Executor(Protocol):
     name: str
 
-    def map(self, fn: Callable[[T, Unit[Any]], R], items: Sequence[T], *,
+    def map(self, fn: Callable[[T, WorkerContext[Any]], R], items: Sequence[T], *,
             resource: Resource | None = None,
             on_progress: ProgressCallback | None = None) -> Iterator[tuple[int, R]]:
         """Run `fn` on every item; yield (index, result) as each finishes."""
@@ -69,9 +73,9 @@ class Executor(Protocol):
 
 
 class SerialExecutor:
-    """Runs every unit on this machine. Units that need a resource (Whisper) run one
+    """Runs every job on this machine. Jobs that need a resource (Whisper) run one
     after another in this process, and the resource is kept across calls, so the
-    model is loaded once for all the forums of a run. Units without one (cutting:
+    model is loaded once for all the forums of a run. Jobs without one (cutting:
     ffmpeg processes) run side by side, at most one per core.
     """
 
@@ -81,7 +85,7 @@ class SerialExecutor:
         self._resources: dict[str, Any] = {}
         self.workers = max(1, workers or os.cpu_count() or 1)
 
-    def map(self, fn: Callable[[T, Unit[Any]], R], items: Sequence[T], *,
+    def map(self, fn: Callable[[T, WorkerContext[Any]], R], items: Sequence[T], *,
             resource: Resource | None = None,
             on_progress: ProgressCallback | None = None) -> Iterator[tuple[int, R]]:
         if resource is None and self.workers > 1 and len(items) > 1:
@@ -93,18 +97,25 @@ class SerialExecutor:
                 if resource.key not in self._resources:
                     self._resources[resource.key] = resource.load()
                 state = self._resources[resource.key]
+            stop_if_interrupted()
             report = _ignore if on_progress is None else _bind(on_progress, index)
-            yield index, fn(item, Unit(resource=state, report=report))
+            yield index, fn(item, WorkerContext(resource=state, report=report))
 
-    def _threaded(self, fn: Callable[[T, Unit[Any]], R], items: Sequence[T],
+    def _threaded(self, fn: Callable[[T, WorkerContext[Any]], R], items: Sequence[T],
                   on_progress: ProgressCallback | None) -> Iterator[tuple[int, R]]:
         with ThreadPoolExecutor(max_workers=min(self.workers, len(items)),
                                 thread_name_prefix="unit") as pool:
-            futures = {pool.submit(fn, item, Unit(report=_ignore if on_progress is None
+            futures = {pool.submit(fn, item, WorkerContext(report=_ignore if on_progress is None
                                                   else _bind(on_progress, index))): index
                        for index, item in enumerate(items)}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+            try:
+                for future in as_completed(futures):
+                    yield futures[future], future.result()
+                    stop_if_interrupted()
+            except BaseException:
+                # Ctrl-C (or a full disk): units not yet started never start.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
 
     def close(self) -> None:
         self._resources.clear()

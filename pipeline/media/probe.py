@@ -1,11 +1,14 @@
-"""Thin helpers over ffmpeg/ffprobe (through ffmpeg-python) shared by the stages.
+"""Thin helpers over ffmpeg/ffprobe shared by the stages.
 
-They raise `MediaError` carrying ffmpeg's last stderr lines, so a failed cut
-tells staff what ffmpeg complained about instead of a bare exit status.
+`ffprobe` is the one way the pipeline asks ffprobe anything (`probe` for a file's
+length and streams, `pipeline.cutting.h264` for a smart cut's packets). They raise
+`MediaError` carrying ffmpeg's last stderr lines, so a failed cut tells staff what
+ffmpeg complained about instead of a bare exit status.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import threading
@@ -18,6 +21,7 @@ from typing import Any
 import ffmpeg
 
 from pipeline.errors import MediaError
+from pipeline.faults import interrupted
 
 FFMPEG_HINT = "install ffmpeg (Debian: apt-get install ffmpeg) or run `make test` once"
 
@@ -38,17 +42,22 @@ def require_ffmpeg() -> None:
             raise MediaError(f"{tool} is not installed", hint=FFMPEG_HINT)
 
 
+def ffprobe(path: Path, *args: str) -> dict[str, Any]:
+    """ffprobe's JSON answer about `path` to `args` (e.g. "-show_streams"); `MediaError`
+    with ffprobe's last stderr line when it cannot read the file."""
+    require_ffmpeg()
+    done = subprocess.run(["ffprobe", "-v", "error", *args, "-of", "json", str(path)],
+                          capture_output=True, encoding="utf-8", errors="replace")
+    if done.returncode != 0:
+        raise MediaError(f"cannot read media file {path}", stderr_tail=done.stderr,
+                         hint="check that the file is a complete video")
+    result: dict[str, Any] = json.loads(done.stdout or "{}")
+    return result
+
+
 def probe(path: Path) -> MediaInfo:
     """Duration and streams of a media file."""
-    require_ffmpeg()
-    try:
-        data: dict[str, Any] = ffmpeg.probe(str(path))
-    except ffmpeg.Error as exc:
-        raise MediaError(
-            f"cannot read media file {path}",
-            stderr_tail=_decode(exc.stderr),
-            hint="check that the file is a complete video",
-        ) from None
+    data = ffprobe(path, "-show_format", "-show_streams")
     streams = data.get("streams", [])
     video = next((s for s in streams if s.get("codec_type") == "video"), None)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
@@ -103,6 +112,11 @@ def run_with_progress(
     drain.start()
     assert process.stdout is not None
     for raw in process.stdout:
+        if interrupted():  # Ctrl-C: stop this ffmpeg now, not at the end of its session
+            process.kill()
+            process.wait()
+            drain.join()
+            raise KeyboardInterrupt
         line = raw.decode("utf-8", "replace").strip()
         if on_progress and line.startswith("out_time_us=") and line[12:].lstrip("-").isdigit():
             on_progress(min(duration, max(0.0, int(line[12:]) / 1_000_000)))

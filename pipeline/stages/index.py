@@ -14,15 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.catalogue import (
-    ForumRecord,
-    MaterialRecord,
-    SegmentRecord,
-    SessionRecord,
-    SpeakerRecord,
-    write_forum,
-)
-from pipeline.catalogue.materials import pdf_pages
+from pipeline.archive.materials import forum_materials
+from pipeline.catalogue import ForumRecord, write_forum
+from pipeline.catalogue.gather import MaterialSource, SessionSource, forum_record
 from pipeline.progress import Progress
 from pipeline.results import (
     FetchResult,
@@ -45,38 +39,32 @@ class IndexRequest:
     materials: list[MaterialFile] = field(default_factory=list)
 
 
-def forum_record(request: IndexRequest, progress: Progress) -> ForumRecord:
+def _record(request: IndexRequest, progress: Progress) -> ForumRecord:
     """What the catalogue stores about this forum; unreadable materials are noted."""
     published = request.published
     links = {s.session_id: s for s in published.sessions} if published else {}
     sessions = []
     for transcript in request.transcripts:
-        plan, link = transcript.session, links.get(transcript.session.id)
-        sessions.append(SessionRecord(
-            id=plan.id, number=plan.number, slug=plan.slug, title=plan.title,
-            start=plan.start, end=plan.end,
-            speakers=tuple(SpeakerRecord(s.name, s.organisation) for s in plan.speakers),
-            clip_url=link.clip_url if link else None, page_url=link.page_url if link else None,
-            segments=tuple(SegmentRecord(s.start, s.end, s.text) for s in transcript.segments)))
+        link = links.get(transcript.session.id)
+        sessions.append(SessionSource(transcript.session, transcript.segments,
+                                      clip_url=link.clip_url if link else None,
+                                      page_url=link.page_url if link else None))
     urls = {o.key.rsplit("/", 1)[-1]: o.url for o in published.objects
             if "/materials/" in o.key} if published else {}
     materials = []
     for material in request.materials:
         # NFC, as publish names it: macOS hands out decomposed Hangul file names.
         name = unicodedata.normalize("NFC", material.path.name)
-        pdf = pdf_pages(name, material.path)
-        if pdf.warning:
-            progress.note(f"index: {pdf.warning}")
-        materials.append(MaterialRecord(name, material.kind, material.title, urls.get(name),
-                                        pdf.pages))
-    return ForumRecord(forum=request.forum, sessions=tuple(sessions),
-                       materials=tuple(materials),
-                       url=published.forum_url if published else None)
+        materials.append(MaterialSource(name, material.kind, material.title, urls.get(name),
+                                        material.path))
+    return forum_record(request.forum, sessions, materials,
+                        url=published.forum_url if published else None,
+                        warn=lambda warning: progress.note(f"index: {warning}"))
 
 
 def index_forum(request: IndexRequest, progress: Progress) -> IndexResult:
     """Replace this forum's rows in the catalogue, in one transaction."""
-    record = forum_record(request, progress)
+    record = _record(request, progress)
     with progress.task("index", total=record.segment_count) as task:
         written = write_forum(request.catalogue, record, advance=task.advance)
     return IndexResult(catalogue=request.catalogue, forum_id=written.forum_id,
@@ -84,12 +72,9 @@ def index_forum(request: IndexRequest, progress: Progress) -> IndexResult:
 
 
 def _materials(ctx: RunContext) -> list[MaterialFile]:
-    """The materials publish published (as its `local_materials`: stages do not import
-    each other); a file gone missing since is a note when its text is read."""
-    config = ctx.config
-    given = [MaterialFile(path=config.resolve(m.path), kind=m.kind, title=m.title)
-             for m in config.forum.materials if m.path is not None]
-    return [*given, *ctx.get(FetchResult).materials]  # and those fetch downloaded
+    """The materials publish published; a file gone missing since is a note when its text
+    is read."""
+    return forum_materials(ctx.config, ctx.get(FetchResult).materials, require=False)
 
 
 class IndexStage(Stage[IndexResult]):

@@ -6,7 +6,7 @@ Where the times come from, first match wins for each session:
 2. `plan.yaml` in the work folder, as staff reviewed it (see below);
 3. YouTube chapters, matched to the agenda by order and title similarity
    (or, with no agenda at all, one session per chapter);
-4. detection (`pipeline.boundaries.fit`): silences, title cards and black frames,
+4. detection (`pipeline.boundaries`): silences, title cards and black frames,
    scene changes, applause, and the MC's spoken cues, fitted to the agenda's
    order and any `duration_hint`s.
 
@@ -131,8 +131,9 @@ def _inside(result: PlanResult, duration: float, where: Path) -> None:
 
 
 def _detected(config: ForumConfig, fetched: FetchResult, whisper: WhisperSettings) -> PlanResult:
+    from pipeline import boundaries
     from pipeline.asr import make_engine
-    from pipeline.boundaries import fit as boundaries
+    from pipeline.boundaries.signals import CUE_DECODE
 
     recording = fetched.recording
     agenda = [boundaries.AgendaItem(
@@ -144,7 +145,7 @@ def _detected(config: ForumConfig, fetched: FetchResult, whisper: WhisperSetting
     else:
         candidates = boundaries.collect_candidates(
             recording.video_path, recording.audio_path, recording.duration, agenda=agenda,
-            engine=make_engine(replace(whisper, engine="faster-whisper")))
+            engine=make_engine(replace(whisper, engine="faster-whisper", decode=CUE_DECODE)))
         try:
             plan = boundaries.choose(agenda, candidates, recording.duration)
         except ValueError as exc:
@@ -177,8 +178,8 @@ def write_plan(path: Path, result: PlanResult) -> None:
     partial.replace(path)
 
 
-def plan(config: ForumConfig, fetched: FetchResult, work_dir: Path,
-         whisper: WhisperSettings | None = None) -> PlanResult:
+def plan_sessions(config: ForumConfig, fetched: FetchResult, work_dir: Path,
+                  whisper: WhisperSettings | None = None) -> PlanResult:
     recording = fetched.recording
     config.check_duration(recording.duration)
     path = work_dir / PLAN_FILE
@@ -221,7 +222,8 @@ class PlanStage(Stage[PlanResult]):
         return [result.plan_file] if result.plan_file else []
 
     def run(self, ctx: RunContext) -> PlanResult:
-        return plan(ctx.config, ctx.get(FetchResult), ctx.work_dir, ctx.options.whisper)
+        return plan_sessions(ctx.config, ctx.get(FetchResult), ctx.work_dir,
+                             ctx.options.whisper)
 
     def describe(self, ctx: RunContext) -> str:
         sessions = ctx.config.forum.sessions

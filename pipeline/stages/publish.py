@@ -1,6 +1,6 @@
 """Publish stage: put a forum's clips, transcripts, materials and viewer pages in storage.
 
-The layout and every object's headers are planned in `pipeline.archive.layout`.
+The layout and every object's headers are laid out in `pipeline.archive.layout`.
 Each object's sha256 is compared with what storage already holds and only
 changed objects are written, so a re-run after a crash or a corrected
 transcript uploads just the difference. The order is what keeps an archive
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.archive.layout import plan_archive
-from pipeline.config.forum import ForumConfig, Storage
-from pipeline.errors import ConfigError
+from pipeline.archive.layout import lay_out_archive
+from pipeline.archive.materials import forum_materials
+from pipeline.config.forum import Storage
 from pipeline.faults import checkpoint
-from pipeline.manifest import sha256_file
+from pipeline.files import sha256_file
 from pipeline.progress import Progress
 from pipeline.results import (
     Clip,
@@ -38,8 +38,8 @@ from pipeline.results import (
     Transcript,
 )
 from pipeline.stage import RunContext, RunReport, Stage
-from pipeline.storage import keys
-from pipeline.storage.backend import IMMUTABLE, Backend, StoredItem, open_backend, without_query
+from pipeline.storage.backend import IMMUTABLE, Backend, StoredItem, without_query
+from pipeline.storage.forum import forum_root, open_backend, resolved_storage
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,6 @@ class PublishRequest:
     # The runner passes its manifest's cached checksums: re-hashing hours of video on
     # every run would cost minutes for nothing.
     checksum: Callable[[Path], str] = sha256_file
-
-
-def forum_root(storage: Storage, forum_id: str) -> str:
-    """The key prefix of one forum's archive: `[prefix/]{forum}`."""
-    return keys.forum_root(storage.s3.prefix if storage.s3 is not None else "", forum_id)
 
 
 def _sessions(request: PublishRequest, progress: Progress
@@ -107,10 +102,10 @@ def publish(request: PublishRequest, progress: Progress) -> PublishResult:
     if swept := backend.sweep(root):
         progress.note(f"publish: removed {swept} unfinished upload(s) left by an earlier run")
     with tempfile.TemporaryDirectory(prefix="sort-archive-publish-") as scratch:
-        plan = plan_archive(request.forum, root, _sessions(request, progress),
-                            request.materials, request.checksum, Path(scratch))
-        listed = [*plan.media, *plan.pages]
-        items = [*listed, plan.manifest(listed)]  # the manifest last: see the module doc
+        layout = lay_out_archive(request.forum, root, _sessions(request, progress),
+                                 request.materials, request.checksum, Path(scratch))
+        listed = [*layout.media, *layout.pages]
+        items = [*listed, layout.manifest(listed)]  # the manifest last: see the module doc
         written = _write(backend, items, progress)
 
     progress.note(
@@ -129,10 +124,10 @@ def publish(request: PublishRequest, progress: Progress) -> PublishResult:
             page_url=backend.link(out.page_key),
             vtt_url=_link(backend, out.files["vtt"]) if "vtt" in out.files else None,
         )
-        for out in plan.sessions
+        for out in layout.sessions
     )
     return PublishResult(objects=objects, sessions=sessions,
-                         forum_url=backend.link(plan.forum_page.key))
+                         forum_url=backend.link(layout.forum_page.key))
 
 
 def check_storage(storage: Storage) -> None:
@@ -148,11 +143,11 @@ class PublishStage(Stage[PublishResult]):
     needs = (FetchResult, SplitResult, TranscribeResult)
 
     def preflight(self, ctx: RunContext) -> None:
-        local_materials(ctx.config)
+        forum_materials(ctx.config, require=True)
         check_storage(resolved_storage(ctx.config))
 
     def _materials(self, ctx: RunContext) -> list[MaterialFile]:
-        return [*local_materials(ctx.config), *ctx.get(FetchResult).materials]
+        return forum_materials(ctx.config, ctx.get(FetchResult).materials, require=True)
 
     def inputs(self, ctx: RunContext) -> list[Any]:
         materials = self._materials(ctx)
@@ -189,24 +184,3 @@ def published_checksums(ctx: RunContext, materials: list[MaterialFile]) -> list[
     transcripts = ctx.get(TranscribeResult).transcripts
     paths = [c.path for c in clips] + [f for t in transcripts for f in t.files.all()]
     return [ctx.checksum(p) for p in [*paths, *(m.path for m in materials)] if p.is_file()]
-
-
-def local_materials(config: ForumConfig) -> list[MaterialFile]:
-    """The materials the config gives by path; a missing file is a config error."""
-    files = []
-    for number, material in enumerate(config.forum.materials):
-        if material.path is None:
-            continue  # given by URL: fetch downloads it
-        path = config.resolve(material.path)
-        if not path.is_file():
-            raise ConfigError(config.path, f"materials[{number}].path",
-                              f"file {path} not found; fix the path or remove the entry")
-        files.append(MaterialFile(path=path, kind=material.kind, title=material.title))
-    return files
-
-
-def resolved_storage(config: ForumConfig) -> Storage:
-    storage = config.forum.storage
-    if storage.local is not None:
-        return storage.model_copy(update={"local": config.resolve(storage.local)})
-    return storage

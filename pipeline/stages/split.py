@@ -25,13 +25,13 @@ from typing import Any
 
 from pipeline.cutting.cut import cut
 from pipeline.errors import PipelineError, SplitError, session_failure
-from pipeline.executors.serial import Executor, SerialExecutor, Unit
+from pipeline.executors.serial import Executor, WorkerContext
 from pipeline.manifest import ItemCache, fingerprint
 from pipeline.media.posters import make_poster
 from pipeline.media.probe import probe
 from pipeline.progress import Progress
 from pipeline.results import Clip, FetchResult, PlanResult, Recording, SessionPlan, SplitResult
-from pipeline.stage import RunContext, RunReport, Stage
+from pipeline.stage import Failed, RunContext, RunReport, SessionWork, Stage, for_each_session
 
 log = logging.getLogger("pipeline.split")
 
@@ -59,46 +59,36 @@ def split(request: SplitRequest, progress: Progress,
     others are cut by `cut_one` through the executor (in parallel on Ray).
     """
     source_sha = request.cache.checksum(request.recording.video_path)
-    clips: dict[str, Clip] = {}
-    failures: dict[str, str] = {}
-    jobs: list[CutJob] = []
-    for session in request.sessions:
-        target = clip_path(request.work_dir, session)
-        key = _fingerprint(source_sha, session, request.mode)
-        stored = request.cache.stored_result(session.slug, key)
-        if stored is not None:
-            try:
-                clip = Clip.model_validate(stored)
-                clips[session.slug] = _checked_clip(clip.session, target).model_copy(update={
-                    "poster": clip.poster, "cut_mode": clip.cut_mode,
-                    "fallback_reason": clip.fallback_reason})
-            except (PipelineError, OSError) as exc:
-                failures[session.slug] = session_failure(exc)
-        else:
-            jobs.append(CutJob(source=request.recording.video_path, session=session,
-                               target=target, mode=request.mode))
-    total = sum(s.duration for s in request.sessions)
-    with progress.task("cut sessions", total=total) as bar:
-        base = total - sum(job.session.duration for job in jobs)
-        inside: dict[int, float] = {}
 
-        def report(index: int, seconds: float) -> None:
-            inside[index] = seconds
-            bar.update(base + sum(inside.values()))
+    def reuse(session: SessionPlan) -> Clip | Failed | None:
+        stored = request.cache.stored_result(session.slug,
+                                             _fingerprint(source_sha, session, request.mode))
+        if stored is None:
+            return None
+        try:
+            clip = Clip.model_validate(stored)
+            return _checked_clip(clip.session, clip_path(request.work_dir, session)).model_copy(
+                update={"poster": clip.poster, "cut_mode": clip.cut_mode,
+                        "fallback_reason": clip.fallback_reason})
+        except (PipelineError, OSError) as exc:
+            return Failed(session_failure(exc))
 
-        for index, outcome in (executor or SerialExecutor()).map(cut_one, jobs,
-                                                                 on_progress=report):
-            job = jobs[index]
-            report(index, job.session.duration)
-            if outcome.clip is None:
-                failures[job.session.slug] = outcome.failure or "cut failed"
-                continue
-            request.cache.record(job.session.slug, _fingerprint(source_sha, job.session, job.mode),
-                                 [p for p in (job.target, outcome.clip.poster) if p],
-                                 result=outcome.clip.model_dump(mode="json"))
-            clips[job.session.slug] = outcome.clip
-    ordered = sorted(clips.values(), key=lambda clip: clip.session.number)
-    return SplitResult(clips=tuple(ordered), failures=failures)
+    def job(session: SessionPlan) -> CutJob:
+        return CutJob(source=request.recording.video_path, session=session,
+                      target=clip_path(request.work_dir, session), mode=request.mode)
+
+    def finish(job: CutJob, outcome: CutOutcome) -> Clip | Failed:
+        if outcome.clip is None:
+            return Failed(outcome.failure or "cut failed")
+        request.cache.record(job.session.slug, _fingerprint(source_sha, job.session, job.mode),
+                             [p for p in (job.target, outcome.clip.poster) if p],
+                             result=outcome.clip.model_dump(mode="json"))
+        return outcome.clip
+
+    done = for_each_session(request.sessions, SessionWork(
+        task="cut sessions", work=cut_one, reuse=reuse, job=job, finish=finish),
+        progress, executor)
+    return SplitResult(clips=tuple(done.results), failures=done.failures)
 
 
 def _fingerprint(source_sha: str, session: SessionPlan, mode: str) -> str:
@@ -107,7 +97,7 @@ def _fingerprint(source_sha: str, session: SessionPlan, mode: str) -> str:
 
 @dataclass(frozen=True)
 class CutJob:
-    """One session to cut: a unit of work that may run on another machine."""
+    """One session to cut: a job that may run on another machine."""
 
     source: Path
     session: SessionPlan
@@ -121,12 +111,12 @@ class CutOutcome:
     failure: str | None = None  # one line, when the cut failed
 
 
-def cut_one(job: CutJob, unit: Unit[None]) -> CutOutcome:
+def cut_one(job: CutJob, worker: WorkerContext[None]) -> CutOutcome:
     """Cut one session, check its length and make its poster. A failure is returned,
     not raised, except a full disk, which stops the run."""
     try:
         report = cut(job.source, job.session.start, job.session.end, job.target, job.mode,
-                     unit.report)
+                     worker.report)
         # A copy cut starts and ends on keyframes: the clip (and so its transcript) says so.
         achieved = job.session.model_copy(update={"start": round(report.start, 3),
                                                   "end": round(report.end, 3)})

@@ -22,35 +22,36 @@ segments. Misheard terms are fixed after decoding with `corrections:` instead.
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.asr import make_engine
 from pipeline.asr.decoding import WhisperSettings
-from pipeline.asr.engine import Engine
-from pipeline.asr.recognise import Corrections, recognise
-from pipeline.errors import PipelineError, TranscribeError, session_failure
-from pipeline.executors.serial import Executor, Resource, SerialExecutor, Unit
-from pipeline.faults import checkpoint
+from pipeline.asr.job import (
+    TranscribeJob,
+    TranscribeOutcome,
+    engine_resource,
+    transcribe_one,
+    transcript_files,
+)
+from pipeline.asr.recognise import Corrections
+from pipeline.errors import PipelineError, session_failure
+from pipeline.executors.serial import Executor
 from pipeline.manifest import ItemCache, fingerprint
-from pipeline.media.audio import read_slice
 from pipeline.progress import Progress
 from pipeline.results import (
     Clip,
     FetchResult,
-    Segment,
     SessionPlan,
     SplitResult,
     TranscribeResult,
     Transcript,
     TranscriptFiles,
 )
-from pipeline.stage import RunContext, RunReport, Stage
-from pipeline.transcripts.formats import segments_from_json, to_json, to_srt, to_text, to_vtt
+from pipeline.stage import Failed, RunContext, RunReport, SessionWork, Stage, for_each_session
+from pipeline.transcripts.formats import segments_from_json
 
 log = logging.getLogger("pipeline.transcribe")
 TRANSCRIPT_FORMAT = 3  # bump when the written files change, so old transcripts are redone
@@ -66,16 +67,6 @@ class TranscribeRequest:
     corrections: Corrections = ()
 
 
-def transcript_files(folder: Path, stem: str, language: str) -> TranscriptFiles:
-    return TranscriptFiles(
-        vtt=folder / f"{stem}.{language}.vtt",
-        srt=folder / f"{stem}.{language}.srt",
-        json_path=folder / f"{stem}.json",
-        txt=folder / f"{stem}.txt",
-        quality=folder / f"{stem}.quality.json",
-    )
-
-
 def clip_transcript_files(clip: Clip, language: str) -> TranscriptFiles:
     return transcript_files(clip.path.parent, clip.session.slug, language)
 
@@ -84,57 +75,44 @@ def transcribe(request: TranscribeRequest, progress: Progress,
                executor: Executor | None = None) -> TranscribeResult:
     """Write .vtt/.srt/.json/.txt and quality.json per session; failed sessions do not
     stop the others. Finished sessions are read back from their JSON."""
-    executor = executor or SerialExecutor()
     settings = request.settings
     identity = make_engine(settings).identity().as_dict()
     audio_sha = request.cache.checksum(request.audio_path)
+    clips = {clip.session.slug: clip for clip in request.clips}
+    flags: dict[str, list[str]] = {}
 
     def key(session: SessionPlan) -> str:
         return fingerprint(audio_sha, session.start, session.end, request.language,
                            TRANSCRIPT_FORMAT, identity, [list(c) for c in request.corrections])
 
-    done: dict[str, Transcript] = {}
-    failures: dict[str, str] = {}
-    jobs: list[TranscribeJob] = []
-    for clip in request.clips:
-        files = clip_transcript_files(clip, request.language)
-        if request.cache.is_fresh(clip.session.slug, key(clip.session)):
-            try:
-                done[clip.session.slug] = load_transcript(clip.session, request.language,
-                                                          files, settings.model)
-            except (PipelineError, OSError, ValueError, KeyError) as exc:
-                failures[clip.session.slug] = _failure(exc)
-        else:
-            jobs.append(TranscribeJob(session=clip.session, audio_path=request.audio_path,
-                                      files=files, language=request.language,
-                                      settings=settings,
-                                      corrections=tuple(request.corrections)))
-    flags: dict[str, list[str]] = {}
-    with progress.task("transcribe", total=sum(c.session.duration for c in request.clips)) as bar:
-        base = sum(c.session.duration for c in request.clips) - sum(
-            job.session.duration for job in jobs)
-        inside: dict[int, float] = {}
+    def reuse(session: SessionPlan) -> Transcript | Failed | None:
+        if not request.cache.is_fresh(session.slug, key(session)):
+            return None
+        files = clip_transcript_files(clips[session.slug], request.language)
+        try:
+            return load_transcript(session, request.language, files, settings.model)
+        except (PipelineError, OSError, ValueError, KeyError) as exc:
+            return Failed(_failure(exc))
 
-        def report(index: int, seconds: float) -> None:
-            inside[index] = min(seconds, jobs[index].session.duration)
-            bar.update(base + sum(inside.values()))
+    def job(session: SessionPlan) -> TranscribeJob:
+        return TranscribeJob(session=session, audio_path=request.audio_path,
+                             files=clip_transcript_files(clips[session.slug], request.language),
+                             language=request.language, settings=settings,
+                             corrections=tuple(request.corrections))
 
-        outcomes = executor.map(transcribe_one, jobs, resource=engine_resource(settings),
-                                on_progress=report) if jobs else iter(())
-        for index, outcome in outcomes:
-            job = jobs[index]
-            report(index, job.session.duration)
-            if outcome.transcript is None:
-                failures[job.session.slug] = outcome.failure or "transcription failed"
-                continue
-            request.cache.record(job.session.slug, key(job.session), list(job.files.all()))
-            done[job.session.slug] = outcome.transcript
-            if outcome.flags:
-                flags[job.session.slug] = list(outcome.flags)
-    ordered = sorted(done.values(), key=lambda t: t.session.number)
-    return TranscribeResult(transcripts=tuple(ordered), failures=failures,
-                            transcribed=sum(1 for job in jobs if job.session.slug in done),
-                            flags=flags)
+    def finish(job: TranscribeJob, outcome: TranscribeOutcome) -> Transcript | Failed:
+        if outcome.transcript is None:
+            return Failed(outcome.failure or "transcription failed")
+        request.cache.record(job.session.slug, key(job.session), list(job.files.all()))
+        if outcome.flags:
+            flags[job.session.slug] = list(outcome.flags)
+        return outcome.transcript
+
+    done = for_each_session([clip.session for clip in request.clips], SessionWork(
+        task="transcribe", work=transcribe_one, reuse=reuse, job=job, finish=finish,
+        resource=engine_resource(settings)), progress, executor)
+    return TranscribeResult(transcripts=tuple(done.results), failures=done.failures,
+                            transcribed=done.worked, flags=flags)
 
 
 def _failure(exc: Exception) -> str:
@@ -149,76 +127,6 @@ def load_transcript(session: SessionPlan, language: str, files: TranscriptFiles,
     segments = segments_from_json(files.json_path.read_text(encoding="utf-8"))
     return Transcript(session=session, language=language, files=files, segments=segments,
                       model=model)
-
-
-@dataclass(frozen=True)
-class TranscribeJob:
-    """One session to transcribe: a unit of work that may run on another machine."""
-
-    session: SessionPlan
-    audio_path: Path  # 16 kHz mono WAV holding the session at session.start..end
-    files: TranscriptFiles
-    language: str
-    settings: WhisperSettings
-    corrections: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class TranscribeOutcome:
-    transcript: Transcript | None
-    failure: str | None = None
-    flags: tuple[str, ...] = field(default=())  # what the quality report asks staff to check
-
-
-def load_engine(settings: WhisperSettings) -> Engine:
-    engine = make_engine(settings)
-    engine.load()
-    return engine
-
-
-def engine_resource(settings: WhisperSettings) -> Resource:
-    """The engine as a per-worker resource: loaded once, kept for every session."""
-    key = fingerprint("engine", settings.engine, settings.model, str(settings.model_dir),
-                      settings.device, settings.compute_type, settings.cpu_threads)
-    return Resource(key=key, load=partial(load_engine, settings), cpus=settings.cpu_threads)
-
-
-def transcribe_one(job: TranscribeJob, unit: Unit[Any]) -> TranscribeOutcome:
-    """Transcribe one session with the worker's engine and write its files."""
-    session = job.session
-    try:
-        audio = read_slice(job.audio_path, session.start, session.duration)
-        try:
-            recognised = recognise(unit.resource, audio, job.language, job.settings.decode,
-                                   job.corrections, unit.report)
-        except (RuntimeError, ValueError) as exc:
-            raise TranscribeError(f"Whisper failed on session {session.slug}: {exc}") from exc
-        write_files(job.files, session, job.language, job.settings.model,
-                    recognised.segments, recognised.quality.as_dict())
-    except (PipelineError, OSError) as exc:
-        return TranscribeOutcome(transcript=None, failure=session_failure(exc))
-    return TranscribeOutcome(
-        transcript=Transcript(session=session, language=job.language, files=job.files,
-                              segments=recognised.segments, model=job.settings.model),
-        flags=tuple(recognised.quality.flags))
-
-
-def write_files(files: TranscriptFiles, session: SessionPlan, language: str, model: str,
-                segments: tuple[Segment, ...], quality: dict[str, Any]) -> None:
-    outputs = {
-        files.vtt: to_vtt(segments),
-        files.srt: to_srt(segments),
-        files.json_path: to_json(session, language, model, segments),
-        files.txt: to_text(segments),
-    }
-    if files.quality is not None:
-        outputs[files.quality] = json.dumps(quality, ensure_ascii=False, indent=1) + "\n"
-    files.vtt.parent.mkdir(parents=True, exist_ok=True)
-    for path, text in outputs.items():
-        partial_path = path.with_name(path.name + ".part")
-        partial_path.write_text(text, encoding="utf-8")
-        checkpoint("transcribe.write")
-        partial_path.replace(path)
 
 
 class TranscribeStage(Stage[TranscribeResult]):

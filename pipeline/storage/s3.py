@@ -34,7 +34,8 @@ from botocore.exceptions import (
 
 from pipeline.config.forum import S3Storage
 from pipeline.errors import PublishError
-from pipeline.storage.backend import CHUNK, ObjectInfo, StoredItem, redact
+from pipeline.files import CHUNK
+from pipeline.storage.backend import ObjectInfo, StoredItem, redact
 from pipeline.storage.keys import check_key
 
 if TYPE_CHECKING:
@@ -161,6 +162,18 @@ class S3Backend:
                 return None
             raise self._error(exc, f"read {key} in") from exc
         return digest.hexdigest()
+
+    def list(self, prefix: str) -> tuple[str, ...]:
+        """The keys of every object under `prefix` (`a/b/`, or "" for all), in key order."""
+        found: list[str] = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.cfg.bucket, Prefix=prefix)
+            for page in pages:
+                found += [entry["Key"] for entry in page.get("Contents", []) if "Key" in entry]
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, f"list {prefix or 'the objects'} in") from exc
+        return tuple(sorted(found))
 
     def link(self, key: str, sha256: str | None = None) -> str:
         """A plain link under `public_base_url` (versioned with `?v=` when `sha256` is

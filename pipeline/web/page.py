@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from html import escape
 
-from pipeline.archive.pages.viewer import _CSS, clock
+from pipeline.archive.pages.viewer import STYLE, clock
 from pipeline.catalogue import Facets, SearchHit, SearchQuery, SearchResults
 from pipeline.web.query import MAX_LIMIT, Form
 
@@ -123,7 +123,7 @@ def render(form: Form, *, facets: Facets | None = None, query: SearchQuery | Non
     return (
         "<!doctype html>\n<html lang=\"ko\">\n<head>\n<meta charset=\"utf-8\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>\n{_CSS}\n{_EXTRA_CSS}\n</style>\n</head>\n"
+        f"<title>{escape(title)}</title>\n<style>\n{STYLE}\n{_EXTRA_CSS}\n</style>\n</head>\n"
         "<body>\n<header><h1>포럼 기록 검색</h1>\n<p class=\"meta\">녹취록과 자료집을 찾습니다. "
         "결과를 누르면 그 시각의 영상이나 그 쪽의 자료가 열립니다.</p></header>\n"
         f"<main>\n{_form(form, facets)}\n{main}\n</main>\n</body>\n</html>\n"

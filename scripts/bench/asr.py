@@ -24,35 +24,29 @@ Usage: .venv/bin/python scripts/bench/asr.py [--seconds 150] [--runs 1] [--break
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 import wave
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
-from _common import machine
+from _common import Timing, add_runs, bench_parser, machine, print_table, speech_dir, timed
 
 from pipeline.asr import make_engine
 from pipeline.asr.cer import cer
 from pipeline.asr.convert import openai_checkpoint
-from pipeline.asr.decoding import WhisperSettings
-from pipeline.asr.engine import SAMPLE_RATE, DecodeOptions
+from pipeline.asr.decoding import DecodeOptions, WhisperSettings
+from pipeline.asr.engine import SAMPLE_RATE
 from pipeline.asr.recognise import recognise
+from pipeline.demo import DEMO_SESSIONS
 from pipeline.demo.corpus import joined_speech
-from pipeline.demo.forum import DEMO_SESSIONS, find_speech_dir
 from pipeline.settings import Settings
 
 GAP_SECONDS = 0.3
-T = TypeVar("T")
 
 
 def talk_audio(talk: Path, seconds: float) -> tuple[Any, str, int]:
@@ -70,32 +64,6 @@ def write_wav(path: Path, audio: Any) -> None:
         out.writeframes(pcm)
 
 
-@dataclass(frozen=True)
-class Timing:
-    wall: float
-    cpu: float  # CPU seconds of this process's threads and its finished children
-
-    def __sub__(self, other: Timing) -> Timing:
-        return Timing(self.wall - other.wall, self.cpu - other.cpu)
-
-
-def _cpu() -> float:
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
-
-
-def timed(runs: int, work: Callable[[], T]) -> tuple[Timing, T]:
-    """The fastest of `runs` runs (by wall time), with its CPU time, and a result."""
-    best, result = Timing(float("inf"), float("inf")), None
-    for _ in range(runs):
-        wall, cpu = time.perf_counter(), _cpu()
-        result = work()
-        run = Timing(time.perf_counter() - wall, _cpu() - cpu)
-        best = min(best, run, key=lambda t: t.wall)
-    assert result is not None
-    return best, result
-
-
 def through_recognise(engine_name: str, audio: Any, runs: int) -> dict[str, Any]:
     engine = make_engine(WhisperSettings(engine=engine_name,
                                          model_dir=Settings.from_environ().model_dir))
@@ -111,7 +79,7 @@ def through_recognise(engine_name: str, audio: Any, runs: int) -> dict[str, Any]
         return True
 
     loading, _ = timed(1, load)
-    seconds, result = timed(runs, lambda: recognise(engine, audio, "ko", DecodeOptions()))
+    seconds, result = timed(runs, lambda: recognise(engine, audio, "ko"))  # default options
     return {"load": loading, "transcribe": seconds,
             "text": " ".join(s.text for s in result.segments)}
 
@@ -195,15 +163,15 @@ def breakdown(audio: Any, reference: str, runs: int) -> list[tuple[str, Timing, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--seconds", type=float, default=150.0,
                         help="seconds of speech from the first demo talk")
-    parser.add_argument("--runs", type=int, default=1, help="best of this many runs")
+    add_runs(parser, 1, "best of this many runs")
     parser.add_argument("--breakdown", action="store_true",
                         help="also time variants of the default, to see where its time goes")
     args = parser.parse_args()
 
-    talk = find_speech_dir(Settings.from_environ().speech_dir) / DEMO_SESSIONS[0].talk_dir
+    talk = speech_dir() / DEMO_SESSIONS[0].talk_dir
     audio, reference, fragments = talk_audio(talk, args.seconds)
     duration = len(audio) / SAMPLE_RATE
     checkpoint = openai_checkpoint(WhisperSettings(model_dir=Settings.from_environ().model_dir))
@@ -228,9 +196,8 @@ def main() -> None:
                "c": command_line(checkpoint, audio, args.runs)}
     base = results["c"]["transcribe"]
     print()
-    print("| run | load | transcribe | CPU time | real-time factor | speed vs (c) | "
-          "CPU vs (c) | CER |")
-    print("|---|---|---|---|---|---|---|---|")
+    print_table(("run", "load", "transcribe", "CPU time", "real-time factor", "speed vs (c)",
+                 "CPU vs (c)", "CER"))
     for key, row in results.items():
         spent = row["transcribe"]
         print(f"| {labels[key]} | {row['load'].wall:.1f} s | {spent.wall:.1f} s | "
@@ -242,8 +209,7 @@ def main() -> None:
           f"(x{results['c']['total'].wall / whole_a:.2f})")
     if args.breakdown:
         print("\nwhere the default's time goes (faster-whisper alone, no guards):")
-        print("| variant | transcribe | CPU time | real-time factor | CER |")
-        print("|---|---|---|---|---|")
+        print_table(("variant", "transcribe", "CPU time", "real-time factor", "CER"))
         for label, spent, score in breakdown(audio, reference, args.runs):
             shown = "-" if math.isnan(score) else f"{score:.3f}"
             print(f"| {label} | {spent.wall:.1f} s | {spent.cpu:.1f} s | "

@@ -20,45 +20,41 @@ Two steps, because the device machine reaches nothing and takes at most 64 MiB a
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import shutil
-import sys
 import tarfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from _common import ROOT, bench_parser, print_table, speech_dir, table_row, write_json
+
 PART_BYTES = 60 * 1024 * 1024  # each call carries at most 64 MiB with the working tree
 TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
 def prepare(parts: int) -> None:
     import numpy as np
-
-    sys.path.insert(0, str(ROOT / "scripts" / "bench"))
     from asr_quality import clean_audio, corpus_talks
 
     from pipeline.asr.convert import bundled_conversion
-    from pipeline.demo.forum import find_speech_dir
 
-    talks = corpus_talks(find_speech_dir())
+    talks = corpus_talks(speech_dir())
     checkpoint = bundled_conversion(None).checkpoint
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         tar.add(checkpoint, "base.pt")
         references = {talk.slug: talk.reference for talk in talks}
-        data = json.dumps(references, ensure_ascii=False).encode()
-        info = tarfile.TarInfo("references.json")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
+        _add_bytes(tar, "references.json", json.dumps(references, ensure_ascii=False).encode())
         for talk in talks:  # 16-bit, as the FLAC it came from: half the bytes of float32
             pcm = np.round(clean_audio(talk) * 32768).clip(-32768, 32767).astype("<i2")
-            data = pcm.tobytes()
-            info = tarfile.TarInfo(f"audio/{talk.slug}.pcm")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+            _add_bytes(tar, f"audio/{talk.slug}.pcm", pcm.tobytes())
         for module in ("whisper", "more_itertools"):  # not in the device's image
             found = __import__(module).__file__
             assert found is not None
@@ -117,23 +113,22 @@ def run(bundle: Path, out: Path | None, device_name: str = "cuda", smoke: bool =
         rows[precision] = {"wall_s": wall, "rtf": wall / seconds, "cer": total(scores).cer,
                            "texts": texts}
     print()
-    print("| precision | wall | real-time factor | faster than real time | CER (12 talks) |")
-    print("|---|---|---|---|---|")
-    for precision, row in rows.items():
-        print(f"| {precision} | {row['wall_s']:.1f} s | {row['rtf']:.4f} |"
-              f" x{1 / row['rtf']:.0f} | {row['cer']:.2%} |")
+    print_table(("precision", "wall", "real-time factor", "faster than real time",
+                 "CER (12 talks)"),
+                ((precision, f"{row['wall_s']:.1f} s", f"{row['rtf']:.4f}",
+                  f"x{1 / row['rtf']:.0f}", f"{row['cer']:.2%}")
+                 for precision, row in rows.items()))
     if "float16" in rows:
         half, full = rows["float16"], rows["float32"]
-        print(f"| float16 / float32 | x{half['wall_s'] / full['wall_s']:.2f} | | |"
-              f" {half['cer'] - full['cer']:+.2%} |")
+        print(table_row("float16 / float32", f"x{half['wall_s'] / full['wall_s']:.2f}", "", "",
+                        f"{half['cer'] - full['cer']:+.2%}"))
     if out is not None:
-        (out / "asr_gpu.json").write_text(json.dumps(
-            {"device": device, "torch": torch.__version__, "audio_s": seconds, "rows": rows},
-            ensure_ascii=False, indent=1), encoding="utf-8")
+        write_json(out / "asr_gpu.json", {"device": device, "torch": torch.__version__,
+                                          "audio_s": seconds, "rows": rows})
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = bench_parser(__doc__, paragraph=True)
     commands = parser.add_subparsers(dest="command", required=True)
     ready = commands.add_parser("prepare", help="here: the bundle, in parts")
     ready.add_argument("--parts", type=int, default=4)

@@ -38,7 +38,6 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Iterable
@@ -47,15 +46,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import ROOT, machine
+from _common import ROOT, bench_parser, ffmpeg_mono, machine, run_timed, speech_dir, transcript
 
 from pipeline.asr import make_engine
 from pipeline.asr.cer import Score, score, total
-from pipeline.asr.decoding import WhisperSettings
-from pipeline.asr.engine import SAMPLE_RATE, DecodeOptions, Engine
+from pipeline.asr.decoding import DecodeOptions, WhisperSettings
+from pipeline.asr.engine import SAMPLE_RATE, Engine
 from pipeline.asr.recognise import recognise
-from pipeline.demo.forum import find_speech_dir
-from pipeline.settings import Settings
 
 OUT = ROOT / "build" / "asr-quality"
 RESULTS = OUT / "results.jsonl"
@@ -215,18 +212,8 @@ def corpus_talks(speech_dir: Path) -> list[Talk]:
         trans = sorted(folder.glob("*.trans.txt"))
         if len(trans) != 1:
             raise SystemExit(f"{folder}: expected one *.trans.txt, found {len(trans)}")
-        lines = [line.split(" ", 1) for line in
-                 trans[0].read_text(encoding="utf-8").splitlines() if line.strip()]
-        talks.append(Talk(talk_id, folder,
-                          tuple((p[0], p[1] if len(p) > 1 else "") for p in lines)))
+        talks.append(Talk(talk_id, folder, tuple(transcript(trans[0]))))
     return talks
-
-
-def ffmpeg_f32(args: list[str]) -> np.ndarray:
-    raw = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", *args, "-ac", "1",
-                          "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"],
-                         capture_output=True, check=True).stdout
-    return np.frombuffer(raw, dtype=np.float32).copy()
 
 
 def clean_audio(talk: Talk) -> np.ndarray:
@@ -238,7 +225,7 @@ def clean_audio(talk: Talk) -> np.ndarray:
     for fid, _text in talk.fragments:
         if pieces:
             pieces.append(gap)
-        pieces.append(ffmpeg_f32(["-i", str(talk.folder / f"{fid}.flac")]))
+        pieces.append(ffmpeg_mono(["-i", str(talk.folder / f"{fid}.flac")], rate=SAMPLE_RATE))
     audio = np.concatenate(pieces).astype(np.float32)
     cached.parent.mkdir(parents=True, exist_ok=True)
     np.save(cached, audio)
@@ -248,9 +235,9 @@ def clean_audio(talk: Talk) -> np.ndarray:
 def applause(seconds: float, seed: int, level_rms: float) -> np.ndarray:
     """Applause-like noise: band-passed pink noise under a train of decaying clap pulses
     (several clappers out of step) and a swell-and-fade envelope."""
-    noise = ffmpeg_f32(["-f", "lavfi", "-i",
-                        f"anoisesrc=d={seconds}:c=pink:r={SAMPLE_RATE}:a=0.5:seed={seed},"
-                        "highpass=f=500,lowpass=f=7000"])
+    noise = ffmpeg_mono(["-f", "lavfi", "-i",
+                         f"anoisesrc=d={seconds}:c=pink:r={SAMPLE_RATE}:a=0.5:seed={seed},"
+                         "highpass=f=500,lowpass=f=7000"], rate=SAMPLE_RATE)
     n = len(noise)
     t = np.arange(n) / SAMPLE_RATE
     rng = np.random.default_rng(seed)
@@ -304,14 +291,21 @@ class Models:
     def engine(self, name: str, compute_type: str) -> Engine:
         key = (name, compute_type)
         if key not in self._engines:
-            started = time.perf_counter()
             engine = make_engine(WhisperSettings(engine=name, compute_type=compute_type,
                                                  cpu_threads=self.cpu_threads))
-            engine.load()
-            print(f"  loaded {name} {compute_type} in {time.perf_counter() - started:.1f} s",
-                  flush=True)
+            loading, _ = run_timed(engine.load)
+            print(f"  loaded {name} {compute_type} in {loading.wall:.1f} s", flush=True)
             self._engines[key] = engine
         return self._engines[key]
+
+    def decoding(self, name: str, compute_type: str, decode: DecodeOptions) -> Engine:
+        """An engine that decodes with `decode` (an engine decodes with its settings'
+        options), on the weights already loaded for (name, compute type)."""
+        loaded = self.engine(name, compute_type)
+        engine = make_engine(WhisperSettings(engine=name, compute_type=compute_type,
+                                             cpu_threads=self.cpu_threads, decode=decode))
+        engine._model = loaded._model  # type: ignore[attr-defined]
+        return engine
 
     def plain_model(self, compute_type: str) -> Any:
         # The same faster_whisper.WhisperModel the engine loaded (same weights, compute type
@@ -324,8 +318,8 @@ def transcribe(models: Models, setting: Setting, audio: np.ndarray) -> str:
         segments, _info = models.plain_model(setting.compute_type).transcribe(
             audio, language=LANGUAGE)
         return " ".join(segment.text.strip() for segment in segments)
-    engine = models.engine(setting.engine, setting.compute_type)
-    result = recognise(engine, audio, LANGUAGE, setting.decode)
+    engine = models.decoding(setting.engine, setting.compute_type, setting.decode)
+    result = recognise(engine, audio, LANGUAGE)
     return " ".join(segment.text for segment in result.segments)
 
 
@@ -404,9 +398,8 @@ def report(rows: list[dict[str, Any]], talks: list[Talk]) -> str:
 # --- main -----------------------------------------------------------------------------
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[20:]))
+    parser = bench_parser(__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                          epilog="\n".join(__doc__.splitlines()[20:]))
     parser.add_argument("--talks", type=int, default=12, choices=range(1, 13), metavar="N",
                         help="the first N talks of the corpus README (4: the original set; "
                              "default 12)")
@@ -434,7 +427,7 @@ def main() -> None:
                         help="print the table of everything in results.jsonl and exit")
     args = parser.parse_args()
 
-    talks_all = corpus_talks(find_speech_dir(Settings.from_environ().speech_dir))
+    talks_all = corpus_talks(speech_dir())
     if args.report:
         print(report(load_results(), talks_all))
         return
@@ -462,9 +455,8 @@ def main() -> None:
                 continue
             audio = audios[talk.talk_id]
             load1 = os.getloadavg()[0]
-            started = time.perf_counter()
-            hypothesis = transcribe(models, setting, audio)
-            decode_s = time.perf_counter() - started
+            decoding, hypothesis = run_timed(lambda a=audio, s=setting: transcribe(models, s, a))
+            decode_s = decoding.wall
             result = score(talk.reference, hypothesis)
             append_result({
                 "audio": audio_set, "talk": talk.talk_id, "setting": setting.key,

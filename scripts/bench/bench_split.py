@@ -11,14 +11,13 @@ Usage: .venv/bin/python scripts/bench/bench_split.py [--runs 3]
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import tempfile
 from pathlib import Path
 
-from _common import best_of, demo_forum, machine
+from _common import add_runs, bench_parser, best_of, demo_forum, machine
 
-from pipeline.config.forum import load_config
+from pipeline.config.loader import load_config
 from pipeline.cutting.cut import VIDEO
 
 X264 = ["-c:v", "libx264", "-preset", str(VIDEO["preset"]), "-crf", str(VIDEO["crf"]),
@@ -41,8 +40,8 @@ def cut(master: Path, out: Path, start: float, length: float, mode: str) -> floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser = bench_parser(__doc__)
+    add_runs(parser, 3)
     args = parser.parse_args()
     demo = demo_forum()
     session = load_config(demo.config_path).session_plans()[-1]  # the last: longest seek

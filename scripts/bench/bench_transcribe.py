@@ -11,14 +11,13 @@ Usage: .venv/bin/python scripts/bench/bench_transcribe.py [--runs 2]
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
 from typing import Any
 
 import numpy as np
-from _common import best_of, demo_forum, machine
+from _common import add_runs, bench_parser, best_of, demo_forum, ffmpeg_mono, machine
 from faster_whisper import WhisperModel
 
 from pipeline.asr.weights import resolve_model
@@ -31,12 +30,8 @@ SETTINGS = [  # (label, compute_type, beam_size); the first is the baseline
 
 
 def session_audio(master: Any, references: dict[str, Any]) -> dict[str, Any]:
-    import subprocess
-
-    raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(master), "-ac", "1",
-                          "-ar", "16000", "-f", "s16le", "-"], capture_output=True,
-                         check=True).stdout
-    audio = np.frombuffer(raw, dtype=np.int16).astype(np.float32) / 32768.0
+    pcm = ffmpeg_mono(["-i", str(master)], rate=16000, sample_format="s16le")
+    audio = pcm.astype(np.float32) / 32768.0
     return {sid: audio[int(ref["start"] * 16000):int(ref["end"] * 16000)]
             for sid, ref in references.items()}
 
@@ -48,8 +43,8 @@ def recall(text: str, reference: str) -> tuple[int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=2)
+    parser = bench_parser(__doc__)
+    add_runs(parser, 2)
     args = parser.parse_args()
     demo = demo_forum()
     references = json.loads(demo.references_path.read_text(encoding="utf-8"))

@@ -19,23 +19,33 @@ Usage: .venv/bin/python scripts/bench/cut.py [--keep]
 
 from __future__ import annotations
 
-import argparse
-import resource
 import shutil
 import subprocess
 import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 
-from _common import ROOT, machine
+from _common import (
+    BOX,
+    FPS,
+    KEYINT,
+    LUMA_SPAN,
+    LUMA_STEP,
+    ROOT,
+    add_keep,
+    bench_parser,
+    children_cpu,
+    counter_recording,
+    ffmpeg_mono,
+    machine,
+    print_table,
+    run_timed,
+)
 
-from pipeline.cutting.cut import CutReport, cut
+from pipeline.cutting.cut import cut
 
 BUILD = ROOT / "build" / "bench-cut"
-FPS, SECONDS, KEYINT = 25, 600, 250
-BOX = 96  # the frame-counter box: BOX x BOX pixels in the top-left corner
-LUMA_STEP, LUMA_SPAN = 7, 219
+SECONDS = 600
 SESSIONS = [(13.44, 131.72), (131.72, 247.36), (247.36, 368.12), (368.12, 482.84),
             (482.84, 597.16)]
 MODES = ("copy", "smart", "accurate")
@@ -43,30 +53,10 @@ MODES = ("copy", "smart", "accurate")
 
 def recording() -> Path:
     """The 10-minute master, built once (a few minutes of libx264 on two cores)."""
-    path = BUILD / "master-720p.mp4"
-    if path.is_file():
-        return path
-    BUILD.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part.mp4")
-    counter = (f"color=c=black:s={BOX}x{BOX}:r={FPS}:d={SECONDS},"
-               f"geq=lum='16+mod(N*{LUMA_STEP},{LUMA_SPAN})':cb=128:cr=128")
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", f"testsrc2=s=1280x720:r={FPS}:d={SECONDS}",
-         "-f", "lavfi", "-i", counter,
-         "-f", "lavfi", "-i", f"sine=f=440:sample_rate=48000:d={SECONDS}",
-         "-filter_complex", "[0:v][1:v]overlay=0:0,format=yuv420p[v]",
-         "-map", "[v]", "-map", "2:a", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
-         "-g", str(KEYINT), "-keyint_min", str(KEYINT), "-sc_threshold", "0",
-         "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-movflags", "+faststart",
-         str(partial)], check=True)
-    partial.replace(path)
-    return path
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    return counter_recording(
+        BUILD / "master-720p.mp4", SECONDS,
+        lambda: ["-f", "lavfi", "-i", f"sine=f=440:sample_rate=48000:d={SECONDS}"],
+        output=["-ac", "2"])
 
 
 def long_recording() -> Path:
@@ -122,9 +112,7 @@ def sound_offset(clip: Path, master: Path, start: float) -> int:
     import numpy as np
 
     def pcm(*args: str) -> np.ndarray:
-        raw = subprocess.run(["ffmpeg", "-v", "error", *args, "-t", "0.6", "-vn", "-ac", "1",
-                              "-f", "s16le", "-"], check=True, capture_output=True).stdout
-        return np.frombuffer(raw, dtype=np.int16).astype(np.float64)
+        return ffmpeg_mono([*args, "-t", "0.6", "-vn"], sample_format="s16le").astype(np.float64)
 
     ours, theirs = pcm("-i", str(clip)), pcm("-ss", f"{start:.6f}", "-i", str(master))
     window = 24000
@@ -134,8 +122,8 @@ def sound_offset(clip: Path, master: Path, start: float) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true", help="keep the clips in build/")
+    parser = bench_parser(__doc__)
+    add_keep(parser, "keep the clips in build/")
     args = parser.parse_args()
     master = recording()
     print(f"machine: {machine()}")
@@ -155,11 +143,11 @@ def main() -> None:
             want = (round(start * FPS), round(end * FPS) - 1)
             for mode in MODES:
                 clip = out / f"{number}-{mode}.mp4"
-                started, cpu_before = time.perf_counter(), children_cpu()
-                report: CutReport = cut(master, start, end, clip, mode)
-                spent = time.perf_counter() - started
+                timing, report = run_timed(
+                    lambda c=clip, s=start, e=end, m=mode: cut(master, s, e, c, m), children_cpu)
+                spent = timing.wall
                 seconds[mode] += spent
-                cpu[mode] += children_cpu() - cpu_before
+                cpu[mode] += timing.cpu
                 achieved = (round(report.start * FPS), round(report.end * FPS) - 1)
                 first, last, count = frame_numbers(clip, achieved)
                 if mode == "smart":
@@ -183,9 +171,8 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
     print()
-    print("| mode | wall | vs accurate | vs copy | CPU | CPU vs accurate "
-          "| frame-exact (first, last, count) | sound offset, worst |")
-    print("|---|---|---|---|---|---|---|---|")
+    print_table(("mode", "wall", "vs accurate", "vs copy", "CPU", "CPU vs accurate",
+                 "frame-exact (first, last, count)", "sound offset, worst"))
     for mode in MODES:
         exact = ("keyframe-bound" if mode == "copy" else
                  "yes" if worst[mode] == (0, 0) and counts_ok[mode] else

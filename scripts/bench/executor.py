@@ -19,7 +19,6 @@ Usage: .venv/bin/python scripts/bench/executor.py [--forums 4] [--keep]
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import shutil
@@ -35,17 +34,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _common import ROOT, machine
+from _common import ROOT, add_keep, bench_parser, demo_forum, machine, run_timed, speech_dir
 
 from pipeline.asr.decoding import WhisperSettings
-from pipeline.config.forum import ForumConfig, load_config
-from pipeline.demo.forum import SMALL_LAYOUT, DemoForum, build_demo_forum, find_speech_dir
+from pipeline.asr.job import load_engine
+from pipeline.config.forum import ForumConfig
+from pipeline.config.loader import load_config
+from pipeline.demo import SMALL_LAYOUT, DemoForum
 from pipeline.executors.serial import Executor, SerialExecutor
-from pipeline.progress import LogProgress, Task
+from pipeline.progress import Task
 from pipeline.runner import run_forums
-from pipeline.settings import Settings
 from pipeline.stage import RunOptions
-from pipeline.stages.transcribe import load_engine
 
 BUILD = ROOT / "build" / "bench-executor"
 SESSION_STAGES = ("cut sessions", "transcribe")  # per-session units: what the executor runs
@@ -90,11 +89,6 @@ class RunResult:
     transcribed: int = 0
 
 
-def demo() -> DemoForum:
-    speech = find_speech_dir(Settings.from_environ().speech_dir)
-    return build_demo_forum(BUILD, SMALL_LAYOUT, progress=LogProgress(), speech_dir=speech)
-
-
 def write_configs(forum: DemoForum, folder: Path, count: int) -> list[Path]:
     """`count` copies of the demo config with their own ids, absolute paths, local storage."""
     raw: dict[str, Any] = yaml.safe_load(forum.config_path.read_text(encoding="utf-8"))
@@ -128,10 +122,9 @@ def run_all(label: str, folder: Path, forum: DemoForum, count: int, executor: Ex
     options = [RunOptions(work, catalogue=folder / "catalogue.sqlite", whisper=WhisperSettings())
                for _ in configs]
     progress = TimingProgress()
-    started = time.perf_counter()
-    runs = run_forums(configs, options, progress, executor, concurrent=concurrent)
-    wall = time.perf_counter() - started
-    result = RunResult(label, wall, dict(progress.seconds), read_texts(work, configs))
+    spent, runs = run_timed(lambda: run_forums(configs, options, progress, executor,
+                                               concurrent=concurrent))
+    result = RunResult(label, spent.wall, dict(progress.seconds), read_texts(work, configs))
     for run in runs:
         if run.error is not None:
             result.errors.append(f"{run.config.forum.id}: {run.error.one_line()}")
@@ -194,15 +187,15 @@ def project(rates: Rates, forums: int, hours: float, session_minutes: float,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--forums", type=int, default=4, help="copies of the demo forum")
-    parser.add_argument("--keep", action="store_true", help="keep the work folders")
+    add_keep(parser)
     parser.add_argument("--project-forums", type=int, default=20)
     parser.add_argument("--project-hours", type=float, default=3.0)
     parser.add_argument("--session-minutes", type=float, default=30.0)
     parser.add_argument("--nodes", default="1,2,4,8", help="cluster sizes to project")
     args = parser.parse_args()
-    forum = demo()
+    forum = demo_forum(BUILD, SMALL_LAYOUT, speech_dir())
     plans = load_config(forum.config_path).session_plans()
     sessions = args.forums * len(plans)
     session_seconds = args.forums * sum(plan.duration for plan in plans)
@@ -212,9 +205,8 @@ def main() -> None:
     print(f"workload: {args.forums} forums x {len(plans)} sessions ({sessions} sessions, "
           f"{session_seconds:.0f} s of session in {recording_seconds:.0f} s of recording), "
           f"Whisper base int8 beam 5")
-    started = time.perf_counter()  # also warms the disk cache for both runs
-    load_engine(WhisperSettings(cpu_threads=cores))
-    model_load = time.perf_counter() - started
+    # also warms the disk cache for both runs
+    model_load = run_timed(lambda: load_engine(WhisperSettings(cpu_threads=cores)))[0].wall
     print(f"Whisper model load (warm-up, outside the runs): {model_load:.1f} s")
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-executor-"))
@@ -226,15 +218,13 @@ def main() -> None:
 
         from pipeline.executors.ray_cluster import RayExecutor
 
-        started = time.perf_counter()
-        ray_executor = RayExecutor(shared_dirs=[tmp / "ray" / "work"])
-        construct = time.perf_counter() - started
+        constructing, ray_executor = run_timed(
+            lambda: RayExecutor(shared_dirs=[tmp / "ray" / "work"]))
+        construct = constructing.wall
         try:
             ray = run_all("ray", tmp / "ray", forum, args.forums, ray_executor, concurrent=True)
         finally:
-            started = time.perf_counter()
-            ray_executor.close()
-            shutdown = time.perf_counter() - started
+            shutdown = run_timed(ray_executor.close)[0].wall
     finally:
         if args.keep:
             print(f"work folders kept in {tmp}")

@@ -23,7 +23,6 @@ Usage: .venv/bin/python scripts/bench/pipeline_cut.py [--keep] [--only-build]
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -33,12 +32,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, machine
+from _common import (
+    FPS,
+    KEYINT,
+    ROOT,
+    add_keep,
+    bench_parser,
+    counter_recording,
+    machine,
+    print_table,
+    speech_dir,
+    transcript,
+)
 
-from pipeline.demo.forum import DEMO_SESSIONS, find_speech_dir
+from pipeline.demo import DEMO_SESSIONS
 
 BUILD = ROOT / "build" / "bench-pipeline-cut"
-FPS, SECONDS, KEYINT, BOX = 25, 840, 250, 96
+SECONDS = 840
 SESSIONS = [("opening", 12.36, 281.48), ("keynote", 287.72, 558.16),
             ("panel", 563.44, 831.92)]
 MODES = ("accurate", "smart")
@@ -48,15 +58,12 @@ CLI = ROOT / ".venv" / "bin" / "sort-archive"
 def speech_list() -> Path:
     """An ffconcat list of the first four talks' fragments, in transcript order, repeated
     until it lasts longer than the recording (the files stay in the corpus folder)."""
-    speech = find_speech_dir(Path(os.environ["SORT_ARCHIVE_SPEECH_DIR"])
-                             if os.environ.get("SORT_ARCHIVE_SPEECH_DIR") else None)
+    speech = speech_dir()
     files: list[Path] = []
     for session in DEMO_SESSIONS:
         talk = speech / session.talk_dir
         trans = sorted(talk.glob("*.trans.txt"))[0]
-        ids = [line.split(" ", 1)[0] for line in trans.read_text("utf-8").splitlines()
-               if line.strip()]
-        files += [talk / f"{fragment}.flac" for fragment in ids]
+        files += [talk / f"{fragment}.flac" for fragment, _text in transcript(trans)]
     listing = BUILD / "speech.ffconcat"
     # The four talks last about 15 minutes; twice over is plenty for 14.
     listing.write_text("ffconcat version 1.0\n" + "".join(
@@ -65,27 +72,12 @@ def speech_list() -> Path:
 
 
 def recording() -> Path:
-    path = BUILD / "master-720p-speech.mp4"
-    if path.is_file():
-        return path
-    BUILD.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part.mp4")
-    counter = (f"color=c=black:s={BOX}x{BOX}:r={FPS}:d={SECONDS},"
-               f"geq=lum='16+mod(N*7,219)':cb=128:cr=128")
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", f"testsrc2=s=1280x720:r={FPS}:d={SECONDS}",
-         "-f", "lavfi", "-i", counter,
-         "-f", "concat", "-safe", "0", "-i", str(speech_list()),
-         "-filter_complex",
-         "[0:v][1:v]overlay=0:0,format=yuv420p[v];"
-         f"[2:a]aresample=48000,aformat=channel_layouts=stereo,apad,atrim=0:{SECONDS}[a]",
-         "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
-         "-g", str(KEYINT), "-keyint_min", str(KEYINT), "-sc_threshold", "0",
-         "-c:a", "aac", "-b:a", "128k", "-t", str(SECONDS), "-movflags", "+faststart",
-         str(partial)], check=True)
-    partial.replace(path)
-    return path
+    return counter_recording(
+        BUILD / "master-720p-speech.mp4", SECONDS,
+        lambda: ["-f", "concat", "-safe", "0", "-i", str(speech_list())],
+        sound_filter=(";[2:a]aresample=48000,aformat=channel_layouts=stereo,apad,"
+                      f"atrim=0:{SECONDS}[a]"),
+        sound_map="[a]", output=["-t", str(SECONDS)])
 
 
 def forum_config(folder: Path, master: Path) -> Path:
@@ -157,8 +149,8 @@ def frame_counts(folder: Path) -> list[int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true", help="keep the work folders")
+    parser = bench_parser(__doc__)
+    add_keep(parser)
     parser.add_argument("--only-build", action="store_true", help="build the recording, stop")
     args = parser.parse_args()
     master = recording()
@@ -192,9 +184,8 @@ def main() -> None:
                 shutil.rmtree(folder, ignore_errors=True)
     expected = [round(end * FPS) - round(start * FPS) for _, start, end in SESSIONS]
     print()
-    print("| run | total wall | split stage | split share | fetch | transcribe | publish "
-          "| index | other | clips' frames |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print_table(("run", "total wall", "split stage", "split share", "fetch", "transcribe",
+                 "publish", "index", "other", "clips' frames"))
     for mode, label in (("accurate", "before: --cut-mode accurate"),
                         ("smart", "after: --cut-mode smart")):
         wall, times, counts = results[mode]

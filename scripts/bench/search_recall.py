@@ -18,10 +18,11 @@ Usage: .venv/bin/python scripts/bench/search_recall.py [--queries 150] [--seed 1
 
 from __future__ import annotations
 
-import argparse
 import random
 import tempfile
 from pathlib import Path
+
+from _common import bench_parser, corpus_texts
 
 from pipeline.catalogue import (
     ForumRecord,
@@ -31,17 +32,7 @@ from pipeline.catalogue import (
     search,
     write_forum,
 )
-from pipeline.demo.forum import find_speech_dir
 from pipeline.results import ForumSummary
-
-
-def corpus(speech: Path) -> list[list[str]]:
-    talks = []
-    for path in sorted(speech.glob("data/*/*/*.trans.txt")):
-        lines = [line.split(" ", 1)[1].strip() for line in path.read_text("utf-8").splitlines()
-                 if " " in line.strip()]
-        talks.append([line for line in lines if line])
-    return talks
 
 
 def queries(sentences: list[str], count: int, seed: int) -> dict[str, list[tuple[str, int]]]:
@@ -59,11 +50,11 @@ def queries(sentences: list[str], count: int, seed: int) -> dict[str, list[tuple
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = bench_parser(__doc__, paragraph=True)
     parser.add_argument("--queries", type=int, default=150, help="queries of each kind")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    talks = corpus(find_speech_dir())
+    talks = corpus_texts()
     sentences = [s for talk in talks for s in talk]
     forum = ForumSummary(id="corpus", title="말뭉치", date="2025-01-01", organiser="-",
                          language="ko")

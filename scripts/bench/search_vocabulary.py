@@ -16,18 +16,17 @@ Usage: .venv/bin/python scripts/bench/search_vocabulary.py [--words 250000 10000
 
 from __future__ import annotations
 
-import argparse
 import random
 import sqlite3
 import statistics
 import tempfile
-import time
 from pathlib import Path
+
+from _common import bench_parser, best_of, corpus_texts
 
 from pipeline.catalogue.analyzer import word_key
 from pipeline.catalogue.matching import substring_match
 from pipeline.catalogue.schema import connect
-from pipeline.demo.forum import find_speech_dir
 
 TEXT_1000H = 65_572_117  # UTF-8 bytes of the 1,000-hour archive's text (search.py)
 CATALOGUE_1000H = 145.9e6  # our catalogue at 1,000 hours, its vocabulary included (0.2 MB)
@@ -35,12 +34,8 @@ SMALL = 3000
 
 
 def corpus_words() -> list[str]:
-    words = []
-    for path in sorted(find_speech_dir().glob("data/*/*/*.trans.txt")):
-        for line in path.read_text("utf-8").splitlines():
-            if " " in line.strip():
-                words += [k for w in line.split(" ", 1)[1].split() if (k := word_key(w))]
-    return words
+    return [k for talk in corpus_texts() for text in talk for w in text.split()
+            if (k := word_key(w))]
 
 
 def fill(db: sqlite3.Connection, count: int, words: list[str], rng: random.Random) -> None:
@@ -58,16 +53,11 @@ def size(db: sqlite3.Connection) -> int:
 
 
 def timed(db: sqlite3.Connection, fragment: str) -> float:
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        substring_match(db, [fragment])
-        best = min(best, time.perf_counter() - started)
-    return best
+    return best_of(5, lambda: substring_match(db, [fragment]))[0]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = bench_parser(__doc__, paragraph=True)
     parser.add_argument("--words", type=int, nargs="+", default=[250_000, 1_000_000])
     args = parser.parse_args()
     words = corpus_words()

@@ -20,10 +20,8 @@ runner does from its manifest.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -36,6 +34,7 @@ from typing import Any
 
 import boto3
 import botocore
+from _common import ROOT, add_runs, bench_parser, machine, print_table, run_timed
 
 from pipeline.config.forum import S3Storage, Storage
 from pipeline.manifest import sha256_file
@@ -51,7 +50,6 @@ from pipeline.results import (
 )
 from pipeline.stages.publish import PublishRequest, publish
 
-ROOT = Path(__file__).resolve().parents[2]
 MIB = 1024 * 1024
 FORUM = ForumSummary(id="bench-upload", title="업로드 벤치마크", date="2026-11-27",
                      organiser="사회적가치연구원", language="ko")
@@ -134,25 +132,9 @@ def cpu_seconds(server: int) -> float:
     return time.process_time() + (int(fields[11]) + int(fields[12])) / ticks
 
 
-def timed(work: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    work()
-    return time.perf_counter() - started
-
-
-def machine() -> str:
-    cpu = platform.machine()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"boto3 {boto3.__version__}, botocore {botocore.__version__}")
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="publishes per configuration")
+    parser = bench_parser(__doc__)
+    add_runs(parser, 5, "publishes per configuration")
     parser.add_argument("--mib", type=int, default=115, help="size of each of the 4 clips")
     args = parser.parse_args()
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
@@ -170,11 +152,10 @@ def main() -> None:
             for name in names[run % len(names):] + names[:run % len(names)]:
                 bucket = f"bench-{names.index(name)}-{run}"
                 client.create_bucket(Bucket=bucket)
-                started, cpu = time.perf_counter(), cpu_seconds(server.pid)
-                result = publish(_to(request, storage(endpoint, bucket, CONFIGS[name])),
-                                 LogProgress())
-                seconds = time.perf_counter() - started
-                used = cpu_seconds(server.pid) - cpu
+                target = storage(endpoint, bucket, CONFIGS[name])
+                spent, result = run_timed(lambda t=target: publish(_to(request, t), LogProgress()),
+                                          lambda: cpu_seconds(server.pid))
+                seconds, used = spent.wall, spent.cpu
                 times[name].append(seconds)
                 cpus[name].append(used)
                 print(f"  run {run + 1}: {name}: {seconds:.2f} s, {used:.2f} CPU s", flush=True)
@@ -185,9 +166,9 @@ def main() -> None:
                     client.delete_bucket(Bucket=bucket)
         target = storage(endpoint, kept, {})
         cache = {path: sha256_file(path) for path in _files(request)}
-        rehash = timed(lambda: publish(_to(request, target), LogProgress()))
-        cached = timed(lambda: publish(_to(request, target, cache.__getitem__),
-                                       LogProgress()))
+        rehash = run_timed(lambda: publish(_to(request, target), LogProgress()))[0].wall
+        cached = run_timed(lambda: publish(_to(request, target, cache.__getitem__),
+                                           LogProgress()))[0].wall
     finally:
         server.terminate()
         server.wait()
@@ -215,12 +196,12 @@ def report(times: dict[str, list[float]], cpus: dict[str, list[float]],
     cpu = {name: statistics.median(runs) for name, runs in cpus.items()}
     baseline = "boto3 defaults (baseline)"
     total = sum(obj.size for obj in result.objects) / MIB
-    print(f"\nMachine: {machine()}; {dt.date.today().isoformat()}")
+    tools = (f"boto3 {boto3.__version__}", f"botocore {botocore.__version__}")
+    print(f"\nMachine: {machine(*tools, ffmpeg=False)}; {dt.date.today().isoformat()}")
     print(f"Workload: {total:.0f} MiB in {len(result.objects)} objects, moto server "
           f"on 127.0.0.1 (HTTP), {len(times[baseline])} runs each\n")
-    print("| settings | wall, best | wall, median | throughput (median) | CPU s, median "
-          "(client + server) | ratio vs boto3 defaults: wall median / CPU |")
-    print("|---|---|---|---|---|---|")
+    print_table(("settings", "wall, best", "wall, median", "throughput (median)",
+                 "CPU s, median (client + server)", "ratio vs boto3 defaults: wall median / CPU"))
     for name in times:
         print(f"| {name} | {best[name]:.2f} s | {median[name]:.2f} s | "
               f"{total / median[name]:.0f} MiB/s | {cpu[name]:.2f} s | "

@@ -14,11 +14,11 @@ import pytest
 from pipeline.asr import make_engine
 from pipeline.asr.align import LEAD_S, WINDOW_S, windows
 from pipeline.asr.cer import cer
-from pipeline.asr.decoding import WhisperSettings
-from pipeline.asr.engine import SAMPLE_RATE, Decoded, DecodeOptions, Engine
+from pipeline.asr.decoding import DecodeOptions, WhisperSettings
+from pipeline.asr.engine import SAMPLE_RATE, Decoded, Engine
 from pipeline.asr.vad import clip_time, speech_clips
+from pipeline.demo import DEMO_SESSIONS, find_speech_dir
 from pipeline.demo.corpus import joined_speech
-from pipeline.demo.forum import DEMO_SESSIONS, find_speech_dir
 from pipeline.settings import Settings
 
 
@@ -89,13 +89,14 @@ def words_of(segments: list[Decoded]) -> list[Any]:
 @pytest.mark.slow
 @pytest.mark.parametrize(("vad_mode", "min_silence_ms"),
                          [("skip", 5000), ("skip", 2000), ("join", 2000)])
-def test_words_after_a_pause_keep_their_place(faster: Engine, vad_mode: str,
-                                              min_silence_ms: int,
+def test_words_after_a_pause_keep_their_place(vad_mode: str, min_silence_ms: int,
                                               paused_speech: tuple[Any, str, float, float]
                                               ) -> None:
     audio, reference, pause_starts, second_starts = paused_speech
-    segments = faster.transcribe(audio, "ko", DecodeOptions(
-        vad_mode=vad_mode, vad_min_silence_ms=min_silence_ms))
+    faster = make_engine(WhisperSettings(
+        model_dir=Settings.from_environ().model_dir,
+        decode=DecodeOptions(vad_mode=vad_mode, vad_min_silence_ms=min_silence_ms)))
+    segments = faster.transcribe(audio, "ko")
     words = words_of(segments)
     text = " ".join(s.text for s in segments)
     shown = f"{text!r}: {[(w.start, w.end, w.word) for w in words]}"
@@ -117,8 +118,8 @@ def test_aligning_after_decoding_keeps_the_decoded_text(
     from faster_whisper import WhisperModel
 
     audio = paused_speech[0]
-    options = DecodeOptions()
-    ours = faster.transcribe(audio, "ko", options)
+    options = DecodeOptions()  # the fixture's engine decodes with the defaults
+    ours = faster.transcribe(audio, "ko")
     model: WhisperModel = faster._model  # type: ignore[attr-defined]
     raw, _info = model.transcribe(audio, language="ko", beam_size=options.beam_size,
                                   clip_timestamps=speech_clips(audio, options))

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.asr.engine import SAMPLE_RATE, Decoded
 from pipeline.asr.guards import assess, flags, guard, judge, speech_spans
-from pipeline.demo.forum import find_speech_dir
+from pipeline.demo import find_speech_dir
 from pipeline.settings import Settings
 
 TALK = "data/6rmA7KCV7ZiE/MJ0_NG4dsCY"

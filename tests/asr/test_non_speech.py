@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.asr import make_engine
 from pipeline.asr.decoding import WhisperSettings
-from pipeline.asr.engine import SAMPLE_RATE, DecodeOptions
+from pipeline.asr.engine import SAMPLE_RATE
 from pipeline.asr.recognise import recognise
 from pipeline.settings import Settings
 
@@ -73,7 +73,7 @@ def audio() -> Any:
 def test_no_text_comes_out_of_non_speech(engine: str, audio: Any) -> None:
     whisper = make_engine(WhisperSettings(engine=engine,
                                           model_dir=Settings.from_environ().model_dir))
-    result = recognise(whisper, audio, "ko", DecodeOptions())
+    result = recognise(whisper, audio, "ko")  # the default decoding options
     assert result.segments == (), (
         f"{engine} wrote text into non-speech: "
         f"{[(s.start, s.end, s.text) for s in result.segments]}; "

@@ -16,11 +16,11 @@ import pytest
 
 from pipeline.asr import make_engine
 from pipeline.asr.cer import cer
-from pipeline.asr.decoding import WhisperSettings
-from pipeline.asr.engine import SAMPLE_RATE, Decoded, DecodeOptions, Engine
+from pipeline.asr.decoding import DecodeOptions, WhisperSettings
+from pipeline.asr.engine import SAMPLE_RATE, Decoded, Engine
 from pipeline.asr.weights import BASE_MODEL_SHA256
+from pipeline.demo import DEMO_SESSIONS, find_speech_dir
 from pipeline.demo.corpus import joined_speech
-from pipeline.demo.forum import DEMO_SESSIONS, find_speech_dir
 from pipeline.errors import ExitCode, ModelError
 from pipeline.settings import Settings
 
@@ -55,7 +55,8 @@ def speech() -> tuple[Any, str]:
 
 @pytest.fixture(scope="module")
 def openai_engine() -> Engine:
-    engine = make_engine(settings("openai-whisper"))
+    """openai-whisper decoding greedily: an engine decodes with its settings' options."""
+    engine = make_engine(settings("openai-whisper", decode=GREEDY))
     engine.load()
     return engine
 
@@ -63,10 +64,10 @@ def openai_engine() -> Engine:
 @pytest.fixture(scope="module")
 def greedy(openai_engine: Engine, speech: tuple[Any, str]) -> dict[str, list[Decoded]]:
     """Both engines' greedy decoding of the same audio; faster-whisper in float32."""
-    faster = make_engine(settings("faster-whisper", compute_type="float32"))
+    faster = make_engine(settings("faster-whisper", compute_type="float32", decode=GREEDY))
     audio = speech[0]
-    return {"faster-whisper": faster.transcribe(audio, "ko", GREEDY),
-            "openai-whisper": openai_engine.transcribe(audio, "ko", GREEDY)}
+    return {"faster-whisper": faster.transcribe(audio, "ko"),
+            "openai-whisper": openai_engine.transcribe(audio, "ko")}
 
 
 def test_both_engines_write_the_same_text_on_the_same_weights(
@@ -106,7 +107,7 @@ def test_word_timings_lie_within_the_audio(greedy: dict[str, list[Decoded]],
                                                                          strict=True)]
 
 
-def test_vad_decodes_speech_only_and_maps_times_back(openai_engine: Engine) -> None:
+def test_vad_decodes_speech_only_and_maps_times_back() -> None:
     """Silence before and between two fragments: the VAD cuts it out, the words land
     where they are in the original audio."""
     talk = find_speech_dir(Settings.from_environ().speech_dir) / DEMO_SESSIONS[0].talk_dir
@@ -120,8 +121,8 @@ def test_vad_decodes_speech_only_and_maps_times_back(openai_engine: Engine) -> N
     audio = np.concatenate([silence(lead), first, silence(pause), both[len(first):]])
     second_starts = lead + len(first) / SAMPLE_RATE + pause
     seen: list[float] = []
-    segments = openai_engine.transcribe(audio, "ko", DecodeOptions(beam_size=1, vad=True),
-                                        on_progress=seen.append)
+    engine = make_engine(settings("openai-whisper", decode=DecodeOptions(beam_size=1, vad=True)))
+    segments = engine.transcribe(audio, "ko", on_progress=seen.append)
     words = [w for s in segments for w in s.words]
     duration = len(audio) / SAMPLE_RATE
     shown = f"{text_of(segments)!r}: {[(w.start, w.end, w.word) for w in words]}"

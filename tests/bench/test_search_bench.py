@@ -1,31 +1,35 @@
-"""scripts/bench/search.py: its synthetic archive and its baseline (the old trigram index)."""
+"""scripts/bench/search.py: its synthetic archive and its baseline (the old trigram index),
+in _search_archive.py and _search_baseline.py."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench" / "search.py"
+BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench"
 SENTENCES = ["네 일단 제 소개부터 하도록 하겠습니다", "사회적 경제 기업을 만들어 갑니다",
              "돼지 아니면 곰", "열역학 제 2법칙이 뭔지 혹시 아시나요"]
 
 
 @pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_search", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_search"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+def bench() -> Iterator[SimpleNamespace]:
+    """search.py's synthetic archive and baseline modules, imported as search.py does (the
+    benchmarks import their helpers by name from scripts/bench)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(BENCH))
+        archive = importlib.import_module("_search_archive")
+        baseline = importlib.import_module("_search_baseline")
+        yield SimpleNamespace(**{**vars(archive), **vars(baseline)})
 
 
 def test_forums_have_the_asked_hours_in_sessions_and_segments_of_realistic_length(
-        bench: ModuleType) -> None:
+        bench: SimpleNamespace) -> None:
     plan = bench.Plan.of(8)
     assert plan.forums == 2
     forum = bench.forum_record(plan, 1, SENTENCES)
@@ -40,7 +44,7 @@ def test_forums_have_the_asked_hours_in_sessions_and_segments_of_realistic_lengt
 
 
 def test_the_baseline_finds_substrings_but_not_dictionary_forms(
-        bench: ModuleType, tmp_path: Path) -> None:
+        bench: SimpleNamespace, tmp_path: Path) -> None:
     path = tmp_path / "baseline.sqlite"
     with bench._old_open(path, create=True) as db:
         bench.old_index_forum(db, bench.recall_record(SENTENCES))
@@ -53,3 +57,11 @@ def test_the_baseline_finds_substrings_but_not_dictionary_forms(
     assert "공공부문의 사회적가치를 높이는 방법을 찾겠습니다" in texts("가치")  # LIKE, 2 letters
     assert "우리가 말하는 사회적 가치는 무엇일까요" in texts("사회적가치")  # trigram, no spaces
     assert not [t for t in texts("만들다") if "만들어" in t or "만든" in t]
+
+
+def test_search_bench_command_line_is_unchanged() -> None:
+    shown = subprocess.run([sys.executable, str(BENCH / "search.py"), "--help"],
+                           capture_output=True, text=True, check=True).stdout
+    for option in ("--hours", "--rebuild", "--jobs", "--rounds", "--build-only", "--estimate"):
+        assert option in shown
+    assert "Search at scale: our catalogue" in shown

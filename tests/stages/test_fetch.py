@@ -124,7 +124,7 @@ def test_a_replaced_source_is_fetched_afresh_after_a_failure(tmp_path: Path,
                                                               master: Path) -> None:
     """A truncated copy fails; once staff copy the whole file over it, the next run must
     not take the bad copy left in the work folder for a finished download."""
-    from pipeline.config.forum import load_config
+    from pipeline.config.loader import load_config
     from pipeline.runner import run_forum
     from pipeline.stage import RunOptions
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.config.forum import load_config
+from pipeline.config.loader import load_config
 from pipeline.errors import ConfigError
 from pipeline.progress import LogProgress
 from pipeline.runner import RunOptions, run_forum
@@ -103,7 +103,7 @@ def test_an_overlapping_plan_is_a_one_line_error(tmp_path: Path, master: Path) -
 
 
 def test_sort_archive_plan_detects_untimed_sessions_within_two_seconds(tmp_path: Path) -> None:
-    from pipeline.demo.forum import DEMO_SESSIONS, find_speech_dir
+    from pipeline.demo import DEMO_SESSIONS, find_speech_dir
     from pipeline.settings import Settings
     from tests.media import forum_recording
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo.forum import find_speech_dir
+from pipeline.asr.decoding import WhisperSettings
+from pipeline.demo import find_speech_dir
 from pipeline.manifest import ItemCache, Manifest
 from pipeline.progress import LogProgress
 from pipeline.results import Clip, SessionPlan
 from pipeline.settings import Settings
-from pipeline.stages.transcribe import TranscribeRequest, WhisperSettings, transcribe
+from pipeline.stages.transcribe import TranscribeRequest, transcribe
 from tests.media import run
 
 TALK = "data/6rmA7KCV7ZiE/MJ0_NG4dsCY"

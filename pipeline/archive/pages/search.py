@@ -7,7 +7,7 @@ through them in the browser:
 
 - **The index** lists every session (number, title, speakers, the relative link
   to its page) and its segments (start, end, text, and `norm`: the text as
-  compared, NFC, case-folded and without spaces: `pipeline.catalogue.analyzer.fold`,
+  compared, NFC, case-folded and without spaces: `pipeline.transcripts.text.fold`,
   which also folds query fragments for the catalogue's vocabulary).
 - **Inside the page, not beside it.** A page opened from a local folder
   (file://) may not fetch a sibling file, and a presigned link signs the page
@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from pipeline.catalogue.analyzer import fold
+from pipeline.archive.pages.viewer import STYLE, speakers_text
 from pipeline.results import ForumSummary, Segment, SessionPlan
-from pipeline.archive.pages.viewer import _CSS, speakers_text
+from pipeline.transcripts.text import fold
 
 PAGE_NAME = "search.html"
 INDEX_VERSION = 1
@@ -56,7 +56,7 @@ mark { background: #fff3a3; padding: 0 .1em; }
 """.strip()
 
 # Everything it shows goes in through textContent or text nodes: a transcript line is
-# text, whatever it contains. `fold` must stay the JavaScript twin of analyzer.fold
+# text, whatever it contains. `fold` must stay the JavaScript twin of text.fold
 # (upper then lower case stands in for Python's casefold: ß becomes ss in both).
 _SEARCH_JS = r"""
 (function () {
@@ -259,7 +259,7 @@ def search_page(forum: ForumSummary, sessions: Sequence[SearchSession],
         f'<meta http-equiv="Content-Security-Policy" content="{escape(policy)}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>녹취록 검색 - {escape(forum.title)}</title>\n"
-        f"<style>\n{_CSS}\n{_EXTRA_CSS}\n</style>\n"
+        f"<style>\n{STYLE}\n{_EXTRA_CSS}\n</style>\n"
         "</head>\n"
         f"<body>\n{body}\n</body>\n"
         "</html>\n"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from html import escape
 
 from pipeline.results import ForumSummary, Segment, SessionPlan, SpeakerRef
+from pipeline.transcripts.registry import downloads
 
 MATERIAL_KINDS = {
     "proceedings": "자료집",
@@ -23,16 +24,12 @@ MATERIAL_KINDS = {
 
 LANGUAGES = {"ko": "한국어", "en": "English"}
 
-# Download links on the session page, by the role of the file, in display order.
-DOWNLOADS = {
-    "video": "영상 (MP4)",
-    "vtt": "자막 (WebVTT)",
-    "srt": "자막 (SRT)",
-    "txt": "녹취록 (텍스트)",
-    "json": "녹취록 (JSON, 시간 정보 포함)",
-}
+# Download links on the session page, by the role of the file, in display order:
+# the video, then the transcript formats.
+DOWNLOADS = {"video": "영상 (MP4)", **downloads()}
 
-_CSS = """
+# The archive's pages' style sheet; the search pages add their own rules to it.
+STYLE = """
 body { font-family: system-ui, "Apple SD Gothic Neo", "Malgun Gothic", sans-serif;
        line-height: 1.6; max-width: 60rem; margin: 0 auto; padding: 1rem; color: #1a1a1a; }
 a { color: #0b57d0; }
@@ -142,7 +139,7 @@ def _document(title: str, language: str, body: str, script: str = "") -> str:
         '<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n"
-        f"<style>\n{_CSS}\n</style>\n"
+        f"<style>\n{STYLE}\n</style>\n"
         "</head>\n"
         f"<body>\n{body}{script_tag}\n</body>\n"
         "</html>\n"
