@@ -120,7 +120,9 @@ class VerifyError(PipelineError):
     exit_code = ExitCode.VERIFY
 
 
-class IndexError_(PipelineError):
+class CatalogueError(PipelineError):
+    """The search catalogue cannot be read or written (exit code 7, "index")."""
+
     exit_code = ExitCode.INDEX
 
 

@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -114,3 +114,11 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
 
     return build_demo_forum(tmp_path_factory.mktemp("demo"), SMALL_LAYOUT,
                             progress=LogProgress())
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, one per test module (tests.web_archive)."""
+    from tests.web_archive import launch_chromium
+
+    yield from launch_chromium()

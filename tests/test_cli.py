@@ -11,7 +11,8 @@ import pytest
 
 from pipeline.cli import build_parser
 from pipeline.errors import ExitCode
-from tests.media import counter_video
+from tests.forums import write_forum
+from tests.recordings import counter_video
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,18 +33,8 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int,
 
 
 def forum_yaml(tmp_path: Path, source: str, storage: str = "{local: ./archive}") -> Path:
-    path = tmp_path / "forum.yaml"
-    path.write_text(f"""\
-id: cli-test
-title: 시험
-date: 2021-07-02
-organiser: 한국사회적기업진흥원
-source: {source}
-sessions:
-  - {{id: only, title: 유일한 세션, start: 0, end: 2}}
-storage: {storage}
-""", encoding="utf-8")
-    return path
+    return write_forum(tmp_path, "cli-test", "시험", [("only", "유일한 세션", 0, 2)],
+                       source=source, storage=storage)
 
 
 def test_version() -> None:

@@ -30,7 +30,7 @@ import yaml
 
 from pipeline.demo import DEMO_SESSIONS, find_speech_dir
 from pipeline.settings import CHECKPOINT_LOG_ENV, KILL_AT_ENV, Settings
-from tests.media import duration, speech_counter_video
+from tests.recordings import duration, speech_counter_video
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ import yaml
 from pipeline.catalogue import SearchQuery, search
 from pipeline.cli import main
 from pipeline.config.loader import load_config
-from tests.media import duration
+from tests.recordings import duration
 
 pytestmark = pytest.mark.slow
 

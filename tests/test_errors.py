@@ -23,7 +23,7 @@ EXAMPLES: dict[type[PipelineError], PipelineError] = {
     errors.TranscribeError: errors.TranscribeError("Whisper failed", None),
     errors.ModelError: errors.ModelError("weights missing", "make setup"),
     errors.PublishError: errors.PublishError("bucket missing", "create it"),
-    errors.IndexError_: errors.IndexError_("catalogue locked", "wait"),
+    errors.CatalogueError: errors.CatalogueError("catalogue locked", "wait"),
     errors.VerifyError: errors.VerifyError("sort-2025: 1 problem(s)", "publish again"),
     errors.DiskFullError: errors.DiskFullError("no space left", "free space"),
     errors.BusyError: errors.BusyError("forum busy (pid 1)", "use --wait"),

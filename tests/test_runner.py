@@ -13,19 +13,10 @@ from pipeline.progress import LogProgress
 from pipeline.results import Record, TranscribeResult
 from pipeline.runner import PIPELINE, STAGES, RunOptions, run_forum, selected_stages
 from pipeline.stage import RunContext, Stage
-from tests.media import counter_video
+from tests.forums import forum_text
+from tests.recordings import counter_video
 
-FORUM = """\
-id: runner-test
-title: 러너 시험
-date: 2021-07-02
-organiser: 한국사회적기업진흥원
-source: {file: master.mp4}
-sessions:
-  - {id: one, title: 첫째, start: 0, end: 2}
-  - {id: two, title: 둘째, start: 2, end: 4}
-storage: {local: ./archive}
-"""
+FORUM = forum_text("runner-test", "러너 시험", [("one", "첫째", 0, 2), ("two", "둘째", 2, 4)])
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """A small published archive and its catalogue, for the web app and the search page tests.
 
-Real all the way: 12-second counter videos (tests/media.py), transcript files, a
+Real all the way: 12-second counter videos (tests/recordings.py), transcript files, a
 Korean PDF, published by the publish stage into a local folder and indexed by
 the index stage (which writes through `pipeline.catalogue.write_forum`). Titles,
 names and transcript lines carry markup that would set `window.__pwned` if any
@@ -22,7 +22,7 @@ from pipeline.stages.index import IndexRequest, index_forum
 from pipeline.stages.publish import PublishRequest, publish
 from tests.archive_fixtures import write_transcript
 from tests.catalogue.builders import make_pdf
-from tests.media import counter_video
+from tests.recordings import counter_video
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

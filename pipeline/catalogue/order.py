@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime
 import sqlite3
 
-from pipeline.errors import IndexError_
+from pipeline.errors import CatalogueError
 
 POSITION_BITS = 20
 PER_FORUM = 1 << POSITION_BITS
@@ -49,13 +49,14 @@ def forum_block(db: sqlite3.Connection, forum_id: str, date: str) -> int:
     for block in range(first, first + PER_DAY):
         if block not in used:
             return block
-    raise IndexError_(f"{forum_id}: {PER_DAY} forums held on {date} are in the catalogue already",
-                      "give this forum another date, or remove old ones")
+    raise CatalogueError(
+        f"{forum_id}: {PER_DAY} forums held on {date} are in the catalogue already",
+        "give this forum another date, or remove old ones")
 
 
 def passage_ids(forum_id: str, block: int, count: int) -> list[int]:
     if count >= PER_FORUM:
-        raise IndexError_(f"{forum_id}: {count} transcript segments and material pages are more"
+        raise CatalogueError(f"{forum_id}: {count} transcript segments and material pages are more"
                           f" than one forum can hold in the catalogue ({PER_FORUM - 1})",
                           "split the forum's materials, or index fewer of them")
     return list(range(block * PER_FORUM, block * PER_FORUM + count))

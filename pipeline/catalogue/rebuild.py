@@ -32,7 +32,7 @@ from pipeline.catalogue.gather import MaterialSource, SessionSource, forum_recor
 from pipeline.catalogue.records import ForumRecord
 from pipeline.catalogue.schema import BUSY_TIMEOUT_S, connect, sqlite_error
 from pipeline.catalogue.writer import analyse, write_into
-from pipeline.errors import IndexError_
+from pipeline.errors import CatalogueError
 from pipeline.progress import Progress
 from pipeline.results import Segment
 from pipeline.transcripts.formats import segments_from_json
@@ -56,12 +56,12 @@ def rebuild(catalogue: Path, archives: Sequence[Archive], progress: Progress, *,
     found = [(archive, key) for archive in archives for key in archive.manifests()]
     if not found:
         places = ", ".join(archive.where for archive in archives)
-        raise IndexError_(f"no published forum (no {{forum}}/forum.json) in {places}",
+        raise CatalogueError(f"no published forum (no {{forum}}/forum.json) in {places}",
                           "check the storage; the catalogue was not changed")
     try:
         catalogue.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise IndexError_(f"cannot create the catalogue folder {catalogue.parent}: "
+        raise CatalogueError(f"cannot create the catalogue folder {catalogue.parent}: "
                           f"{exc.strerror or exc}") from exc
     temp = catalogue.with_name(f".{catalogue.name}.rebuild-{secrets.token_hex(4)}")
     result = RebuildResult(catalogue)
@@ -71,7 +71,7 @@ def rebuild(catalogue: Path, archives: Sequence[Archive], progress: Progress, *,
             for archive, key in found:
                 record = published_record(archive, key, result.warnings)
                 if record.forum.id in result.forums:
-                    raise IndexError_(f"forum '{record.forum.id}' is published twice "
+                    raise CatalogueError(f"forum '{record.forum.id}' is published twice "
                                       f"(again in {archive.where})",
                                       "name each storage once, or remove the stale copy")
                 passages = analyse(record, analyzer)
@@ -97,7 +97,7 @@ def published_record(archive: Archive, key: str, warnings: list[str]) -> ForumRe
     forum_id = manifest.forum.id
     root = archive.root(forum_id)
     if key != f"{root}/{MANIFEST_NAME}":
-        raise IndexError_(f"{archive.where}: {key} describes forum '{forum_id}'", _REPUBLISH)
+        raise CatalogueError(f"{archive.where}: {key} describes forum '{forum_id}'", _REPUBLISH)
     sha = {listed.key: listed.sha256 for listed in manifest.objects}
     sha |= {m.key: m.sha256 for m in manifest.materials}
     sessions = [_session(archive, root, session, sha) for session in manifest.sessions]
@@ -119,14 +119,14 @@ def _manifest(archive: Archive, key: str) -> ForumManifest:
         return parse_manifest(archive.read(key), listing=False)
     except ValueError as exc:
         problem = " ".join(str(exc).split())[:200]
-        raise IndexError_(f"{archive.where}: {key} is not a forum manifest ({problem})",
+        raise CatalogueError(f"{archive.where}: {key} is not a forum manifest ({problem})",
                           _REPUBLISH) from exc
 
 
 def _inside(archive: Archive, root: str, key: str) -> None:
     """A manifest is data from storage: it may not steer reads outside its forum."""
     if not key.startswith(f"{root}/"):
-        raise IndexError_(f"{archive.where}: {root}/{MANIFEST_NAME} names {key!r}, outside"
+        raise CatalogueError(f"{archive.where}: {root}/{MANIFEST_NAME} names {key!r}, outside"
                           " the forum's folder", _REPUBLISH)
 
 
@@ -140,7 +140,7 @@ def _session(archive: Archive, root: str, session: SessionEntry,
         try:
             segments = segments_from_json(archive.read(keys["json"]).decode("utf-8"))
         except (ValueError, KeyError, TypeError, ValidationError) as exc:
-            raise IndexError_(f"{archive.where}: {keys['json']} is not a transcript ({exc})",
+            raise CatalogueError(f"{archive.where}: {keys['json']} is not a transcript ({exc})",
                               _REPUBLISH) from exc
     return SessionSource(
         session, segments,
@@ -162,7 +162,7 @@ def _replace(temp: Path, catalogue: Path) -> None:
     try:
         os.replace(temp, catalogue)
     except OSError as exc:
-        raise IndexError_(f"cannot replace the catalogue {catalogue}: {exc.strerror or exc}",
+        raise CatalogueError(f"cannot replace the catalogue {catalogue}: {exc.strerror or exc}",
                           "check the folder's permissions; the catalogue was not changed"
                           ) from exc
     finally:
@@ -193,7 +193,7 @@ def _lock(catalogue: Path) -> sqlite3.Connection | None:
                 raise sqlite_error(catalogue, exc) from exc
         old.close()
         if time.monotonic() > deadline:
-            raise IndexError_(
+            raise CatalogueError(
                 f"the catalogue {catalogue} is in use by another process (a search, the web"
                 " app or an index run)",
                 "stop it and run the rebuild again; the catalogue was not changed")

@@ -21,7 +21,7 @@ results (see `order`), and forums, sessions and materials record their first
 and last passage instead of two indexes on `passages`; `catalogue_meta` names
 the analyzer the terms came from.
 
-Every sqlite3 error raised inside `connect` becomes one `IndexError_` naming
+Every sqlite3 error raised inside `connect` becomes one `CatalogueError` naming
 the file, so the command line prints it as one line.
 """
 
@@ -37,7 +37,7 @@ from pathlib import Path
 from pipeline.catalogue.analyzer import Analyzer, default_analyzer
 from pipeline.catalogue.order import renumber
 from pipeline.catalogue.terms import reindex
-from pipeline.errors import IndexError_
+from pipeline.errors import CatalogueError
 
 BUSY_TIMEOUT_S = 10.0  # another run may be writing; wait rather than fail at once
 RUN_HINT = "run `sort-archive run CONFIG` first, or set SORT_ARCHIVE_CATALOGUE"
@@ -229,12 +229,12 @@ def _migrate(db: sqlite3.Connection, path: Path, create: bool,
         return
     _refuse_newer(path, version)
     if version == 0 and not create:
-        raise IndexError_(f"{path} is not a sort-archive catalogue", RUN_HINT)
+        raise CatalogueError(f"{path} is not a sort-archive catalogue", RUN_HINT)
     with transaction(db):
         version = _version(db)  # another process may have upgraded it meanwhile
         _refuse_newer(path, version)
         if version == 0 and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            raise IndexError_(f"{path} is an SQLite file but not a sort-archive catalogue",
+            raise CatalogueError(f"{path} is an SQLite file but not a sort-archive catalogue",
                               "choose another path with --catalogue or SORT_ARCHIVE_CATALOGUE")
         for migration in MIGRATIONS:
             if migration.version > version:
@@ -246,7 +246,7 @@ def _migrate(db: sqlite3.Connection, path: Path, create: bool,
 
 def _refuse_newer(path: Path, version: int) -> None:
     if version > SCHEMA_VERSION:
-        raise IndexError_(
+        raise CatalogueError(
             f"the catalogue {path} has schema version {version}, newer than this sort-archive"
             f" understands ({SCHEMA_VERSION})",
             "upgrade sort-archive, or build a catalogue for this version elsewhere with"
@@ -266,20 +266,20 @@ def transaction(db: sqlite3.Connection) -> Iterator[None]:
     db.execute("COMMIT")
 
 
-def sqlite_error(path: Path, exc: sqlite3.Error) -> IndexError_:
+def sqlite_error(path: Path, exc: sqlite3.Error) -> CatalogueError:
     """One line for staff: locked, disk full, read-only, missing or damaged."""
     name = getattr(exc, "sqlite_errorname", "")
     if "no such module: fts5" in str(exc) or "no such tokenizer" in str(exc):
-        return IndexError_(f"this SQLite ({sqlite3.sqlite_version}) lacks FTS5 trigram search",
+        return CatalogueError(f"this SQLite ({sqlite3.sqlite_version}) lacks FTS5 trigram search",
                            "use a Python built with SQLite 3.34 or newer")
     if name.startswith("SQLITE_BUSY"):
-        return IndexError_(f"the catalogue {path} is locked by another sort-archive run",
+        return CatalogueError(f"the catalogue {path} is locked by another sort-archive run",
                            "wait for it to finish and try again")
     if name.startswith("SQLITE_FULL"):
-        return IndexError_(f"no space left to write the catalogue {path}", "free disk space")
+        return CatalogueError(f"no space left to write the catalogue {path}", "free disk space")
     if name.startswith("SQLITE_READONLY"):
-        return IndexError_(f"the catalogue {path} is read-only",
+        return CatalogueError(f"the catalogue {path} is read-only",
                            "give this user write access to it and its folder")
     if name.startswith("SQLITE_CANTOPEN") and not path.exists():
-        return IndexError_(f"no catalogue at {path} yet", RUN_HINT)
-    return IndexError_(f"cannot use the catalogue {path}: {exc}", _DAMAGED_HINT)
+        return CatalogueError(f"no catalogue at {path} yet", RUN_HINT)
+    return CatalogueError(f"cannot use the catalogue {path}: {exc}", _DAMAGED_HINT)

@@ -44,7 +44,7 @@ from pipeline.catalogue.matching import Lookups, morphological
 from pipeline.catalogue.order import order_key
 from pipeline.catalogue.schema import RUN_HINT, connect
 from pipeline.catalogue.snippets import make_snippet, substring_spans
-from pipeline.errors import IndexError_
+from pipeline.errors import CatalogueError
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,12 @@ class SearchQuery:
 
     def __post_init__(self) -> None:
         if not self.text.split():
-            raise IndexError_("the search query is empty",
+            raise CatalogueError("the search query is empty",
                               "give one or more words, e.g. 사회적가치")
         if self.limit < 1:
-            raise IndexError_(f"the search limit must be 1 or more, not {self.limit}")
+            raise CatalogueError(f"the search limit must be 1 or more, not {self.limit}")
         if self.offset < 0:
-            raise IndexError_(f"the search offset must be 0 or more, not {self.offset}")
+            raise CatalogueError(f"the search offset must be 0 or more, not {self.offset}")
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def search(catalogue: Path, query: SearchQuery, *,
     """
     analyzer = analyzer or default_analyzer()
     if not catalogue.is_file():
-        raise IndexError_(f"no catalogue at {catalogue} yet", RUN_HINT)
+        raise CatalogueError(f"no catalogue at {catalogue} yet", RUN_HINT)
     terms = [t for t in analyzer.query_terms(query.text) if any(c.isalnum() for c in t)]
     if not terms:
         return SearchResults(query.text, [], [])
@@ -260,7 +260,7 @@ def _hit(row: tuple[Any, ...], terms: set[str], words: list[str],
 def facets(catalogue: Path) -> Facets:
     """Every forum (newest first) and every speaker's name (in 가나다 order)."""
     if not catalogue.is_file():
-        raise IndexError_(f"no catalogue at {catalogue} yet", RUN_HINT)
+        raise CatalogueError(f"no catalogue at {catalogue} yet", RUN_HINT)
     with connect(catalogue, create=False) as db:
         forums = db.execute("SELECT id, title, date FROM forums ORDER BY date DESC, id").fetchall()
         names = db.execute("SELECT DISTINCT name FROM speakers").fetchall()

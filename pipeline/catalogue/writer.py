@@ -27,7 +27,7 @@ from pipeline.catalogue.terms import (
     passage_terms,
 )
 from pipeline.catalogue.terms import clean as _clean
-from pipeline.errors import IndexError_
+from pipeline.errors import CatalogueError
 from pipeline.faults import checkpoint
 
 
@@ -54,7 +54,7 @@ def write_forum(catalogue: Path, record: ForumRecord, *, analyzer: Analyzer | No
     try:
         catalogue.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise IndexError_(f"cannot create the catalogue folder {catalogue.parent}: "
+        raise CatalogueError(f"cannot create the catalogue folder {catalogue.parent}: "
                           f"{exc.strerror or exc}") from exc
     with connect(catalogue, create=True, analyzer=analyzer) as db:
         write_into(db, record, passages, analyzer)
@@ -123,11 +123,11 @@ def _check_unique(record: ForumRecord) -> None:
     ids = [s.id for s in record.sessions]
     if len(set(ids)) != len(ids):
         twice = sorted({i for i in ids if ids.count(i) > 1})
-        raise IndexError_(f"{forum}: more than one transcript for session(s) {', '.join(twice)}")
+        raise CatalogueError(f"{forum}: more than one transcript for session(s) {', '.join(twice)}")
     names = [m.file_name for m in record.materials]
     if len(set(names)) != len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
-        raise IndexError_(f"{forum}: two materials are both named {', '.join(twice)}")
+        raise CatalogueError(f"{forum}: two materials are both named {', '.join(twice)}")
 
 
 Spans = dict[tuple[str | None, str | None], tuple[int, int]]  # place: first, last passage

@@ -65,6 +65,13 @@ def format_time(seconds: float) -> str:
     return f"{text}.{millis:03d}" if millis else text
 
 
+def ascii_slug(value: str) -> str:
+    """Ids become folder names, object keys and URLs: ASCII slugs only."""
+    if not SLUG.match(value):
+        raise ValueError(f"'{value}' must be an ASCII slug: lower-case letters, digits, '-'")
+    return value
+
+
 class LocatedError(ValueError):
     """A problem found by a field's validator in one element below it: raised for
     `sessions` with `where=(1, "start")`, it is reported at `sessions[1].start`."""
@@ -93,12 +100,7 @@ class Session(_Strict):
     end: float | None = None
     duration_hint: float | None = None  # expected length, helps boundary detection
 
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not SLUG.match(value):
-            raise ValueError(f"'{value}' must be an ASCII slug: lower-case letters, digits, '-'")
-        return value
+    _slug = field_validator("id")(classmethod(lambda cls, value: ascii_slug(value)))
 
     @field_validator("start", "end", "duration_hint", mode="before")
     @classmethod
@@ -220,12 +222,7 @@ class Forum(_Strict):
                 raise ValueError(f"the correction '{wrong}' -> '{right}' changes nothing")
         return value
 
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not SLUG.match(value):
-            raise ValueError(f"'{value}' must be an ASCII slug: lower-case letters, digits, '-'")
-        return value
+    _slug = field_validator("id")(classmethod(lambda cls, value: ascii_slug(value)))
 
     @field_validator("sessions")
     @classmethod

@@ -3,7 +3,7 @@
 Workload: a 10-minute 1280x720 25 fps recording with a keyframe every 10 s (libx264
 veryfast, B-frames, AAC; built once into build/bench-cut/). A moving test pattern fills
 the picture, and a grey box in its corner encodes the frame number (its luma steps by 7
-levels per frame, as in tests/media.py), so each clip's first and last frames can be read
+levels per frame, as in tests/recordings.py), so each clip's first and last frames can be read
 back. Five sessions are cut at times that are not keyframes, each with `copy`, `smart` and
 `accurate` in turn (interleaved, so a change in the machine's load hits all three alike).
 It prints each mode's total wall time and the CPU time of its ffmpeg processes (steadier

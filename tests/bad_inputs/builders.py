@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from tests.media import counter_video, run, variable_rate_video
+from tests.recordings import counter_video, run, variable_rate_video
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = [str(ROOT / ".venv" / "bin" / "sort-archive")]

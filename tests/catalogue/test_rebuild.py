@@ -17,7 +17,7 @@ from pipeline.catalogue.archive import Archive
 from pipeline.catalogue.rebuild import rebuild
 from pipeline.cli import main
 from pipeline.config.forum import Storage
-from pipeline.errors import IndexError_, PublishError
+from pipeline.errors import CatalogueError, PublishError
 from pipeline.results import (
     Clip,
     ForumSummary,
@@ -160,7 +160,7 @@ def test_a_failed_rebuild_leaves_the_old_catalogue_as_it_was(
     catalogue = tmp_path / "catalogue.sqlite"
     write_forum(catalogue, forum_2024())
     before = results(catalogue)
-    with pytest.raises(IndexError_, match=r"sort-2025/forum\.json is not a forum manifest"):
+    with pytest.raises(CatalogueError, match=r"sort-2025/forum\.json is not a forum manifest"):
         rebuild(catalogue, [Archive(storage)], RecordingProgress())
     assert results(catalogue) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["archive", "catalogue.sqlite",
@@ -170,7 +170,7 @@ def test_a_failed_rebuild_leaves_the_old_catalogue_as_it_was(
 def test_an_archive_without_forums_changes_nothing(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     catalogue = tmp_path / "catalogue.sqlite"
-    with pytest.raises(IndexError_, match="no published forum") as caught:
+    with pytest.raises(CatalogueError, match="no published forum") as caught:
         rebuild(catalogue, [Archive(Storage(local=tmp_path / "empty"))], RecordingProgress())
     assert "catalogue was not changed" in caught.value.one_line()
     assert not catalogue.exists()
@@ -184,7 +184,7 @@ def test_a_forum_published_in_two_storages_is_refused(
     old, new = Storage(local=tmp_path / "old"), Storage(local=tmp_path / "new")
     for storage in (old, new):
         publish(forum_request(FORUM_2025, storage), RecordingProgress())
-    with pytest.raises(IndexError_, match="forum 'sort-2025' is published twice"):
+    with pytest.raises(CatalogueError, match="forum 'sort-2025' is published twice"):
         rebuild(tmp_path / "c.sqlite", [Archive(old), Archive(new)], RecordingProgress())
     assert not (tmp_path / "c.sqlite").exists()
 
@@ -208,7 +208,7 @@ def test_a_catalogue_in_use_is_not_replaced(
     reader = sqlite3.connect(catalogue)  # e.g. the web app, between two requests
     try:
         reader.execute("SELECT count(*) FROM forums").fetchone()
-        with pytest.raises(IndexError_, match="in use by another process") as caught:
+        with pytest.raises(CatalogueError, match="in use by another process") as caught:
             rebuild(catalogue, [Archive(storage)], RecordingProgress())
         assert "not changed" in caught.value.one_line()
     finally:
@@ -244,7 +244,7 @@ def test_a_manifest_cannot_make_the_rebuild_read_outside_its_forum(
     manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     manifest["sessions"][0]["keys"]["json"] = "sort-2024/sessions/01-opening/01-opening.json"
     path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-    with pytest.raises(IndexError_, match="outside the forum's folder"):
+    with pytest.raises(CatalogueError, match="outside the forum's folder"):
         rebuild(tmp_path / "c.sqlite", [Archive(storage)], RecordingProgress())
 
 

@@ -10,7 +10,7 @@ import pytest
 from pipeline.catalogue import SearchQuery, facets, search, write_forum
 from pipeline.catalogue.analyzer import default_analyzer
 from pipeline.catalogue.schema import MIGRATIONS, SCHEMA_VERSION, connect, sqlite_error
-from pipeline.errors import IndexError_
+from pipeline.errors import CatalogueError
 from tests.catalogue.builders import forum_2024, indexed_terms, v1_catalogue, v2_catalogue
 
 
@@ -65,7 +65,7 @@ def test_a_failed_upgrade_leaves_the_old_catalogue_as_it_was(tmp_path: Path) -> 
     with sqlite3.connect(path) as db:  # something in the way of version 2's tables
         db.execute("CREATE TABLE passages (x)")
     before = tables(path)
-    with pytest.raises(IndexError_, match=r"old\.sqlite"):
+    with pytest.raises(CatalogueError, match=r"old\.sqlite"):
         search(path, SearchQuery("사회적가치"))
     assert version(path) == 1
     assert tables(path) == before
@@ -79,7 +79,7 @@ def test_a_newer_catalogue_is_refused_with_what_to_do(catalogue: Path) -> None:
     for attempt in (lambda: search(catalogue, SearchQuery("사회적")),
                     lambda: write_forum(catalogue, forum_2024()),
                     lambda: facets(catalogue)):
-        with pytest.raises(IndexError_) as caught:
+        with pytest.raises(CatalogueError) as caught:
             attempt()
         line = caught.value.one_line()
         assert "\n" not in line
@@ -91,30 +91,30 @@ def test_a_newer_catalogue_is_refused_with_what_to_do(catalogue: Path) -> None:
 
 def test_a_missing_catalogue_is_one_line_and_is_not_created(tmp_path: Path) -> None:
     path = tmp_path / "nowhere" / "catalogue.sqlite"
-    with pytest.raises(IndexError_) as caught:
+    with pytest.raises(CatalogueError) as caught:
         search(path, SearchQuery("사회적"))
     line = caught.value.one_line()
     assert str(path) in line and "SORT_ARCHIVE_CATALOGUE" in line
     assert not path.exists()
-    with pytest.raises(IndexError_, match="no catalogue"):
+    with pytest.raises(CatalogueError, match="no catalogue"):
         facets(path)
 
 
 def test_damaged_or_foreign_files_are_index_errors(tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.sqlite"
     garbage.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(IndexError_, match=r"garbage\.sqlite.*rebuild") as caught:
+    with pytest.raises(CatalogueError, match=r"garbage\.sqlite.*rebuild") as caught:
         search(garbage, SearchQuery("사회적"))
     assert "\n" not in caught.value.one_line()
-    with pytest.raises(IndexError_):
+    with pytest.raises(CatalogueError):
         write_forum(garbage, forum_2024())
 
     foreign = tmp_path / "foreign.sqlite"
     with sqlite3.connect(foreign) as db:
         db.execute("CREATE TABLE notes (x)")
-    with pytest.raises(IndexError_, match="not a sort-archive catalogue"):
+    with pytest.raises(CatalogueError, match="not a sort-archive catalogue"):
         write_forum(foreign, forum_2024())
-    with pytest.raises(IndexError_, match="not a sort-archive catalogue"):
+    with pytest.raises(CatalogueError, match="not a sort-archive catalogue"):
         search(foreign, SearchQuery("사회적"))
     assert tables(foreign) == {"notes"}
 

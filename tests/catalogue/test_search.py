@@ -20,7 +20,7 @@ from pipeline.catalogue import (
     write_forum,
 )
 from pipeline.catalogue.snippets import make_snippet
-from pipeline.errors import IndexError_
+from pipeline.errors import CatalogueError
 from tests.catalogue.builders import BASE, FORUM_2024, FORUM_2025, forum_2024, session
 
 
@@ -67,14 +67,14 @@ def test_only_particles_or_punctuation_find_nothing_without_error(catalogue: Pat
 
 @pytest.mark.parametrize("query", ["", "   ", "\u3000"])
 def test_an_empty_query_is_an_error(query: str) -> None:
-    with pytest.raises(IndexError_, match="empty"):
+    with pytest.raises(CatalogueError, match="empty"):
         SearchQuery(query)
 
 
 def test_limit_and_offset_are_checked() -> None:
-    with pytest.raises(IndexError_, match="limit must be 1 or more"):
+    with pytest.raises(CatalogueError, match="limit must be 1 or more"):
         SearchQuery("가치", limit=0)
-    with pytest.raises(IndexError_, match="offset must be 0 or more"):
+    with pytest.raises(CatalogueError, match="offset must be 0 or more"):
         SearchQuery("가치", offset=-1)
 
 

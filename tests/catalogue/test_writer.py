@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.catalogue import ForumRecord, SearchQuery, SegmentRecord, search, write_forum
 from pipeline.catalogue.analyzer import default_analyzer
-from pipeline.errors import IndexError_
+from pipeline.errors import CatalogueError
 from tests.catalogue.builders import FORUM_2025, forum_2024, indexed_terms, session
 
 TABLES = ("forums", "sessions", "speakers", "materials", "passages", "passages_fts",
@@ -87,7 +87,7 @@ def test_a_failed_write_keeps_the_previous_version(catalogue: Path) -> None:
     before, rows = counts(catalogue), dump(catalogue)
     record = forum_2024()
     broken = dataclasses.replace(record.sessions[1], start=float("nan"))  # NOT NULL in SQLite
-    with pytest.raises(IndexError_, match=r"catalogue\.sqlite"):
+    with pytest.raises(CatalogueError, match=r"catalogue\.sqlite"):
         write_forum(catalogue, dataclasses.replace(record, sessions=(record.sessions[0],
                                                                        broken)))
     assert counts(catalogue) == before
@@ -97,10 +97,10 @@ def test_a_failed_write_keeps_the_previous_version(catalogue: Path) -> None:
 def test_duplicate_sessions_or_material_names_are_refused(tmp_path: Path) -> None:
     record = forum_2024()
     twice = dataclasses.replace(record, sessions=(record.sessions[0], record.sessions[0]))
-    with pytest.raises(IndexError_, match="more than one transcript for session"):
+    with pytest.raises(CatalogueError, match="more than one transcript for session"):
         write_forum(tmp_path / "c.sqlite", twice)
     twice = dataclasses.replace(record, materials=record.materials * 2)
-    with pytest.raises(IndexError_, match=r"two materials are both named 자료집\.pdf"):
+    with pytest.raises(CatalogueError, match=r"two materials are both named 자료집\.pdf"):
         write_forum(tmp_path / "c.sqlite", twice)
     assert not (tmp_path / "c.sqlite").exists()
 

@@ -13,7 +13,7 @@ from pipeline.errors import FetchError
 from pipeline.media.source_checks import refuse_unfinished
 from pipeline.progress import LogProgress
 from pipeline.stages.fetch import FetchRequest, fetch, file_url
-from tests.media import counter_video, run
+from tests.recordings import counter_video, run
 
 
 @pytest.fixture(scope="module")

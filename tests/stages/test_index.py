@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.catalogue import SearchQuery, search
 from pipeline.config.forum import Storage
-from pipeline.errors import IndexError_
+from pipeline.errors import CatalogueError
 from pipeline.results import MaterialFile, PublishResult
 from pipeline.settings import Settings
 from pipeline.stages.index import IndexRequest, index_forum
@@ -111,7 +111,7 @@ def test_duplicate_sessions_are_refused(
     request, result = published
     twice = PublishRequest(request.forum, request.clips, request.transcripts * 2, [],
                            request.storage)
-    with pytest.raises(IndexError_, match="more than one transcript"):
+    with pytest.raises(CatalogueError, match="more than one transcript"):
         index(twice, result, tmp_path / "c.sqlite")
 
 

@@ -12,7 +12,7 @@ from pipeline.config.loader import load_config
 from pipeline.errors import ConfigError
 from pipeline.progress import LogProgress
 from pipeline.runner import RunOptions, run_forum
-from tests.media import counter_video, duration
+from tests.recordings import counter_video, duration
 from tests.test_cli import assert_one_line_error, sort_archive
 
 FORUM = """\
@@ -105,7 +105,7 @@ def test_an_overlapping_plan_is_a_one_line_error(tmp_path: Path, master: Path) -
 def test_sort_archive_plan_detects_untimed_sessions_within_two_seconds(tmp_path: Path) -> None:
     from pipeline.demo import DEMO_SESSIONS, find_speech_dir
     from pipeline.settings import Settings
-    from tests.media import forum_recording
+    from tests.recordings import forum_recording
 
     speech = find_speech_dir(Settings.from_environ().speech_dir)
     talks = DEMO_SESSIONS[:3]

@@ -11,7 +11,7 @@ from pipeline.progress import LogProgress
 from pipeline.results import Chapter, Recording, SessionPlan
 from pipeline.stages.plan import sessions_from_chapters
 from pipeline.stages.split import SplitRequest, split
-from tests.media import (
+from tests.recordings import (
     FPS,
     counter_video,
     dominant_frequency,
@@ -49,7 +49,7 @@ def run_split(recording: Recording, work: Path, sessions: list[SessionPlan],
 
 def test_each_clip_starts_on_its_first_frame_with_its_own_tone(
         tmp_path: Path, recording: Recording) -> None:
-    from tests.media import first_frame_luma
+    from tests.recordings import first_frame_luma
 
     result = run_split(recording, tmp_path, plans())
     assert not result.failures
@@ -107,7 +107,7 @@ def test_sessions_from_chapters_make_ascii_slugs() -> None:
 @pytest.fixture(scope="module")
 def long_gop(tmp_path_factory: pytest.TempPathFactory) -> Recording:
     """A 24 s source with keyframes only every 10 s and B-frames, as a YouTube recording."""
-    from tests.media import keyframe_counter_video
+    from tests.recordings import keyframe_counter_video
 
     folder = tmp_path_factory.mktemp("gop")
     video = keyframe_counter_video(folder / "master.mp4", 24, [440, 660, 880, 1100])
@@ -118,7 +118,7 @@ def long_gop(tmp_path_factory: pytest.TempPathFactory) -> Recording:
 
 def test_smart_is_the_default_and_frame_exact_through_the_stage(
         tmp_path: Path, long_gop: Recording) -> None:
-    from tests.media import frame_lumas
+    from tests.recordings import frame_lumas
 
     session = SessionPlan(number=1, id="talk", title="발표", start=3.04, end=13.52)
     result = split(SplitRequest(recording=long_gop, sessions=[session], work_dir=tmp_path,

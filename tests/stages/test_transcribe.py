@@ -14,7 +14,7 @@ from pipeline.progress import LogProgress
 from pipeline.results import Clip, SessionPlan
 from pipeline.settings import Settings
 from pipeline.stages.transcribe import TranscribeRequest, transcribe
-from tests.media import run
+from tests.recordings import run
 
 TALK = "data/6rmA7KCV7ZiE/MJ0_NG4dsCY"
 LEAD_IN = 4.0  # seconds of silence before the speech in the test recording

@@ -31,7 +31,7 @@ from pipeline.errors import FetchError
 from pipeline.progress import LogProgress
 from pipeline.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pipeline.asr.weights import assemble_base_model
 from pipeline.demo import find_speech_dir
 from pipeline.errors import ExitCode
 from pipeline.settings import Settings
-from tests.media import run
+from tests.recordings import run
 from tests.test_cli import assert_one_line_error, sort_archive
 
 TALK = "data/6rmA7KCV7ZiE/MJ0_NG4dsCY"

@@ -20,7 +20,7 @@ from pipeline.cutting import cut as cutting
 from pipeline.cutting import join_check as cut_verify
 from pipeline.cutting.cut import CutReport, cut
 from pipeline.errors import SplitError
-from tests.media import (
+from tests.recordings import (
     FPS,
     dominant_frequency,
     duration,

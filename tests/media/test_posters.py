@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.media.posters import BLACK_LUMA, FLAT_SPREAD, choose_time, frame_stats, make_poster
-from tests.media import run
+from tests.recordings import run
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pipeline.config.forum import format_time, parse_time
 from pipeline.config.loader import load_config
 from pipeline.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = """\
 id: 2099-01-01-test

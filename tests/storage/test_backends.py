@@ -226,7 +226,7 @@ def test_redact_removes_signatures_tokens_and_passwords() -> None:
 
 
 def test_the_readme_storage_example_is_a_valid_config() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     block = readme.split("```yaml\nstorage:\n", 1)[1].split("```", 1)[0]
     storage = Storage.model_validate(yaml.safe_load("storage:\n" + block)["storage"])
     assert storage.s3 is not None and storage.s3 == S3Storage(

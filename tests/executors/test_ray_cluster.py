@@ -17,9 +17,9 @@ import pytest
 from pipeline.demo import find_speech_dir
 from pipeline.errors import ExitCode
 from pipeline.settings import Settings
-from tests.media import frame_hashes, speech_counter_video
+from tests.recordings import frame_hashes, speech_counter_video
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TALKS = {"ray-a": "data/6rmA7KCV7ZiE/MJ0_NG4dsCY", "ray-b": "data/7Jyk7Jes7KSA/LnGadr1MDs8"}
 SECONDS = 16.0
 FORUM = """\

@@ -30,8 +30,8 @@ from pipeline.demo import DEMO_SESSIONS, find_speech_dir
 from pipeline.media.probe import extract_audio
 from pipeline.results import Chapter
 from pipeline.settings import Settings
-from tests.media import duration as media_duration
-from tests.media import forum_recording
+from tests.recordings import duration as media_duration
+from tests.recordings import forum_recording
 
 pytestmark = pytest.mark.slow  # Whisper hears the breaks
 

@@ -7,7 +7,6 @@ file:// links, which Chromium can seek in.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +16,6 @@ from pipeline.catalogue import SearchQuery, search
 from pipeline.cli import main
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-# As the environment's notes advise: no background traffic from a closed machine.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "run `make setup` to install Debian's chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture(scope="module")
 def local_archive(small_demo: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small demo archived into its default local folder; returns the catalogue."""

@@ -33,22 +33,16 @@ from tests.web_archive import (
     SCRIPT_TITLE,
     WebArchive,
     build_archive,
-    launch_chromium,
     pwned,
     video_time,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> WebArchive:
     return build_archive(tmp_path_factory.mktemp("web"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from launch_chromium()
 
 
 def serving(folder: Path, *args: str) -> Iterator[str]:

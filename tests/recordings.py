@@ -107,7 +107,7 @@ def frame_hashes(path: Path) -> list[str]:
 def forum_recording(path: Path, talks: list[Path], *, speech_seconds: float = 45.0,
                     card: float = 4.0, clapping: float = 4.0, silence: float = 3.0,
                     size: str = "320x180", gop: int = 50) -> list[tuple[float, float, float]]:
-    """A forum-like H.264/AAC mp4 built from real speech (for tests/test_boundaries.py).
+    """A forum-like H.264/AAC mp4 built from real speech (for tests/boundaries/test_fit.py).
 
     Per talk: a silent dark title card, a slide while the talk's real speech plays (its
     first whole fragments that fit in `speech_seconds`), applause-like noise over the slide,

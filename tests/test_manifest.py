@@ -10,20 +10,11 @@ import time
 from pathlib import Path
 
 from pipeline.errors import ExitCode
-from tests.media import counter_video
+from tests.forums import forum_text
+from tests.recordings import counter_video
 
 ROOT = Path(__file__).resolve().parents[1]
-FORUM = """\
-id: lock-test
-title: 잠금 시험
-date: 2021-07-02
-organiser: 한국사회적기업진흥원
-source: {file: master.mp4}
-sessions:
-  - {id: one, title: 첫째, start: 0, end: 10}
-  - {id: two, title: 둘째, start: 10, end: 20}
-storage: {local: ./archive}
-"""
+FORUM = forum_text("lock-test", "잠금 시험", [("one", "첫째", 0, 10), ("two", "둘째", 10, 20)])
 
 
 def start_run(config: Path, work: Path, *extra: str) -> subprocess.Popen[str]:

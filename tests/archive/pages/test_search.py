@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,7 +27,6 @@ from tests.web_archive import (
     SESSIONS,
     WebArchive,
     build_archive,
-    launch_chromium,
     pwned,
     video_time,
 )
@@ -39,11 +37,6 @@ _INDEX = re.compile(r'<script type="application/json" id="search-index">(.*?)</s
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> WebArchive:
     return build_archive(tmp_path_factory.mktemp("search-page"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from launch_chromium()
 
 
 @pytest.fixture(scope="module")
