@@ -41,7 +41,7 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def prepare(parts: int) -> None:
     import numpy as np
-    from asr_quality import clean_audio, corpus_talks
+    from _asr_quality_audio import clean_audio, corpus_talks
 
     from pipeline.asr.convert import bundled_conversion
 

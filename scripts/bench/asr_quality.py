@@ -35,29 +35,24 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import ROOT, bench_parser, ffmpeg_mono, machine, run_timed, speech_dir, transcript
+from _asr_quality_audio import Talk, clean_audio, corpus_talks, noisy_audio
+from _asr_quality_results import RESULTS, Pooled, append_result, load_results, pooled
+from _common import ROOT, bench_parser, machine, run_timed, speech_dir
 
 from pipeline.asr import make_engine
-from pipeline.asr.cer import Score, score, total
+from pipeline.asr.cer import score
 from pipeline.asr.decoding import DecodeOptions, WhisperSettings
 from pipeline.asr.engine import SAMPLE_RATE, Engine
 from pipeline.asr.recognise import recognise
 
-OUT = ROOT / "build" / "asr-quality"
-RESULTS = OUT / "results.jsonl"
-GAP_S = 0.3
-TITLE_S, APPLAUSE_S = 8.0, 6.0
 LANGUAGE = "ko"
 
 GRIDS: dict[str, list[str]] = {
@@ -185,100 +180,6 @@ def settings_from_args(args: argparse.Namespace) -> list[Setting]:
     return list(unique.values())
 
 
-# --- audio ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Talk:
-    talk_id: str  # "6rmA7KCV7ZiE/MJ0_NG4dsCY"
-    folder: Path
-    fragments: tuple[tuple[str, str], ...]  # (fragment id, reference text), in order
-
-    @property
-    def reference(self) -> str:
-        return " ".join(text for _fid, text in self.fragments)
-
-    @property
-    def slug(self) -> str:
-        return self.talk_id.replace("/", "_")
-
-
-def corpus_talks(speech_dir: Path) -> list[Talk]:
-    """The talks in the order the corpus README lists them (the first four: the original set)."""
-    readme = (speech_dir / "README.md").read_text(encoding="utf-8")
-    talk_ids = re.findall(r"^\|\s*`data/([^`]+)`", readme, flags=re.MULTILINE)
-    talks = []
-    for talk_id in talk_ids:
-        folder = speech_dir / "data" / talk_id
-        trans = sorted(folder.glob("*.trans.txt"))
-        if len(trans) != 1:
-            raise SystemExit(f"{folder}: expected one *.trans.txt, found {len(trans)}")
-        talks.append(Talk(talk_id, folder, tuple(transcript(trans[0]))))
-    return talks
-
-
-def clean_audio(talk: Talk) -> np.ndarray:
-    cached = OUT / "audio" / f"{talk.slug}.npy"
-    if cached.exists():
-        return np.load(cached)
-    gap = np.zeros(int(GAP_S * SAMPLE_RATE), dtype=np.float32)
-    pieces: list[np.ndarray] = []
-    for fid, _text in talk.fragments:
-        if pieces:
-            pieces.append(gap)
-        pieces.append(ffmpeg_mono(["-i", str(talk.folder / f"{fid}.flac")], rate=SAMPLE_RATE))
-    audio = np.concatenate(pieces).astype(np.float32)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    np.save(cached, audio)
-    return audio
-
-
-def applause(seconds: float, seed: int, level_rms: float) -> np.ndarray:
-    """Applause-like noise: band-passed pink noise under a train of decaying clap pulses
-    (several clappers out of step) and a swell-and-fade envelope."""
-    noise = ffmpeg_mono(["-f", "lavfi", "-i",
-                         f"anoisesrc=d={seconds}:c=pink:r={SAMPLE_RATE}:a=0.5:seed={seed},"
-                         "highpass=f=500,lowpass=f=7000"], rate=SAMPLE_RATE)
-    n = len(noise)
-    t = np.arange(n) / SAMPLE_RATE
-    rng = np.random.default_rng(seed)
-    claps = np.zeros(n, dtype=np.float64)
-    for _clapper in range(12):
-        rate = rng.uniform(3.0, 5.0)  # claps per second
-        at = rng.uniform(0, 1 / rate)
-        while at < seconds:
-            start = int(at * SAMPLE_RATE)
-            length = min(n - start, int(0.06 * SAMPLE_RATE))
-            claps[start:start + length] += np.exp(-np.arange(length) / (0.012 * SAMPLE_RATE))
-            at += (1 / rate) * rng.uniform(0.9, 1.1)
-    claps /= claps.max() or 1.0
-    swell = np.minimum(1.0, np.minimum(t / 0.7, (seconds - t) / 2.0)).clip(0, 1)
-    shaped = noise * (0.35 + 0.65 * claps) * swell
-    rms = float(np.sqrt(np.mean(shaped ** 2))) or 1.0
-    return (shaped * (level_rms / rms)).astype(np.float32)
-
-
-def title_silence(seconds: float, seed: int) -> np.ndarray:
-    """Near-silence of a title card: white noise at about -70 dBFS."""
-    rng = np.random.default_rng(seed)
-    return (rng.standard_normal(int(seconds * SAMPLE_RATE)) * 3e-4).astype(np.float32)
-
-
-def noisy_audio(talk: Talk, index: int) -> np.ndarray:
-    cached = OUT / "audio" / f"{talk.slug}.noisy.npy"
-    if cached.exists():
-        return np.load(cached)
-    speech = clean_audio(talk)
-    voiced = speech[np.abs(speech) > 0.01]
-    level = float(np.sqrt(np.mean(voiced ** 2))) if voiced.size else 0.05  # as loud as speech
-    audio = np.concatenate([
-        title_silence(TITLE_S, 100 + index), applause(APPLAUSE_S, 200 + index, level),
-        speech,
-        applause(APPLAUSE_S, 300 + index, level), title_silence(TITLE_S, 400 + index),
-    ]).astype(np.float32)
-    np.save(cached, audio)
-    return audio
-
-
 # --- decoding -------------------------------------------------------------------------
 
 class Models:
@@ -323,49 +224,7 @@ def transcribe(models: Models, setting: Setting, audio: np.ndarray) -> str:
     return " ".join(segment.text for segment in result.segments)
 
 
-# --- results --------------------------------------------------------------------------
-
-def load_results() -> list[dict[str, Any]]:
-    if not RESULTS.exists():
-        return []
-    rows = []
-    for line in RESULTS.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:  # a line cut short by an interrupted run
-            continue
-    return rows
-
-
-def append_result(row: dict[str, Any]) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-@dataclass
-class Pooled:
-    score: Score
-    audio_s: float
-    decode_s: float
-    talks: int
-
-    @property
-    def rtf(self) -> float:
-        return self.audio_s / self.decode_s if self.decode_s else 0.0
-
-
-def pooled(rows: Iterable[dict[str, Any]], audio: str, talk_ids: list[str], key: str
-           ) -> Pooled | None:
-    """The pooled figures of `key` on exactly these talks, or None if any is missing."""
-    latest = {r["talk"]: r for r in rows if r["audio"] == audio and r["setting"] == key}
-    if any(t not in latest for t in talk_ids):
-        return None
-    chosen = [latest[t] for t in talk_ids]
-    return Pooled(total(Score(r["errors"], r["reference_chars"]) for r in chosen),
-                  sum(r["audio_s"] for r in chosen), sum(r["decode_s"] for r in chosen),
-                  len(chosen))
-
+# --- the report -----------------------------------------------------------------------
 
 def report(rows: list[dict[str, Any]], talks: list[Talk]) -> str:
     """A markdown table of every setting in the results: CER on 4, 12, noisy 12; RTF."""
@@ -397,7 +256,7 @@ def report(rows: list[dict[str, Any]], talks: list[Talk]) -> str:
 
 # --- main -----------------------------------------------------------------------------
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = bench_parser(__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                           epilog="\n".join(__doc__.splitlines()[20:]))
     parser.add_argument("--talks", type=int, default=12, choices=range(1, 13), metavar="N",
@@ -425,8 +284,43 @@ def main() -> None:
                         help="decode again even if the results hold this combination")
     parser.add_argument("--report", action="store_true",
                         help="print the table of everything in results.jsonl and exit")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def measure(models: Models, setting: Setting, talks: list[Talk],
+            audios: dict[str, np.ndarray], audio_set: str, args: argparse.Namespace) -> None:
+    """Decode and score every talk not yet in the results with `setting`, then print its
+    pooled figures."""
+    print(f"{setting.key}", flush=True)
+    done = {r["talk"] for r in load_results()
+            if r["audio"] == audio_set and r["setting"] == setting.key}
+    for talk in talks:
+        if talk.talk_id in done and not args.force:
+            continue
+        audio = audios[talk.talk_id]
+        load1 = os.getloadavg()[0]
+        decoding, hypothesis = run_timed(lambda a=audio, s=setting: transcribe(models, s, a))
+        decode_s = decoding.wall
+        result = score(talk.reference, hypothesis)
+        append_result({
+            "audio": audio_set, "talk": talk.talk_id, "setting": setting.key,
+            "errors": result.errors, "reference_chars": result.reference_chars,
+            "cer": round(result.cer, 5), "audio_s": round(len(audio) / SAMPLE_RATE, 2),
+            "decode_s": round(decode_s, 2), "load1_before": round(load1, 2),
+            "cpu_threads": args.cpu_threads, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "hypothesis": hypothesis})
+        print(f"  {talk.talk_id:<28} CER {result.cer:6.2%}  "
+              f"x{len(audio) / SAMPLE_RATE / decode_s:5.1f} real time  (load {load1:.1f})",
+              flush=True)
+    summary = pooled(load_results(), audio_set, [t.talk_id for t in talks], setting.key)
+    if summary:
+        print(f"  pooled over {summary.talks} talks: CER {summary.score.cer:.2%} "
+              f"({summary.score.errors}/{summary.score.reference_chars}), "
+              f"real-time factor x{summary.rtf:.1f}", flush=True)
+
+
+def main() -> None:
+    args = parse_args()
     talks_all = corpus_talks(speech_dir())
     if args.report:
         print(report(load_results(), talks_all))
@@ -447,32 +341,7 @@ def main() -> None:
     models = Models(args.cpu_threads)
     ids = [t.talk_id for t in talks]
     for setting in settings:
-        print(f"{setting.key}", flush=True)
-        done = {r["talk"] for r in load_results()
-                if r["audio"] == audio_set and r["setting"] == setting.key}
-        for talk in talks:
-            if talk.talk_id in done and not args.force:
-                continue
-            audio = audios[talk.talk_id]
-            load1 = os.getloadavg()[0]
-            decoding, hypothesis = run_timed(lambda a=audio, s=setting: transcribe(models, s, a))
-            decode_s = decoding.wall
-            result = score(talk.reference, hypothesis)
-            append_result({
-                "audio": audio_set, "talk": talk.talk_id, "setting": setting.key,
-                "errors": result.errors, "reference_chars": result.reference_chars,
-                "cer": round(result.cer, 5), "audio_s": round(len(audio) / SAMPLE_RATE, 2),
-                "decode_s": round(decode_s, 2), "load1_before": round(load1, 2),
-                "cpu_threads": args.cpu_threads, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "hypothesis": hypothesis})
-            print(f"  {talk.talk_id:<28} CER {result.cer:6.2%}  "
-                  f"x{len(audio) / SAMPLE_RATE / decode_s:5.1f} real time  (load {load1:.1f})",
-                  flush=True)
-        summary = pooled(load_results(), audio_set, ids, setting.key)
-        if summary:
-            print(f"  pooled over {summary.talks} talks: CER {summary.score.cer:.2%} "
-                  f"({summary.score.errors}/{summary.score.reference_chars}), "
-                  f"real-time factor x{summary.rtf:.1f}", flush=True)
+        measure(models, setting, talks, audios, audio_set, args)
     print()
     rows = load_results()
     width = max(len(s.key) for s in settings)

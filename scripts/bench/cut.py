@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import tempfile
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from _common import (
@@ -121,6 +122,72 @@ def sound_offset(clip: Path, master: Path, start: float) -> int:
     return lag
 
 
+@dataclass
+class Tally:
+    """What the cuts measured, per mode, summed over the sessions."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    cpu: dict[str, float] = field(  # CPU seconds of ffmpeg/ffprobe: load-proof
+        default_factory=lambda: defaultdict(float))
+    phases: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    reencoded: float = 0.0
+    worst: dict[str, tuple[int, int]] = field(default_factory=lambda: defaultdict(lambda: (0, 0)))
+    sound_lag: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    counts_ok: dict[str, bool] = field(default_factory=lambda: defaultdict(lambda: True))
+
+
+def cut_session(master: Path, out: Path, number: int, start: float, end: float, mode: str,
+                tally: Tally) -> None:
+    """One session cut with one mode: timed, its frames and sound checked, and printed."""
+    want = (round(start * FPS), round(end * FPS) - 1)
+    clip = out / f"{number}-{mode}.mp4"
+    timing, report = run_timed(
+        lambda c=clip, s=start, e=end, m=mode: cut(master, s, e, c, m), children_cpu)
+    spent = timing.wall
+    tally.seconds[mode] += spent
+    tally.cpu[mode] += timing.cpu
+    achieved = (round(report.start * FPS), round(report.end * FPS) - 1)
+    first, last, count = frame_numbers(clip, achieved)
+    if mode == "smart":
+        tally.reencoded += report.reencoded_seconds
+        for name, phase_seconds in report.phases.items():
+            tally.phases[name] += phase_seconds
+        if report.fallback_reason:
+            print(f"  session {number}: smart fell back: {report.fallback_reason}")
+    offsets = (first - want[0], last - want[1])
+    lag = sound_offset(clip, master, report.start)
+    print(f"  session {number} {mode:<8} {spent:7.2f} s  "
+          f"first frame {offsets[0]:+d}, last frame {offsets[1]:+d}, "
+          f"{count} frames, sound {lag:+d} samples "
+          f"(achieved {report.start:.2f}-{report.end:.2f} s)")
+    tally.sound_lag[mode] = max(tally.sound_lag[mode], abs(lag), key=abs)
+    if mode != "copy":
+        tally.worst[mode] = max(tally.worst[mode], (abs(offsets[0]), abs(offsets[1])))
+        tally.counts_ok[mode] &= count == want[1] - want[0] + 1
+
+
+def summarise(tally: Tally, total: float) -> None:
+    """The modes' table and where the smart cut's time went."""
+    seconds, cpu, worst = tally.seconds, tally.cpu, tally.worst
+    print()
+    print_table(("mode", "wall", "vs accurate", "vs copy", "CPU", "CPU vs accurate",
+                 "frame-exact (first, last, count)", "sound offset, worst"))
+    for mode in MODES:
+        exact = ("keyframe-bound" if mode == "copy" else
+                 "yes" if worst[mode] == (0, 0) and tally.counts_ok[mode] else
+                 f"no: off by up to {worst[mode]} frames")
+        print(f"| {mode} | {seconds[mode]:.1f} s | x{seconds['accurate'] / seconds[mode]:.1f} "
+              f"| x{seconds['copy'] / seconds[mode]:.2f} | {cpu[mode]:.1f} s "
+              f"| x{cpu['accurate'] / cpu[mode]:.1f} | {exact} "
+              f"| {'n/a' if mode == 'copy' else f'{tally.sound_lag[mode]} samples'} |")
+    print()
+    print(f"smart re-encoded {tally.reencoded:.1f} s of {total:.0f} s "
+          f"({100 * tally.reencoded / total:.1f}%); its phases (head, tail and copy run side by "
+          "side, so they add up to more than the total):")
+    for name, spent in tally.phases.items():
+        print(f"  {name:<7} {spent:6.2f} s  {100 * spent / seconds['smart']:4.0f}%")
+
+
 def main() -> None:
     parser = bench_parser(__doc__)
     add_keep(parser, "keep the clips in build/")
@@ -131,63 +198,17 @@ def main() -> None:
     print(f"workload: {len(SESSIONS)} sessions, {total:.0f} s in all, out of a {SECONDS} s "
           f"1280x720 {FPS} fps recording with a keyframe every {KEYINT // FPS} s")
     out = Path(tempfile.mkdtemp(prefix="bench-cut-", dir=BUILD))
-    seconds: dict[str, float] = defaultdict(float)
-    cpu: dict[str, float] = defaultdict(float)  # CPU seconds of ffmpeg/ffprobe: load-proof
-    phases: dict[str, float] = defaultdict(float)
-    reencoded = 0.0
-    worst: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
-    sound_lag: dict[str, int] = defaultdict(int)
-    counts_ok: dict[str, bool] = defaultdict(lambda: True)
+    tally = Tally()
     try:
         for number, (start, end) in enumerate(SESSIONS, start=1):
-            want = (round(start * FPS), round(end * FPS) - 1)
             for mode in MODES:
-                clip = out / f"{number}-{mode}.mp4"
-                timing, report = run_timed(
-                    lambda c=clip, s=start, e=end, m=mode: cut(master, s, e, c, m), children_cpu)
-                spent = timing.wall
-                seconds[mode] += spent
-                cpu[mode] += timing.cpu
-                achieved = (round(report.start * FPS), round(report.end * FPS) - 1)
-                first, last, count = frame_numbers(clip, achieved)
-                if mode == "smart":
-                    reencoded += report.reencoded_seconds
-                    for name, phase_seconds in report.phases.items():
-                        phases[name] += phase_seconds
-                    if report.fallback_reason:
-                        print(f"  session {number}: smart fell back: {report.fallback_reason}")
-                offsets = (first - want[0], last - want[1])
-                lag = sound_offset(clip, master, report.start)
-                print(f"  session {number} {mode:<8} {spent:7.2f} s  "
-                      f"first frame {offsets[0]:+d}, last frame {offsets[1]:+d}, "
-                      f"{count} frames, sound {lag:+d} samples "
-                      f"(achieved {report.start:.2f}-{report.end:.2f} s)")
-                sound_lag[mode] = max(sound_lag[mode], abs(lag), key=abs)
-                if mode != "copy":
-                    worst[mode] = max(worst[mode], (abs(offsets[0]), abs(offsets[1])))
-                    counts_ok[mode] &= count == want[1] - want[0] + 1
+                cut_session(master, out, number, start, end, mode, tally)
         keyframe_lookup(out)
     finally:
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
-    print()
-    print_table(("mode", "wall", "vs accurate", "vs copy", "CPU", "CPU vs accurate",
-                 "frame-exact (first, last, count)", "sound offset, worst"))
-    for mode in MODES:
-        exact = ("keyframe-bound" if mode == "copy" else
-                 "yes" if worst[mode] == (0, 0) and counts_ok[mode] else
-                 f"no: off by up to {worst[mode]} frames")
-        print(f"| {mode} | {seconds[mode]:.1f} s | x{seconds['accurate'] / seconds[mode]:.1f} "
-              f"| x{seconds['copy'] / seconds[mode]:.2f} | {cpu[mode]:.1f} s "
-              f"| x{cpu['accurate'] / cpu[mode]:.1f} | {exact} "
-              f"| {'n/a' if mode == 'copy' else f'{sound_lag[mode]} samples'} |")
-    print()
-    print(f"smart re-encoded {reencoded:.1f} s of {total:.0f} s "
-          f"({100 * reencoded / total:.1f}%); its phases (head, tail and copy run side by "
-          "side, so they add up to more than the total):")
-    for name, spent in phases.items():
-        print(f"  {name:<7} {spent:6.2f} s  {100 * spent / seconds['smart']:4.0f}%")
-    project(seconds, phases, total)
+    summarise(tally, total)
+    project(tally.seconds, tally.phases, total)
 
 
 def project(seconds: dict[str, float], phases: dict[str, float], total: float) -> None:

@@ -186,6 +186,92 @@ def project(rates: Rates, forums: int, hours: float, session_minutes: float,
               f" {lower / 3600:>13.2f} h {serial / upper:>7.1f}x")
 
 
+@dataclass(frozen=True)
+class RayCosts:
+    """The Ray run's fixed costs: building the executor (ray.init and the shared-folder
+    probe), ray.init alone, and shutting down."""
+
+    construct: float
+    startup: float
+    shutdown: float
+
+    @property
+    def overhead(self) -> float:
+        return self.startup + self.shutdown
+
+
+def run_both(forum: DemoForum, count: int, keep: bool) -> tuple[RunResult, RunResult, RayCosts]:
+    """The serial run, then the Ray run, each in a fresh work folder."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-executor-"))
+    try:
+        serial_executor = SerialExecutor()
+        serial = run_all("serial", tmp / "serial", forum, count, serial_executor,
+                         concurrent=False)
+        serial_executor.close()
+
+        from pipeline.executors.ray_cluster import RayExecutor
+
+        constructing, ray_executor = run_timed(
+            lambda: RayExecutor(shared_dirs=[tmp / "ray" / "work"]))
+        try:
+            ray = run_all("ray", tmp / "ray", forum, count, ray_executor, concurrent=True)
+        finally:
+            shutdown = run_timed(ray_executor.close)[0].wall
+    finally:
+        if keep:
+            print(f"work folders kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return serial, ray, RayCosts(constructing.wall, ray_executor.startup_seconds, shutdown)
+
+
+def compare(serial: RunResult, ray: RunResult, costs: RayCosts, sessions: int,
+            session_seconds: float) -> None:
+    """Both runs' wall times, Ray's overhead, errors and whether the transcripts agree."""
+    construct, startup, shutdown = costs.construct, costs.startup, costs.shutdown
+    overhead = costs.overhead
+    ray_total = construct + ray.wall + shutdown
+    print(f"\n{'executor':<34} {'wall':>8} {'ray/serial':>10} {'per session':>11} "
+          f"{'session s per s':>15}")
+    for label, wall in [("serial, forums in turn (baseline)", serial.wall),
+                        ("ray local, forums side by side", ray.wall),
+                        ("ray incl. start-up and shutdown", ray_total)]:
+        print(f"{label:<34} {wall:>6.1f} s {wall / serial.wall:>9.2f}x "
+              f"{wall / sessions:>9.2f} s {session_seconds / wall:>15.2f}")
+    print(f"ray overhead: ray.init {startup:.1f} s + shutdown {shutdown:.1f} s = {overhead:.1f} s "
+          f"(shared-folder probe {construct - startup:.1f} s more); "
+          f"{'under' if overhead + construct - startup < 15 else 'OVER'} the 15 s goal")
+
+
+def print_stages(serial: RunResult, sessions: int) -> tuple[float, float, float]:
+    """The serial run's stage times; returns its session work, its driver-side work that
+    grows with the recording's length, and all its driver-side work, in seconds."""
+    stages = serial.stages
+    work = sum(stages.get(name, 0.0) for name in SESSION_STAGES)
+    scaled = sum(stages.get(name, 0.0) for name in SCALED_STAGES)
+    driver = serial.wall - work
+    print(f"serial run, summed over forums: cut {stages.get('cut sessions', 0.0):.1f} s "
+          f"({stages.get('cut sessions', 0.0) / sessions:.2f} s per session), transcribe "
+          f"{stages.get('transcribe', 0.0):.1f} s ({stages.get('transcribe', 0.0) / sessions:.2f}"
+          f" s per session, one model load included), driver-side {driver:.1f} s "
+          f"(extract audio {stages.get('extract audio', 0.0):.1f} s, upload "
+          f"{stages.get('upload', 0.0):.1f} s, index {stages.get('index', 0.0):.1f} s)")
+    return work, scaled, driver
+
+
+def check_texts(serial: RunResult, ray: RunResult, sessions: int) -> None:
+    """Each run's errors, and whether both wrote the same transcript text."""
+    for result in (serial, ray):
+        for error in result.errors:
+            print(f"ERROR in the {result.label} run: {error}")
+    same = serial.texts == ray.texts and len(serial.texts) == sessions
+    print(f"transcripts: serial {len(serial.texts)}, ray {len(ray.texts)} of {sessions} "
+          f"sessions; identical text: {'yes' if same else 'NO'}")
+    for key in sorted(set(serial.texts) | set(ray.texts)):
+        if serial.texts.get(key) != ray.texts.get(key):
+            print(f"  differs: {key}")
+
+
 def main() -> None:
     parser = bench_parser(__doc__)
     parser.add_argument("--forums", type=int, default=4, help="copies of the demo forum")
@@ -209,68 +295,17 @@ def main() -> None:
     model_load = run_timed(lambda: load_engine(WhisperSettings(cpu_threads=cores)))[0].wall
     print(f"Whisper model load (warm-up, outside the runs): {model_load:.1f} s")
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-executor-"))
-    try:
-        serial_executor = SerialExecutor()
-        serial = run_all("serial", tmp / "serial", forum, args.forums, serial_executor,
-                         concurrent=False)
-        serial_executor.close()
-
-        from pipeline.executors.ray_cluster import RayExecutor
-
-        constructing, ray_executor = run_timed(
-            lambda: RayExecutor(shared_dirs=[tmp / "ray" / "work"]))
-        construct = constructing.wall
-        try:
-            ray = run_all("ray", tmp / "ray", forum, args.forums, ray_executor, concurrent=True)
-        finally:
-            shutdown = run_timed(ray_executor.close)[0].wall
-    finally:
-        if args.keep:
-            print(f"work folders kept in {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    startup = ray_executor.startup_seconds
-    overhead = startup + shutdown
-    ray_total = construct + ray.wall + shutdown
-    print(f"\n{'executor':<34} {'wall':>8} {'ray/serial':>10} {'per session':>11} "
-          f"{'session s per s':>15}")
-    for label, wall in [("serial, forums in turn (baseline)", serial.wall),
-                        ("ray local, forums side by side", ray.wall),
-                        ("ray incl. start-up and shutdown", ray_total)]:
-        print(f"{label:<34} {wall:>6.1f} s {wall / serial.wall:>9.2f}x "
-              f"{wall / sessions:>9.2f} s {session_seconds / wall:>15.2f}")
-    print(f"ray overhead: ray.init {startup:.1f} s + shutdown {shutdown:.1f} s = {overhead:.1f} s "
-          f"(shared-folder probe {construct - startup:.1f} s more); "
-          f"{'under' if overhead + construct - startup < 15 else 'OVER'} the 15 s goal")
-
-    stages = serial.stages
-    work = sum(stages.get(name, 0.0) for name in SESSION_STAGES)
-    scaled = sum(stages.get(name, 0.0) for name in SCALED_STAGES)
-    driver = serial.wall - work
-    print(f"serial run, summed over forums: cut {stages.get('cut sessions', 0.0):.1f} s "
-          f"({stages.get('cut sessions', 0.0) / sessions:.2f} s per session), transcribe "
-          f"{stages.get('transcribe', 0.0):.1f} s ({stages.get('transcribe', 0.0) / sessions:.2f}"
-          f" s per session, one model load included), driver-side {driver:.1f} s "
-          f"(extract audio {stages.get('extract audio', 0.0):.1f} s, upload "
-          f"{stages.get('upload', 0.0):.1f} s, index {stages.get('index', 0.0):.1f} s)")
-
-    for result in (serial, ray):
-        for error in result.errors:
-            print(f"ERROR in the {result.label} run: {error}")
-    same = serial.texts == ray.texts and len(serial.texts) == sessions
-    print(f"transcripts: serial {len(serial.texts)}, ray {len(ray.texts)} of {sessions} "
-          f"sessions; identical text: {'yes' if same else 'NO'}")
-    for key in sorted(set(serial.texts) | set(ray.texts)):
-        if serial.texts.get(key) != ray.texts.get(key):
-            print(f"  differs: {key}")
+    serial, ray, costs = run_both(forum, args.forums, args.keep)
+    compare(serial, ray, costs, sessions, session_seconds)
+    work, scaled, driver = print_stages(serial, sessions)
+    check_texts(serial, ray, sessions)
 
     rates = Rates(cores=cores, threads=min(WhisperSettings().cpu_threads, cores),
                   work_per_session_second=max(work - model_load, 0.0) / session_seconds,
                   driver_fixed_per_forum=(driver - scaled) / args.forums,
                   driver_per_recording_second=scaled / recording_seconds,
-                  model_load=model_load, ray_overhead=overhead + construct - startup)
+                  model_load=model_load,
+                  ray_overhead=costs.overhead + costs.construct - costs.startup)
     nodes = [int(n) for n in args.nodes.split(",") if n.strip()]
     project(rates, args.project_forums, args.project_hours, args.session_minutes, nodes)
 
