@@ -174,7 +174,8 @@ def step_sqlite(place: Any, sql: str, copy_finished: bool = False) -> None:
 def step_info_json(place: Any, **fields: Any) -> None:
     """`video.info.json` as `yt-dlp -J` saves it, its one format on the local server."""
     info = {"id": "sort2021", "title": "2021 SORT 포럼", "extractor": "youtube",
-            "extractor_key": "Youtube", "webpage_url": "https://www.youtube.com/watch?v=sort2021",
+            "extractor_key": "Youtube",
+            "webpage_url": "https://www.youtube.com/watch?v=sort2021",  # not contacted: recorded
             "live_status": "not_live", "availability": "public",
             "formats": [{"format_id": "18", "url": f"{place.format('${http}')}/files/forum.mp4",
                          "ext": "mp4", "vcodec": "avc1.64000d", "acodec": "mp4a.40.2",

@@ -111,13 +111,14 @@ def test_fetches_what_a_saved_info_json_lists(tmp_path: Path, master: Path,
     info = tmp_path / "forum.info.json"
     info.write_text(json.dumps({
         "id": "sort2021", "title": "2021 SORT", "extractor": "youtube",
-        "extractor_key": "Youtube", "webpage_url": "https://www.youtube.com/watch?v=sort2021",
+        "extractor_key": "Youtube",
+        "webpage_url": "https://www.youtube.com/watch?v=sort2021",  # not contacted: recorded only
         "live_status": "was_live", "formats": [{"format_id": "18", "url": f"{base}/saved.mp4",
                                                "ext": "mp4", "protocol": "http"}]}))
     recording = fetch(FetchRequest(url=file_url(info), work_dir=tmp_path / "work",
                                    info_json=info, field="source.info_json"), LogProgress())
     _assert_recording_complete(recording, 6.0)
-    assert recording.source_url == "https://www.youtube.com/watch?v=sort2021"
+    assert recording.source_url == "https://www.youtube.com/watch?v=sort2021"  # not contacted
 
 
 def test_a_replaced_source_is_fetched_afresh_after_a_failure(tmp_path: Path,

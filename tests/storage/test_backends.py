@@ -28,7 +28,7 @@ from tests.archive_fixtures import expected_objects, s3_storage
 from tests.progress_recorder import RecordingProgress
 
 MIB = 1024 * 1024
-ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"  # not contacted: S3's ACL grantee
 
 
 def s3_config(endpoint: str, bucket: str, **extra: Any) -> S3Storage:
@@ -122,7 +122,8 @@ def test_publish_aborts_the_uploads_a_killed_run_left(
     assert "publish: removed 1 unfinished upload(s) left by an earlier run" in progress.notes
 
 
-@pytest.mark.parametrize("public_base_url", [None, "https://media.example.org/"])
+@pytest.mark.parametrize("public_base_url",
+                         [None, "https://media.example.org/"])  # not contacted: a link base
 def test_objects_are_private_whatever_the_links(
     s3_endpoint: str, s3: Any, bucket: str, make_request: Callable[[Storage], PublishRequest],
     public_base_url: str | None,
@@ -218,7 +219,8 @@ def test_error_messages_carry_no_secret(
 
 
 def test_redact_removes_signatures_tokens_and_passwords() -> None:
-    url = ("https://s3.ap-northeast-2.amazonaws.com/b/k.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+    url = ("https://s3.ap-northeast-2.amazonaws.com/b/k.mp4"  # not contacted: text to redact
+           "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
            "&X-Amz-Credential=AKIA%2F20261127&X-Amz-Security-Token=FwoGZX&X-Amz-Signature=ab12")
     text = redact(f"GET {url} via http://user:pw@proxy:3128/")
     assert "ab12" not in text and "FwoGZX" not in text and "AKIA" not in text
@@ -232,7 +234,7 @@ def test_the_readme_storage_example_is_a_valid_config() -> None:
     assert storage.s3 is not None and storage.s3 == S3Storage(
         bucket="sort-archive", prefix="forums", endpoint_url="https://...",
         region="ap-northeast-2", addressing_style="path", profile="sort",
-        public_base_url="https://cdn.example.org/")  # every other line shows a default
+        public_base_url="https://cdn.example.org/")  # not contacted; other lines are defaults
 
 
 @pytest.mark.parametrize("wrong", [
