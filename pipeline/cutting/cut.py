@@ -73,6 +73,7 @@ from pipeline.cutting.spans import (
     end_packets,
     find_spans,
     joinable,
+    restart_point,
     sound_copy,
 )
 from pipeline.errors import MediaError
@@ -201,6 +202,7 @@ def _smart(plan: CutSpans, partial: Path, parts: Path, progress: Callable[[float
     source, step = plan.source, joinable(plan)
     with _phase(phases, "probe"):
         key, stop = copy_span(plan, step)
+        restart = restart_point(plan, key, stop)
         sound = sound_copy(plan) if source.has_audio else None
     if isinstance(sound, str):
         log.info("%s: re-encoding the sound: %s", partial.name, sound)
@@ -245,7 +247,8 @@ def _smart(plan: CutSpans, partial: Path, parts: Path, progress: Callable[[float
         if isinstance(sound, SoundCopy):
             mp4_boxes.edit_sound(partial, sound.skip, sound.seconds)
     with _phase(phases, "verify"):
-        verify_joined(plan, partial, head, copied, sound if isinstance(sound, SoundCopy) else None)
+        verify_joined(plan, partial, head, round((restart - key) / step) + head,
+                      sound if isinstance(sound, SoundCopy) else None)
     progress(plan.end - plan.start)
     return CutReport(mode="smart", start=plan.start, end=plan.end, fallback_reason=None,
                      reencoded_seconds=round((head + tail) * frame, 6), phases=phases)

@@ -9,9 +9,9 @@
   `packets_around` reads the sound's packets (pts, duration, size) of the same stretch too,
   and `packets_windows` several stretches in one pass (`read_windows` may start it before
   the source is probed).
-- `starts_with_idr`, `leading_pictures`: whether a keyframe is an IDR picture with no frame
-  after it that shows before it (an I-frame of an open GOP is flagged as a keyframe too, but
-  is no clean place to start); `clean_ends`: where a copy from a keyframe can stop.
+- `is_idr`, `starts_with_idr`, `leading_pictures`: whether a keyframe is an IDR picture with
+  no frame after it that shows before it (an I-frame of an open GOP is flagged as a keyframe
+  too, but is no clean place to start); `clean_ends`: where a copy can stop.
 - Reading and editing the mp4 boxes themselves (parameter sets, the sound's edit list)
   is in `pipeline.cutting.mp4_boxes`.
 
@@ -24,7 +24,7 @@ import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pipeline.cutting.mp4_boxes import hexdump_bytes
 from pipeline.errors import MediaError
@@ -96,6 +96,7 @@ class Packet:
     key: bool
     duration: int = 0  # ticks; 0 where not read
     size: int = 0  # bytes; 0 where not read
+    pos: int = -1  # byte offset in the file; -1 where not read
 
 
 def _fraction(text: str | None) -> Fraction:
@@ -148,7 +149,8 @@ def packets_near(path: Path, source: Source, seconds: float, after: float) -> li
     """Video packets in decode order, from the keyframe at or before `seconds` until a
     packet shows later than `seconds + after`. Only that stretch of the file is read."""
     at = max(0.0, seconds + source.start)
-    data = ffprobe(path, "-select_streams", "v:0", "-show_entries", "packet=pts,dts,flags",
+    data = ffprobe(path, "-select_streams", "v:0", "-show_entries",
+                   "packet=pts,dts,flags,pos,size",
                    "-read_intervals", _interval(at, after))
     return [_packet(p) for p in data.get("packets", []) if p.get("pts") is not None]
 
@@ -178,7 +180,7 @@ def read_windows(path: Path, windows: list[tuple[float, float]],
     intervals = [_interval(max(0.0, seconds + start), after,
                            from_start=max(0.0, seconds + start) < FROM_START)
                  for seconds, after in windows]
-    data = ffprobe(path, "-show_entries", "packet=stream_index,pts,dts,flags,duration,size",
+    data = ffprobe(path, "-show_entries", "packet=stream_index,pts,dts,flags,duration,size,pos",
                    "-read_intervals", ",".join(intervals))
     return WindowsRead(start, tuple(windows), data.get("packets", []))
 
@@ -217,7 +219,7 @@ def packets_around(path: Path, source: Source, seconds: float,
     starts at the file's first packets (a seek to 0 would pass over the sound's priming)."""
     at = max(0.0, seconds + source.start)
     data = ffprobe(path, "-show_entries", "packet=stream_index,pts,dts,flags,"
-                   "duration,size", "-read_intervals",
+                   "duration,size,pos", "-read_intervals",
                    _interval(at, after, from_start=reads_from_start(source, seconds)))
     streams: dict[int, list[Packet]] = {source.video_index: [], source.audio_index: []}
     for p in data.get("packets", []):
@@ -234,14 +236,46 @@ def _interval(at: float, after: float, from_start: bool = False) -> str:
 def _packet(p: dict[str, Any]) -> Packet:
     return Packet(pts=int(p["pts"]), dts=int(p.get("dts", p["pts"])),
                   key="K" in p.get("flags", ""), duration=int(p.get("duration") or 0),
-                  size=int(p.get("size") or 0))
+                  size=int(p.get("size") or 0), pos=int(p.get("pos") or -1))
+
+
+def nal_length_size(extradata: bytes) -> int:
+    """Bytes of each NAL unit's length prefix in the samples (from the avcC; 4 by default)."""
+    return (extradata[4] & 3) + 1 if extradata[:1] == b"\x01" and len(extradata) > 4 else 4
+
+
+def _first_slice(handle: BinaryIO, pos: int, end: int, size: int) -> int | None:
+    """The NAL type (1 or 5) of the first slice among length-prefixed NAL units from `pos`
+    to `end`, or None where they do not parse as such."""
+    while pos + size < end:
+        handle.seek(pos)
+        unit = handle.read(size + 1)
+        length = int.from_bytes(unit[:size], "big")
+        if len(unit) < size + 1 or length == 0 or unit[size] & 0x80:
+            return None
+        kind = unit[size] & 0x1F
+        if kind in (1, 5):
+            return kind
+        pos += size + length
+    return None
+
+
+def is_idr(path: Path, packet: Packet, extradata: bytes) -> bool | None:
+    """Whether the picture of a packet read with its byte position and size is an IDR
+    picture (True), another picture (False), or cannot be told from the file (None: a
+    container whose packets do not lie there as length-prefixed NAL units)."""
+    if packet.pos < 0 or packet.size <= 0:
+        return None
+    with path.open("rb") as handle:
+        kind = _first_slice(handle, packet.pos, packet.pos + packet.size,
+                            nal_length_size(extradata))
+    return None if kind is None else kind == 5
 
 
 def starts_with_idr(mp4: Path, extradata: bytes) -> bool:
     """Whether the first picture of a one-track mp4 that ffmpeg wrote (its samples one
     after another from the start of the mdat) holds an IDR slice (NAL type 5): read from
     the file, a few bytes a NAL unit."""
-    size = (extradata[4] & 3) + 1 if extradata[:1] == b"\x01" and len(extradata) > 4 else 4
     with mp4.open("rb") as handle:
         end, pos = handle.seek(0, 2), 0
         while pos + 8 <= end:  # to the mdat
@@ -256,16 +290,7 @@ def starts_with_idr(mp4: Path, extradata: bytes) -> bool:
             pos += struct.unpack_from(">Q", header, 8)[0] if box == 1 else max(box, 8)
         else:
             return False
-        while pos + size < end:  # NAL units of the first sample, to its first slice
-            handle.seek(pos)
-            unit = handle.read(size + 1)
-            if len(unit) < size + 1:
-                return False
-            kind = unit[size] & 0x1F
-            if kind in (1, 5):
-                return kind == 5
-            pos += size + int.from_bytes(unit[:size], "big")
-    return False
+        return _first_slice(handle, pos, end, nal_length_size(extradata)) == 5
 
 
 def on_grid(packets: list[Packet], step: Fraction) -> bool:
@@ -282,13 +307,16 @@ def leading_pictures(packets: list[Packet], index: int) -> bool:
 
 
 def clean_ends(step: Fraction, packets: list[Packet], index: int) -> list[Fraction]:
-    """Ticks T where a copy from the keyframe `packets[index]` can stop: the packets up to
-    some point in decode order are exactly the frames before T, so none refers to a frame
-    that is left out (with B-frames, a frame shown before T may need one shown after)."""
-    key = packets[index].pts
-    ends, highest = [Fraction(key)], key
+    """Ticks T where a copy that runs through the keyframe `packets[index]` can stop: the
+    packets up to some point in decode order are exactly the frames before T, so none
+    refers to a frame that is left out (with B-frames, a frame shown before T may need one
+    shown after). An open GOP's keyframe has leading pictures, decoded after it and shown
+    before it; every frame decoded before the keyframe shows before them, so the frames
+    are counted from the earliest shown."""
+    base = min(p.pts for p in packets[index:])
+    ends, highest = [Fraction(base)], base
     for count, packet in enumerate(packets[index:], start=1):
         highest = max(highest, packet.pts)
-        if abs(highest - key - (count - 1) * step) <= 1:
-            ends.append(key + count * step)
+        if abs(highest - base - (count - 1) * step) <= 1:
+            ends.append(base + count * step)
     return ends

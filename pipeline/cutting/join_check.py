@@ -15,28 +15,27 @@ from pipeline.cutting.spans import CutSpans, NotJoinable, SoundCopy
 JOIN_CHECK = 1.0  # seconds decoded past the head's join to verify it
 
 
-def verify_joined(plan: CutSpans, clip: Path, head: int, copied: int,
+def verify_joined(plan: CutSpans, clip: Path, head: int, restart: int,
                   sound: SoundCopy | None) -> None:
     """Check the joined clip where it can have gone wrong, at the joins, without decoding
     the middle (the source's own packets, byte for byte): decode its video and sound from
-    its start to JOIN_CHECK past the head, and its video from the keyframe of the last
-    copied frame to the end, with no decoder error and every frame there in its place on the
-    frame grid (so the middle's timestamps are right at both ends); exactly the planned
-    number of video packets in the clip's index; both streams as long as the session; a
-    copied sound starting with the planned packet at the planned time, with the planned
-    packet count."""
+    its start to JOIN_CHECK past the head, and its video from frame `restart` (the last
+    copied IDR frame, where a decoder can start: in an open GOP other keyframes cannot) to
+    the end, with no decoder error and every frame there in its place on the frame grid
+    (so the middle's timestamps are right at both ends); exactly the planned number of
+    video packets in the clip's index; both streams as long as the session; a copied sound
+    starting with the planned packet at the planned time, with the planned packet count."""
     assert plan.step is not None
     step, count = plan.step * plan.source.time_base, plan.count  # seconds a frame
     check = min(count, head + math.ceil(JOIN_CHECK / step))
-    last = head + copied - 1  # the last copied frame
     # ffprobe stops reading at the first packet that shows at or after the end of a window,
     # so read a little further than the frames to check. The second window's seek lands on
     # the keyframe at or before the time given, which the index may count in decode time,
-    # where B-frames move a frame earlier by up to their depth: aim that much earlier, so
-    # that it is never the tail's first frame, but the keyframe of the last copied frame
-    # (or one before it).
+    # where B-frames move a frame earlier by up to their depth: aim a quarter frame after
+    # the restart frame, so that the seek lands on it (the keyframe before it is at least
+    # a GOP earlier, and the tail's first frame later).
     reach = float(check * step) + JOIN_CHECK / 4
-    aim = float(max(0, last - plan.source.has_b_frames) * step + step / 4)
+    aim = float(restart * step + step / 4)
     probes = {
         "start": ["-show_streams", "-show_packets", "-show_frames", "-show_entries",
                   "stream=index,codec_type,time_base,duration,nb_frames:"
@@ -68,9 +67,9 @@ def verify_joined(plan: CutSpans, clip: Path, head: int, copied: int,
     if start[:check] != list(range(check)):
         raise NotJoinable(f"the joined clip's first {check} frames do not decode in order")
     end = frames(found["end"])
-    if not end or not end[0][1] or end[0][0] > last or (
+    if not end or not end[0][1] or end[0][0] != restart or (
             [number for number, _ in end] != list(range(end[0][0], count))):
-        raise NotJoinable("the joined clip's frames from the last copied keyframe to the end "
+        raise NotJoinable("the joined clip's frames from the last copied IDR frame to the end "
                           "do not decode in order")
     _check_lengths(plan, streams)
     if sound is not None:

@@ -17,6 +17,7 @@ from pipeline.errors import MediaError, SplitError
 
 START_WINDOW = 12.0  # seconds of packets read after the start to find the next keyframe
 END_WINDOW = 1.0  # seconds read past the end to see where the copy can stop
+END_LOOKBACK = 11.0  # seconds read before the end: the last IDR frame (often 10 s apart)
 
 
 class NotJoinable(Exception):
@@ -68,9 +69,8 @@ class SoundCopy:
 
 
 def copy_span(plan: CutSpans, step: Fraction) -> tuple[int, Fraction]:
-    """Where the stream copy starts (the first keyframe at or after the first frame; the
-    caller checks that it is an IDR frame) and stops (the last clean stop at or before the
-    end, in ticks)."""
+    """Where the stream copy starts (the first clean start at or after the first frame:
+    `next_keyframe`) and stops (the last clean stop at or before the end, in ticks)."""
     key = next_keyframe(plan)
     if key.pts >= plan.end_tick:
         raise NotJoinable("no keyframe inside the session: nothing to stream-copy")
@@ -130,27 +130,51 @@ def joinable(plan: CutSpans) -> Fraction:
     return plan.step
 
 
+def clean_start(plan: CutSpans, packets: list[Packet], index: int) -> bool:
+    """Whether a copy can start at the keyframe `packets[index]`: an IDR picture (or one the
+    file cannot tell: the copy's first picture is checked again once it is written) with
+    no leading pictures. A recovery-point I-frame of an open GOP is not: the frames after
+    it still name frames before it in their reference marking, which a decoder reports as
+    an error ("mmco: unref short failure") even with its leading pictures dropped."""
+    return (not h264.leading_pictures(packets, index)
+            and h264.is_idr(plan.path, packets[index], plan.source.extradata) is not False)
+
+
 def next_keyframe(plan: CutSpans) -> Packet:
-    """The first keyframe at or after the first frame, checked to have no leading
-    pictures. The window read grows until it holds the keyframe and a few packets after."""
-    packets, after = plan.start_packets, START_WINDOW
+    """The first keyframe at or after the first frame where a copy can start cleanly
+    (`clean_start`). The window read grows until it holds that keyframe and a few packets
+    after it, or reaches the session's end."""
+    packets, after, skipped = plan.start_packets, START_WINDOW, 0
     while True:
-        index = next((i for i, p in enumerate(packets)
-                      if p.key and p.pts >= plan.first - Fraction(1, 2)), None)
-        if index is not None and len(packets) - index > 16:
-            break
-        if plan.start + after > min(plan.end, plan.source.duration) + 1:
-            if index is None:
-                raise NotJoinable("no keyframe inside the session: nothing to stream-copy")
+        final = plan.start + after > min(plan.end, plan.source.duration) + 1
+        keys = [i for i, p in enumerate(packets) if p.key and p.pts >= plan.first - Fraction(1, 2)
+                and p.pts < plan.end_tick and (final or i + 16 < len(packets))]
+        index = next((i for i in keys if clean_start(plan, packets, i)), None)
+        if index is not None:
+            return packets[index]
+        skipped = max(skipped, len(keys))
+        if final:
             break
         after *= 4
         packets = h264.packets_near(plan.path, plan.source, plan.start, after)
-    no_leading_pictures(plan, packets, index)
-    return packets[index]
+    if not skipped:
+        raise NotJoinable("no keyframe inside the session: nothing to stream-copy")
+    raise NotJoinable(f"open GOP: none of the session's {skipped} keyframes is an IDR frame "
+                      "with no leading pictures, so no copy can start cleanly")
+
+
+def restart_point(plan: CutSpans, key: int, stop: Fraction) -> int:
+    """The last clean start (`clean_start`) copied, at or after `key` and before `stop`:
+    where a decoder can start to check the end of the clip."""
+    packets, _ = end_packets(plan)
+    found = [p.pts for i, p in enumerate(packets)
+             if p.key and key <= p.pts < stop and clean_start(plan, packets, i)]
+    return max(found, default=key)
 
 
 def end_packets(plan: CutSpans) -> tuple[list[Packet], int]:
-    """Packets from the last keyframe at or before the end, and that keyframe's index."""
+    """Packets from the last keyframe at or before the end, and that keyframe's index (an
+    open GOP's keyframe will do: see `h264.clean_ends`)."""
     packets = plan.end_packets
     if packets is None:
         packets = h264.packets_near(plan.path, plan.source, plan.end, END_WINDOW)
@@ -158,15 +182,7 @@ def end_packets(plan: CutSpans) -> tuple[list[Packet], int]:
     keys = [i for i, p in enumerate(packets) if p.key and p.pts <= end_tick + Fraction(1, 2)]
     if not keys:
         raise NotJoinable(f"no keyframe found before the end at {plan.end:.3f} s")
-    no_leading_pictures(plan, packets, keys[-1])
     return packets, keys[-1]
-
-
-def no_leading_pictures(plan: CutSpans, packets: list[Packet], index: int) -> None:
-    key = packets[index]
-    if h264.leading_pictures(packets, index):
-        raise NotJoinable(f"open GOP: frames after the keyframe at "
-                          f"{plan.seconds(key.pts):.3f} s show before it")
 
 
 def find_spans(path: Path, start: float, end: float, ends: bool = True) -> CutSpans:
@@ -174,10 +190,11 @@ def find_spans(path: Path, start: float, end: float, ends: bool = True) -> CutSp
     around the end, are read in one pass, while the source is probed."""
 
     def windows(end: float) -> list[tuple[float, float]]:
-        # From a second before the end: the frame kept last may lie up to half a frame
-        # before the end asked for, and the keyframe before it must be in the window.
+        # From END_LOOKBACK before the end: the frame kept last may lie up to half a frame
+        # before the end asked for, and the keyframe before it must be in the window, as
+        # must an IDR frame to check the clip's end from (`restart_point`).
         return [(start, START_WINDOW),
-                *([(max(0.0, end - 1.0), END_WINDOW + 1.0)] if ends else [])]
+                *([(max(0.0, end - END_LOOKBACK), END_WINDOW + END_LOOKBACK)] if ends else [])]
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         guess = pool.submit(h264.read_windows, path, windows(end))

@@ -363,8 +363,8 @@ def test_a_copy_one_frame_short_is_caught(source: Path, tmp_path: Path,
 def test_smart_decodes_only_around_the_joins(source: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """The check decodes from the start to 1 s past the head (1.44 s here), and from the
-    keyframe of the last copied frame (20.0 s in the source) to the end; the middle, the
-    source's own packets, is only counted (in the clip's index)."""
+    last copied IDR frame (20.0 s in the source) to the end; the middle, the source's own
+    packets, is only counted (in the clip's index)."""
     probes: list[list[str]] = []
     probe: Callable[[Path, list[str]], Any] = cut_verify.probe_checked
 
@@ -382,10 +382,10 @@ def test_smart_decodes_only_around_the_joins(source: Path, tmp_path: Path,
     ends = [float(w[:-1]) for w in decoded if w.endswith("%")]
     assert len(decoded) == 2 and len(starts) == len(ends) == 1
     assert 1.44 + 1.0 <= starts[0] <= 1.44 + 1.0 + 0.26  # to the join + 1 s, and a margin
-    # Two frames (the B-frame depth) before the last copied frame (24.48 or 24.52 s: the
-    # tail is 0-3 frames), so the decoding starts at its keyframe (20.0 s), never at the
-    # tail's: 8.56 + 2.94 to 20.0 s is not decoded.
-    assert 24.6 - 8.56 - 6 * 0.04 <= ends[0] < 24.6 - 8.56 - 2 * 0.04
+    # A quarter frame after the last copied IDR frame (20.0 s in the source, 11.44 s in the
+    # clip), so the decoding starts there, never at the tail's first frame: 8.56 + 2.94 to
+    # 20.0 s is not decoded.
+    assert ends[0] == pytest.approx(20.0 - 8.56 + 0.01, abs=1e-6)
     assert all("-show_frames" in args for args in probes)  # nothing else is decoded
 
 
