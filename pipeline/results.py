@@ -74,6 +74,7 @@ class PlanResult(Record):
     sessions: tuple[PlannedSession, ...]
     gaps: tuple[tuple[float, float], ...] = ()
     notes: tuple[str, ...] = ()
+    review: tuple[str, ...] = ()  # boundaries detection is unsure of: staff should check them
     plan_file: Path | None = None
 
     @property

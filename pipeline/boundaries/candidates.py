@@ -9,9 +9,17 @@ import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-KINDS = ("silence", "black", "scene", "applause", "cue")
+KINDS = ("pause", "silence", "black", "scene", "applause", "cue")
 MERGE, ATTACH, MIN_CARD = 1.0, 5.0, 1.5
+
+
+class SpeechRuns(Protocol):
+    """Where somebody speaks (`pipeline.boundaries.speech.SpeechMap`)."""
+
+    def speaks(self, a: float, b: float, allowed: Sequence[tuple[float, float]] = ()) -> bool:
+        ...
 
 
 @dataclass(frozen=True)
@@ -76,13 +84,19 @@ class Break:
     kinds: list[str] = field(default_factory=list)
 
 
-def breaks(candidates: Sequence[Candidate], origin: float = 0.0) -> list[Break]:
-    """Candidates merged into breaks (see the module docstring), in time order."""
+def breaks(candidates: Sequence[Candidate], origin: float = 0.0,
+           speech: SpeechRuns | None = None) -> list[Break]:
+    """Candidates merged into breaks (see `pipeline.boundaries.fit`), in time order. With
+    the recording's speech, two signs merge only if nobody speaks between them (but the
+    MC, in a cue's span): a speaker's closing line after a breath is no part of a break."""
     edges = sorted((c for c in candidates if c.end is not None or c.kind == "scene"),
                    key=lambda c: c.time)
+    mc = [(c.time, c.last) for c in candidates if c.kind == "cue" and c.end is not None]
     groups: list[list[Candidate]] = []
     for cand in edges:
-        if groups and cand.time <= max(c.last for c in groups[-1]) + MERGE:
+        last = max(c.last for c in groups[-1]) if groups else -math.inf
+        if groups and cand.time <= last + MERGE and (
+                speech is None or not speech.speaks(last, cand.time, mc)):
             groups[-1].append(cand)
         else:
             groups.append([cand])
@@ -95,7 +109,10 @@ def breaks(candidates: Sequence[Candidate], origin: float = 0.0) -> list[Break]:
 
 
 def _break(group: list[Candidate], origin: float) -> Break:
-    spans = [c for c in group if c.end is not None or c.kind == "scene"] or group
+    # Where nobody speaks bounds the break when that is known: a scene change or applause
+    # that starts under the last words must not move the end of the session before them.
+    spans = ([c for c in group if c.kind == "pause"]
+             or [c for c in group if c.end is not None or c.kind == "scene"] or group)
     start, end = min(c.time for c in spans), max(c.last for c in spans)
     best: dict[str, float] = {}
     for cand in group:

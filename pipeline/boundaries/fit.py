@@ -44,13 +44,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipeline.boundaries.candidates import (
     MERGE,
     AgendaItem,
     Break,
     Candidate,
+    SpeechRuns,
     breaks,
     normalise,
     similarity,
@@ -59,6 +60,7 @@ from pipeline.config.forum import format_time
 from pipeline.results import Chapter
 
 NAME_BONUS, NAME_MALUS, HINT_WEIGHT, MAX_BREAKS = 0.5, 0.25, 1.0, 400
+END_PAD, START_PAD, REVIEW_BELOW = 0.2, 0.2, 0.6
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class Fit:
     sessions: tuple[Placement, ...]
     gaps: tuple[tuple[float, float], ...]  # not in any session, the recording's ends included
     notes: tuple[str, ...]
+    review: tuple[str, ...] = ()  # the boundaries the fit is unsure of, for staff to check
 
 @dataclass
 class _Run:
@@ -127,16 +130,27 @@ def _name_score(found: set[str], item: AgendaItem) -> float:
     return NAME_BONUS if item.id in found else -NAME_MALUS
 
 
+def _opening(brk: Break) -> float:
+    """Where the session after a break starts: its title card, or a breath before its
+    first word (never before the break)."""
+    return max(brk.start, brk.resume - START_PAD) if brk.resume >= brk.end else brk.resume
+
+
+def _closing(brk: Break) -> float:
+    """Where the session before a break ends: a breath after its last word."""
+    return min(brk.end, brk.start + END_PAD)
+
+
 def _solve(run: _Run, all_breaks: list[Break], min_session: float,
-           notes: list[str]) -> list[Placement]:
+           notes: list[str], review: list[str]) -> list[Placement]:
     lo, hi, items = run.lo, run.hi, run.items
     lead = next((b for b in all_breaks if b.start <= lo + MERGE and b.end >= lo - MERGE),
                 Break(lo, lo, lo, 1.0))
     trail = next((b for b in reversed(all_breaks)
                   if b.end >= hi - MERGE and b.start <= hi + MERGE and b is not lead),
                  Break(hi, hi, hi, 1.0))
-    first = lo if run.exact_start else max(lo, lead.resume)
-    last = hi if run.exact_end else min(hi, trail.start)
+    first = lo if run.exact_start else max(lo, _opening(lead))
+    last = hi if run.exact_end else min(hi, _closing(trail))
     inner = [b for b in all_breaks if b is not lead and b is not trail
              and first + min_session <= b.start and b.resume <= last - min_session]
     inner = sorted(sorted(inner, key=lambda b: -b.strength)[:MAX_BREAKS], key=lambda b: b.start)
@@ -154,7 +168,8 @@ def _solve(run: _Run, all_breaks: list[Break], min_session: float,
     planned = []
     for i, item in enumerate(items):
         a, b = nodes[chosen[i]], nodes[chosen[i + 1]]
-        start, end = a.resume, b.start
+        start = a.resume if a is nodes[0] else _opening(a)
+        end = b.start if b is nodes[-1] else _closing(b)
         inside = max((x.strength for x in inner if start < x.start and x.resume < end),
                      default=0.0)
         source = "config" if item.start is not None and item.end is not None else "detected"
@@ -165,6 +180,10 @@ def _solve(run: _Run, all_breaks: list[Break], min_session: float,
             notes.append(f"{items[i - 1].id} | {item.id}: {format_time(a.start)}-"
                          f"{format_time(a.resume)} ({'+'.join(a.kinds) or 'no sign'}, "
                          f"strength {a.strength:.2f})")
+            if a.strength < REVIEW_BELOW:
+                review.append(f"{items[i - 1].id} | {item.id} at {format_time(a.start)}: "
+                              f"only {'+'.join(a.kinds) or 'the duration'} (strength "
+                              f"{a.strength:.2f}); check where {item.id} starts")
     return planned
 
 
@@ -214,18 +233,19 @@ def _filler(items: list[AgendaItem], first: float, last: float) -> list[Break]:
 
 
 def choose(agenda: Sequence[AgendaItem], candidates: Sequence[Candidate], duration: float,
-           *, min_session: float = 20.0) -> Fit:
-    """The plan that best fits the agenda's order, its given times and duration hints."""
+           *, min_session: float = 20.0, speech: SpeechRuns | None = None) -> Fit:
+    """The plan that best fits the agenda's order, its given times and duration hints.
+    With the recording's `speech`, no break spans a word (see `breaks`)."""
     if not agenda:
         raise ValueError("the agenda has no sessions")
-    all_breaks, notes = breaks(candidates), list[str]()
+    all_breaks, notes, review = breaks(candidates, speech=speech), list[str](), list[str]()
     known = {item.id for item in agenda}
     for brk in all_breaks:
         brk.names &= known  # a cue may name a session of another agenda
     sessions: list[Placement] = []
     for run in _runs(agenda, duration):
-        sessions += _solve(run, all_breaks, min_session, notes)
-    return _fit(sessions, duration, notes)
+        sessions += _solve(run, all_breaks, min_session, notes, review)
+    return replace(_fit(sessions, duration, notes), review=tuple(review))
 
 
 def _fit(sessions: list[Placement], duration: float, notes: list[str]) -> Fit:

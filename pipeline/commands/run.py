@@ -57,8 +57,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     rows = [{"id": s.plan.id, "title": s.plan.title, "start": s.plan.start, "end": s.plan.end,
              "source": s.source, "confidence": s.confidence} for s in result.sessions]
     if args.json:
-        print(json.dumps({"sessions": rows, "gaps": [list(g) for g in result.gaps]},
-                         ensure_ascii=False))
+        print(json.dumps({"sessions": rows, "gaps": [list(g) for g in result.gaps],
+                          "review": list(result.review)}, ensure_ascii=False))
         return ExitCode.OK
     print(f"{config.forum.id}: plan ({result.plan_file})")
     for item in result.sessions:
@@ -69,6 +69,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"  gap                      {format_time(start)} - {format_time(end)}")
     for note in result.notes:
         print(f"  note: {note}")
+    for line in result.review:
+        print(f"  check: {line}")
     return ExitCode.OK
 
 

@@ -36,11 +36,11 @@ from pipeline.results import (
     SessionPlan,
     SpeakerRef,
 )
-from pipeline.stage import RunContext, Stage
+from pipeline.stage import RunContext, RunReport, Stage
 
 log = logging.getLogger("pipeline.plan")
 PLAN_FILE = "plan.yaml"
-DETECTION_VERSION = 1  # bump when detection changes, so old plans are redone
+DETECTION_VERSION = 2  # bump when detection changes, so old plans are redone
 
 
 def sessions_from_chapters(chapters: tuple[Chapter, ...]) -> list[SessionPlan]:
@@ -133,7 +133,6 @@ def _inside(result: PlanResult, duration: float, where: Path) -> None:
 def _detected(config: ForumConfig, fetched: FetchResult, whisper: WhisperSettings) -> PlanResult:
     from pipeline import boundaries
     from pipeline.asr import make_engine
-    from pipeline.boundaries.signals import CUE_DECODE
 
     recording = fetched.recording
     agenda = [boundaries.AgendaItem(
@@ -143,17 +142,34 @@ def _detected(config: ForumConfig, fetched: FetchResult, whisper: WhisperSetting
         plan, report = boundaries.match_chapters(agenda, recording.chapters)
         notes = tuple(report)
     else:
-        candidates = boundaries.collect_candidates(
+        signals = boundaries.collect_candidates(
             recording.video_path, recording.audio_path, recording.duration, agenda=agenda,
-            engine=make_engine(replace(whisper, engine="faster-whisper", decode=CUE_DECODE)))
+            engine=make_engine(replace(whisper, engine="faster-whisper",
+                                       decode=boundaries.CUE_DECODE)))
+        for heard in signals.heard:
+            log.info("heard %s-%s (%s): %s", format_time(heard.island.start),
+                     format_time(heard.island.end), heard.owner, heard.text)
         try:
-            plan = boundaries.choose(agenda, candidates, recording.duration)
+            plan = boundaries.choose(agenda, signals.candidates, recording.duration,
+                                     speech=signals.speech)
         except ValueError as exc:
             raise ConfigError(config.path, "sessions", f"{exc}; give the session times in "
                                                        "the config") from None
         notes = plan.notes
     times = {p.id: (p.start, p.end, p.source, p.confidence) for p in plan.sessions}
-    return _assemble(config, times, (), notes)  # gaps between sessions: see gaps_between
+    result = _assemble(config, times, (), notes)  # gaps between sessions: see gaps_between
+    return result.model_copy(update={"review": _review(result, plan.review)})
+
+
+def _review(result: PlanResult, unsure: tuple[str, ...]) -> tuple[str, ...]:
+    """The fit's unsure boundaries, and each detected session of low confidence."""
+    from pipeline import boundaries
+
+    low = tuple(f"{s.plan.id}: confidence {s.confidence:.2f}; check its start and end"
+                for s in result.sessions
+                if s.source in ("detected", "chapters")
+                and s.confidence < boundaries.REVIEW_BELOW)
+    return unsure + low
 
 
 def gaps_between(result: PlanResult, shortest: float = 0.5) -> tuple[tuple[float, float], ...]:
@@ -171,6 +187,7 @@ def write_plan(path: Path, result: PlanResult) -> None:
                       "end": s.plan.end, "source": s.source, "confidence": s.confidence}
                      for s in result.sessions],
         "gaps": [list(gap) for gap in result.gaps],
+        "review": list(result.review),
     }
     partial = path.with_name(path.name + ".part")
     partial.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
@@ -216,7 +233,10 @@ class PlanStage(Stage[PlanResult]):
         recording = ctx.get(FetchResult).recording
         return [ctx.checksum(recording.video_path),
                 [s.model_dump(mode="json") for s in ctx.config.forum.sessions],
-                [c.model_dump(mode="json") for c in recording.chapters], DETECTION_VERSION]
+                [c.model_dump(mode="json") for c in recording.chapters],
+                # A change to detection redoes only plans that detect something (a fully
+                # timed forum's plan keeps the version its runs were made with, 1).
+                1 if ctx.config.fully_timed() else DETECTION_VERSION]
 
     def outputs(self, result: PlanResult) -> list[Path]:
         return [result.plan_file] if result.plan_file else []
@@ -224,6 +244,11 @@ class PlanStage(Stage[PlanResult]):
     def run(self, ctx: RunContext) -> PlanResult:
         return plan_sessions(ctx.config, ctx.get(FetchResult), ctx.work_dir,
                              ctx.options.whisper)
+
+    def summarise(self, result: PlanResult, ran: bool, report: RunReport) -> None:
+        super().summarise(result, ran, report)
+        report.warnings += [f"plan: {line} ({result.plan_file or PLAN_FILE})"
+                            for line in result.review]
 
     def describe(self, ctx: RunContext) -> str:
         sessions = ctx.config.forum.sessions

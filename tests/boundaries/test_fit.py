@@ -25,7 +25,10 @@ from pipeline.boundaries import (
     match_chapters,
 )
 from pipeline.boundaries.candidates import breaks
-from pipeline.boundaries.signals import CUE_DECODE, find_cue, visual
+from pipeline.boundaries.fit import END_PAD, START_PAD
+from pipeline.boundaries.heard import CUE_DECODE, find_cue
+from pipeline.boundaries.signals import visual
+from pipeline.boundaries.speech import SpeechMap
 from pipeline.demo import DEMO_SESSIONS, find_speech_dir
 from pipeline.media.probe import extract_audio
 from pipeline.results import Chapter
@@ -46,6 +49,7 @@ class Forum:
     duration: float
     truth: list[tuple[float, float, float]]  # per talk: card start, speech start, speech end
     candidates: list[Candidate]
+    speech: SpeechMap
     seconds: float  # what collect_candidates took
 
 
@@ -62,13 +66,13 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> Forum:
                                          decode=CUE_DECODE))  # as the plan stage's
     engine.load()  # not part of the detection time: the plan stage loads it once
     began = time.perf_counter()
-    candidates = collect_candidates(video, audio, length, agenda=AGENDA, engine=engine)
-    seconds = time.perf_counter() - began
+    signals = collect_candidates(video, audio, length, agenda=AGENDA, engine=engine)
+    seconds, candidates = time.perf_counter() - began, signals.candidates
     print(f"\ndetection: {seconds:.1f} s for {length:.0f} s of recording "
           f"({seconds / (length / 60):.1f} s per minute)")
     print("cues:", [(round(c.time, 1), c.strength, c.session, c.text) for c in candidates
                     if c.kind == "cue"])
-    return Forum(video, audio, length, truth, candidates, seconds)
+    return Forum(video, audio, length, truth, candidates, signals.speech, seconds)
 
 
 def off_by(plan: Fit, forum: Forum, talks: list[int]) -> list[tuple[str, float, float]]:
@@ -77,11 +81,14 @@ def off_by(plan: Fit, forum: Forum, talks: list[int]) -> list[tuple[str, float, 
             for planned, talk in zip(plan.sessions, talks, strict=True)]
 
 
-def test_every_boundary_is_found_within_two_seconds(forum: Forum) -> None:
-    plan = choose(AGENDA, forum.candidates, forum.duration)
+def test_every_session_is_its_card_and_its_talk(forum: Forum) -> None:
+    """Each session starts on its title card and ends a breath after its last word: every
+    word inside, and no more than 0.3 s of the break. (The truth's end is the end of the
+    last fragment played, which holds up to a few tenths of a second of its own silence.)"""
+    plan = choose(AGENDA, forum.candidates, forum.duration, speech=forum.speech)
     errors = off_by(plan, forum, [0, 1, 2, 3])
     print("start, end - truth (s):", [(i, round(a, 2), round(b, 2)) for i, a, b in errors])
-    assert all(abs(a) <= TOLERANCE and abs(b) <= TOLERANCE for _, a, b in errors), errors
+    assert all(abs(a) <= 0.3 and -0.3 <= b <= 0.3 for _, a, b in errors), errors
     assert [p.id for p in plan.sessions] == [s.id for s in AGENDA]
     assert {p.source for p in plan.sessions} == {"detected"}
     assert all(p.confidence >= 0.8 for p in plan.sessions), plan.sessions
@@ -93,14 +100,14 @@ def test_every_boundary_is_found_within_two_seconds(forum: Forum) -> None:
     assert plan.gaps[-1][1] == forum.duration
     assert len(plan.notes) == 3 and "applause" in plan.notes[0], plan.notes
     kinds = {c.kind for c in forum.candidates}
-    assert {"silence", "applause", "black", "scene"} <= kinds, kinds
+    assert {"pause", "applause", "black", "scene"} <= kinds, kinds
 
 
 def test_every_signal_marks_every_break(forum: Forum) -> None:
-    """Each break between talks holds applause, silence, black and scene changes."""
+    """Each break between talks holds a pause in speech, applause, black and scene changes."""
     for (_card, _speech, end), (card, _s, _e) in itertools.pairwise(forum.truth):
         near = {c.kind for c in forum.candidates if end - 1 <= c.time <= card + 1}
-        assert {"silence", "applause", "black", "scene"} <= near, (end, near)
+        assert {"pause", "applause", "black", "scene"} <= near, (end, near)
     claps = [c for c in forum.candidates if c.kind == "applause"]
     assert len(claps) == 4, claps  # none inside the talks
     ends = [talk[2] for talk in forum.truth]
@@ -109,7 +116,7 @@ def test_every_signal_marks_every_break(forum: Forum) -> None:
 
 def test_key_frame_scan_is_as_exact_as_the_full_scan(forum: Forum) -> None:
     """Key frames every 2 s only, none forced at the cuts: refinement finds the frame."""
-    near = [(c.time, c.last) for c in forum.candidates if c.kind in ("silence", "applause")]
+    near = [(c.time, c.last) for c in forum.candidates if c.kind in ("pause", "applause")]
     full = [c for c in visual(forum.video, forum.duration, near, "full") if c.kind == "black"]
     fast = [c for c in visual(forum.video, forum.duration, near, "keyframes")
             if c.kind == "black"]
@@ -124,17 +131,19 @@ def test_key_frame_scan_is_as_exact_as_the_full_scan(forum: Forum) -> None:
 def test_duration_hints_decide_between_equally_strong_breaks(forum: Forum) -> None:
     """Three sessions, the middle one two talks long: three equally strong breaks for two
     boundaries, and only the rough durations (within 15 %) tell which two."""
-    between = [b.strength for b in breaks(forum.candidates)
-               if 10 < b.start < forum.duration - 10]
-    assert len(between) == 3 and max(between) - min(between) < 0.05  # signals cannot tell
+    between = sorted((b.strength for b in breaks(forum.candidates, speech=forum.speech)
+                      if 10 < b.start < forum.duration - 10), reverse=True)
+    top, rest = between[:3], between[3:]  # the rest: pauses inside the talks
+    assert max(top) - min(top) < 0.05  # the signals cannot tell the three apart
+    assert all(strength < min(top) - 0.2 for strength in rest), between
     lengths = [end - card for card, _s, end in forum.truth]
     agenda = [AgendaItem("keynote", "공공기관 혁신과 사회적 가치", duration_hint=lengths[0] * 1.15),
               AgendaItem("panel", "패널 발표", duration_hint=(lengths[1] + lengths[2]) * 0.9),
               AgendaItem("declaration", "공동선언문 채택", duration_hint=lengths[3] * 1.1)]
     blind = choose([replace(item, duration_hint=None) for item in agenda], forum.candidates,
-                   forum.duration)
+                   forum.duration, speech=forum.speech)
     print("without hints:", [(p.id, round(p.start, 1), round(p.end, 1)) for p in blind.sessions])
-    plan = choose(agenda, forum.candidates, forum.duration)
+    plan = choose(agenda, forum.candidates, forum.duration, speech=forum.speech)
     errors = [(p.id, p.start - forum.truth[a][0], p.end - forum.truth[b][2])
               for p, (a, b) in zip(plan.sessions, [(0, 0), (1, 2), (3, 3)], strict=True)]
     assert all(abs(a) <= TOLERANCE and abs(b) <= TOLERANCE for _, a, b in errors), errors
@@ -146,14 +155,16 @@ def test_duration_hints_pick_the_boundary_when_signals_tie() -> None:
         agenda = [AgendaItem("a", "A", duration_hint=hints[0]),
                   AgendaItem("b", "B", duration_hint=hints[1])]
         plan = choose(agenda, pauses, 300)
-        assert (plan.sessions[0].end, plan.sessions[1].start) == (boundary, boundary + 4)
+        # A breath after the last word, and before the first: the pads.
+        assert (plan.sessions[0].end, plan.sessions[1].start) == (
+            boundary + END_PAD, boundary + 4 - START_PAD)
 
 
 def test_given_times_are_kept_exactly_and_bound_the_rest(forum: Forum) -> None:
     truth = forum.truth
     agenda = [AGENDA[0], replace(AGENDA[1], start=50.0, end=110.0), AGENDA[2],
               replace(AGENDA[3], start=163.0)]
-    plan = choose(agenda, forum.candidates, forum.duration)
+    plan = choose(agenda, forum.candidates, forum.duration, speech=forum.speech)
     second, fourth = plan.sessions[1], plan.sessions[3]
     assert (second.start, second.end, second.source, second.confidence) == (
         50.0, 110.0, "config", 1.0)
