@@ -98,9 +98,10 @@ def load_config(path: Path | str) -> ForumConfig:
         raise ConfigError(path, None, "expected a mapping of keys (id, title, date, ...)")
     placeholders = _find_placeholders(raw)
     if placeholders:
-        sessions = raw.get("sessions") if isinstance(raw.get("sessions"), list) else []
-        untimed = sum(1 for s in sessions if isinstance(s, dict)
-                      and (s.get("start") is None or s.get("end") is None))
+        listed = raw.get("sessions")
+        sessions: list[Any] = listed if isinstance(listed, list) else []
+        untimed = len([s for s in sessions if isinstance(s, dict)
+                       and (s.get("start") is None or s.get("end") is None)])
         found = (f"; the {untimed} session(s) without times need none: `sort-archive plan` "
                  "finds them in the recording" if untimed else "")
         raise ConfigError(
