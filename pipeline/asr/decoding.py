@@ -40,9 +40,17 @@ class DecodeOptions:
     # "aligned": decode without word timings, then align the text (pipeline.asr.align);
     # "decoder": let the decoder time words as it goes, which changes the text.
     word_timing: str = "aligned"
+    # False: temperature 0 only, no fallback to sampling when a window decodes badly (the
+    # plan's hearing of short lines, where a retry costs more than it brings).
+    fallback: bool = True
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The options, as the engine's identity holds them. An option added later joins
+        only when it differs from its default, so transcripts made before it stay valid."""
+        options = asdict(self)
+        if self.fallback:
+            del options["fallback"]
+        return options
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ class FasterWhisperEngine:
         raw_segments, _info = self._model.transcribe(
             audio, language=language, task="transcribe", beam_size=options.beam_size,
             condition_on_previous_text=options.condition_on_previous_text,
+            **({} if options.fallback else {"temperature": 0.0}),
             vad_filter=join, vad_parameters=vad_parameters if join else None,
             clip_timestamps=clips, word_timestamps=options.word_timing == "decoder")
         raws = []

@@ -153,7 +153,7 @@ class OpenAIWhisperEngine:
             result = self._model.transcribe(
                 audio, language=language, task="transcribe",
                 beam_size=options.beam_size if options.beam_size > 1 else None,
-                best_of=BEST_OF, temperature=TEMPERATURES,
+                best_of=BEST_OF, temperature=TEMPERATURES if options.fallback else 0.0,
                 condition_on_previous_text=options.condition_on_previous_text,
                 clip_timestamps=clips, word_timestamps=options.word_timing == "decoder",
                 fp16=self.compute_type == "float16", verbose=False if on_progress else None)

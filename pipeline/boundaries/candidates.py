@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 KINDS = ("pause", "silence", "black", "scene", "applause", "cue")
-MERGE, ATTACH, MIN_CARD = 1.0, 5.0, 1.5
+MERGE, ATTACH, MIN_CARD, MAX_CARD = 1.0, 5.0, 1.5, 8.0
 
 
 class SpeechRuns(Protocol):
@@ -119,10 +119,14 @@ def _break(group: list[Candidate], origin: float) -> Break:
         best[cand.kind] = max(best.get(cand.kind, 0.0), cand.strength)
     visual = [t for c in group if c.kind in ("scene", "black")
               for t in (c.time, c.last)]
-    if start <= origin + MERGE:
-        visual.append(origin)  # the first picture
+    if start <= origin + MERGE and end - origin <= MAX_CARD:
+        visual.append(origin)  # the first picture: a title card, not a waiting screen
     clapped = max((c.last for c in group if c.kind == "applause"), default=-math.inf)
-    eligible = [t for t in visual if clapped - MERGE <= t <= end - MIN_CARD]
+    # A title card comes after the applause and after the MC's last line in the break (a
+    # picture change before them is the break's own: its card, the MC on camera).
+    spoken = max((c.last for c in group if c.kind == "cue" and c.end is not None),
+                 default=-math.inf)
+    eligible = [t for t in visual if max(clapped - MERGE, spoken) <= t <= end - MIN_CARD]
     return Break(start, end, max(eligible, default=end),
                  1.0 - math.prod(1.0 - s for s in best.values()),
                  {c.session for c in group if c.session}, sorted(best))

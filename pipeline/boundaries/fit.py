@@ -13,11 +13,17 @@ changes and a talk's closing words are points. `choose` works on *breaks*:
   strength and a name (with no break near, they are dropped). A break's strength is
   1 - prod(1 - s) over the strongest candidate of each kind, so one applause plus one
   silence plus a black card beats ten scene changes.
-- Edges: the session before a break ends where the break starts (its speech stops: silence,
-  applause or the MC begins). The next session starts at the title card: the last visual
-  change (scene change, start or end of black; the recording's first frame counts) that is
-  at least `MIN_CARD` (1.5 s) before the break ends and not inside the applause; with no
-  such change, where the sound resumes (its first speech). What lies between is a gap.
+- Edges: a break starts where its session's speech stops (the first pause in speech, where
+  the speech map is known; else silence, applause or the MC's line) and the session ends
+  `END_PAD` (0.5 s) later: a last syllable's decay, never past the middle of the break. The
+  next session starts at the title card: the last visual change (scene change, start or
+  end of black; the recording's first frame counts when the break is no longer than a
+  card, `MAX_CARD` 8 s, and not a waiting screen) that is at least `MIN_CARD` (1.5 s)
+  before the break ends, after the applause and after the MC's last line in the break;
+  with no such change, `START_PAD` (0.3 s) before the sound resumes (its first word). What
+  lies between is a gap. With the speech map no break holds a word but the MC's.
+- Review: each chosen boundary weaker than `REVIEW_BELOW` (0.6) is listed in `Fit.review`
+  (the plan stage adds each detected session of lower confidence), for staff to check.
 - Choice: the N-1 internal breaks of each stretch between given times, by dynamic
   programming over breaks in time order, maximising the sum of break strengths plus
   `NAME_BONUS` (0.5) when a cue names the session that follows (`NAME_MALUS`, 0.25, when it
@@ -60,7 +66,7 @@ from pipeline.config.forum import format_time
 from pipeline.results import Chapter
 
 NAME_BONUS, NAME_MALUS, HINT_WEIGHT, MAX_BREAKS = 0.5, 0.25, 1.0, 400
-END_PAD, START_PAD, REVIEW_BELOW = 0.2, 0.2, 0.6
+END_PAD, START_PAD, REVIEW_BELOW = 0.5, 0.3, 0.6
 
 
 @dataclass(frozen=True)
@@ -132,13 +138,16 @@ def _name_score(found: set[str], item: AgendaItem) -> float:
 
 def _opening(brk: Break) -> float:
     """Where the session after a break starts: its title card, or a breath before its
-    first word (never before the break)."""
-    return max(brk.start, brk.resume - START_PAD) if brk.resume >= brk.end else brk.resume
+    first word (never before the middle of the break)."""
+    if brk.resume < brk.end:
+        return brk.resume
+    return max(brk.resume - START_PAD, (brk.start + brk.end) / 2)
 
 
 def _closing(brk: Break) -> float:
-    """Where the session before a break ends: a breath after its last word."""
-    return min(brk.end, brk.start + END_PAD)
+    """Where the session before a break ends: a breath after its last word (never past
+    the middle of the break: a short pause is shared with the next session)."""
+    return min(brk.start + END_PAD, (brk.start + brk.end) / 2)
 
 
 def _solve(run: _Run, all_breaks: list[Break], min_session: float,

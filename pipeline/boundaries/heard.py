@@ -9,20 +9,25 @@ more letters); a session's title (difflib similarity >= 0.75, normalised) or a s
 name (exactly, 2+ letters) said aloud, which names that session.
 
 Its voice (`pipeline.boundaries.voice`) is compared with the `REFERENCE` (20) seconds of
-speech before it and after it. `owner` decides:
+speech before it and after it. `owner` decides, first rule that holds:
 
 - an MC phrase (closing the forum or a part of it, "이상으로 오늘 포럼을 마치겠습니다",
   is one): the MC;
-- a closing line: the speaker before, unless its voice is far from theirs (`VOICE_OTHER`);
-- no phrase: the MC if its voice is far from both (`VOICE_OTHER`), else the nearer speaker.
-  (Two human voices are about 1.2 apart, the same voice 0.9, so only a clearly other voice
-  makes a line without words the MC's: a talk's last words after a breath stay its own.)
+- a closing line ("마치겠습니다", "감사합니다") within a breath (`CLOSE_PAUSE`, 1.5 s) of the
+  talk before, or in a voice near it (`VOICE_OTHER`): the speaker before;
+- a breath from one side and well apart from the other: that side's speaker (a talk's
+  last words after a pause; a speaker's "안녕하세요" before their talk);
+- apart from both (`APART`, 2.5 s: applause, a card, music) and in neither neighbour's
+  voice (or with no speech beside it): the MC;
+- else the nearer voice, or the MC when both are far.
 
-Why both. Korean speakers nearly always close with "이상으로 발표를 마치겠습니다. 감사합니다"
-after a breath, which reads like the MC's closing words; and the cheap voice signature
-alone confuses two human voices on about one 3 s line in six (measured, docs/benchmarks.md
-"Voices"). The words decide where they can; the voice decides between the words that
-either could say. The fit then treats an MC's line as part of a break (`Candidate` kind
+Why this order. Korean speakers nearly always close with "이상으로 발표를 마치겠습니다.
+감사합니다" after a breath, which reads like the MC's closing words; Whisper cannot read
+every MC line (it reads espeak-ng's Korean, the test material's MC, as noise); and the
+cheap voice signature confuses two human voices on about one 3 s line in six, and on a
+recording's own short lines more (measured, docs/benchmarks.md "Voices"). So the words
+decide where they can, then where the line stands between the pauses, and the voice only
+where both leave it open. The fit then treats an MC's line as part of a break (`Candidate` kind
 "cue", a span) and a speaker's line as part of their talk (nothing between them and their
 words is a break).
 """
@@ -44,9 +49,11 @@ from pipeline.boundaries.voice import Voices
 
 # How the islands are decoded: greedily, enough to spot the phrases. The engine that
 # `hear` is given decodes with its own settings' options: build it with these.
-CUE_DECODE = DecodeOptions(beam_size=1)
-HEARD_MIN, HEARD_PER_SESSION, REFERENCE = 4, 3, 20.0
-VOICE_OTHER = 2.0
+# Word timings from the decoder (cheaper than aligning them after, and only the words
+# count here), and no temperature fallback (a line Whisper cannot read is not retried).
+CUE_DECODE = DecodeOptions(beam_size=1, word_timing="decoder", fallback=False)
+HEARD_MIN, HEARD_PER_SESSION, REFERENCE = 6, 4, 20.0
+VOICE_OTHER, CLOSE_PAUSE, APART = 2.0, 1.5, 2.5
 _PHRASES = (  # kind, pattern on normalised text, strength, spoken by the MC (a span)
     ("next", r"다음.*(있겠습니다|진행하겠습니다|이어가겠습니다|듣겠습니다|시작하겠습니다)|"
      r"다음(은|으로|순서|차례).*(순서|차례)입니다", 0.7, True),
@@ -97,34 +104,42 @@ class Heard:
     owner: str
 
 
-def owner(cue: Cue | None, before: float, after: float) -> str:
+def owner(cue: Cue | None, island: Island, before: float, after: float) -> str:
     """Whose an island is (see the module docstring)."""
     if cue is not None and cue.span:
         return "mc"
-    if cue is not None and cue.kind in ("close", "thanks"):
-        return "before" if before < VOICE_OTHER else "mc"
+    follows, leads = island.pause_before <= CLOSE_PAUSE, island.pause_after <= CLOSE_PAUSE
+    if cue is not None and cue.kind in ("close", "thanks") and (follows or before < VOICE_OTHER):
+        return "before"
+    if follows != leads:  # a breath from one talk, well apart from the other
+        return "before" if follows else "after"
+    if min(island.pause_before, island.pause_after) >= APART and (
+            min(before, after) >= VOICE_OTHER or math.isinf(min(before, after))):
+        return "mc"  # a line between two breaks, in neither neighbour's voice
     if min(before, after) >= VOICE_OTHER:
         return "mc"
     return "before" if before <= after else "after"
 
 
-def hear(islands: Sequence[Island], speech: SpeechMap, voices: Voices,
+def hear(islands: Sequence[Island], speech: SpeechMap, voices: Voices | None,
          listen: Callable[[float, float], str], agenda: Sequence[AgendaItem]) -> list[Heard]:
     """The islands that stand most apart, heard (`listen(start, end)` gives the words) and
-    given an owner, in time order."""
+    given an owner, in time order. Without `voices` the words alone decide."""
     limit = max(HEARD_MIN, HEARD_PER_SESSION * len(agenda))
     chosen = sorted(islands, key=lambda i: -max(i.pause_before, i.pause_after))[:limit]
     out = []
     for island in sorted(chosen, key=lambda i: i.start):
         text = listen(island.start, island.end)
         cue = find_cue(text, agenda)
-        own = voices.of([(island.start, island.end)])
-        before = voices.distance(own, voices.of(speech.before(
-            island.start - island.pause_before + 0.01, REFERENCE)))
-        after = voices.distance(own, voices.of(speech.after(
-            island.end + island.pause_after - 0.01, REFERENCE)))
+        before = after = math.inf
+        if voices is not None:
+            own = voices.of([(island.start, island.end)])
+            before = voices.distance(own, voices.of(speech.before(
+                island.start - island.pause_before + 0.01, REFERENCE)))
+            after = voices.distance(own, voices.of(speech.after(
+                island.end + island.pause_after - 0.01, REFERENCE)))
         out.append(Heard(island, text, cue, _round(before), _round(after),
-                         owner(cue, before, after)))
+                         owner(cue, island, before, after)))
     return out
 
 

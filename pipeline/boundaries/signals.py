@@ -182,7 +182,7 @@ class Signals:
 
 def collect(video: Path | None, audio_wav: Path, duration: float, *,
             agenda: Sequence[AgendaItem] = (), engine: Engine | None = None,
-            with_cues: bool = True, video_scan: str = "auto") -> Signals:
+            with_cues: bool = True, video_scan: str = "auto", voices: bool = True) -> Signals:
     from pipeline.media.audio import read_slice
 
     def read(start: float, seconds: float) -> Any:
@@ -202,7 +202,10 @@ def collect(video: Path | None, audio_wav: Path, duration: float, *,
             from pipeline.asr.decoding import WhisperSettings
 
             engine = make_engine(WhisperSettings(decode=CUE_DECODE))
-        heard = hear(islands(speech), speech, Voices.of_recording(read, duration),
+        lines = islands(speech)
+        talks = [run for run in speech.runs
+                 if not any(i.start <= run[0] and run[1] <= i.end for i in lines)]
+        heard = hear(lines, speech, Voices.of_recording(read, talks) if voices else None,
                      whisper_listener(engine, read), agenda)
         found += cue_candidates(heard)
     return Signals(sorted(found, key=lambda c: (c.time, c.kind)), speech, tuple(heard))
@@ -210,7 +213,9 @@ def collect(video: Path | None, audio_wav: Path, duration: float, *,
 
 def collect_candidates(video: Path | None, audio_wav: Path, duration: float, *,
                        agenda: Sequence[AgendaItem] = (), engine: Engine | None = None,
-                       cues: bool = True, video_scan: str = "auto") -> Signals:
-    """Every boundary signal in the recording; see `pipeline.boundaries.signals`."""
+                       cues: bool = True, video_scan: str = "auto",
+                       voices: bool = True) -> Signals:
+    """Every boundary signal in the recording; see `pipeline.boundaries.signals`. Without
+    `voices` an island's words alone say whose it is (for the benchmark's comparison)."""
     return collect(video, audio_wav, duration, agenda=agenda, engine=engine, with_cues=cues,
-                   video_scan=video_scan)
+                   video_scan=video_scan, voices=voices)

@@ -5,7 +5,7 @@ The signature of a stretch of speech is the mean and the standard deviation, ove
 frames, of 19 mel-frequency cepstral coefficients (25 ms frames every 10 ms, 40 mel bands
 from 80 to 7600 Hz, c1..c19; c0, the loudness, left out). Two stretches are compared by
 `distance`: the Euclidean distance of their signatures, each coefficient scaled by its
-spread over the whole recording (`Voices.scale`), divided by the number of dimensions'
+spread over the recording's talks (`Voices.of_recording`), divided by the number of dimensions'
 square root, so that distances are comparable from one recording to the next.
 
 Chosen by measurement (scripts/bench/voice.py, docs/benchmarks.md "Voices"): on the twelve
@@ -25,7 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 
 RATE, FRAME, HOP, BANDS, COEFFS = 16_000, 400, 160, 40, 19
-SCALE_STRETCHES = 200
+SCALE_STRETCHES, SCALE_MIN = 200, 10
+# Each signature dimension's spread over 2 s stretches of the twelve corpus talks (238
+# stretches, twelve voices; scripts/bench/voice.py prints it): the scale of a recording
+# with too little talk to measure its own.
+SCALE = (11.739, 10.867, 7.501, 5.958, 4.450, 3.780, 4.413, 3.055, 3.206, 3.725, 3.439, 2.492,
+         2.722, 2.212, 2.020, 1.783, 2.248, 1.576, 1.593, 6.552, 2.929, 2.775, 2.517, 1.604,
+         1.792, 1.224, 1.258, 1.144, 1.216, 0.909, 0.965, 0.860, 0.982, 0.960, 0.937, 1.124,
+         1.015, 0.978)
 
 
 def _mel_matrix() -> np.ndarray:
@@ -70,20 +77,29 @@ def signature(audio: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Voices:
-    """Signatures of stretches of one recording's 16 kHz soundtrack, compared on one scale:
-    each dimension's spread over up to `SCALE_STRETCHES` 2 s stretches spread evenly over
-    the recording (read a stretch at a time: a 3-hour recording is never held whole)."""
+    """Signatures of stretches of one recording's 16 kHz soundtrack (read a stretch at a
+    time: a 3-hour recording is never held whole), compared on one scale."""
 
     read: Callable[[float, float], np.ndarray]  # (start, seconds) -> 16 kHz mono float
     scale: np.ndarray
 
     @classmethod
     def of_recording(cls, read: Callable[[float, float], np.ndarray],
-                     duration: float) -> Voices:
-        count = max(2, min(SCALE_STRETCHES, int(duration // 2)))
-        starts = np.linspace(0, max(0.0, duration - 2), count)
-        signatures = np.array([signature(read(float(t), 2.0)) for t in starts])
-        spread = np.std(signatures, axis=0)
+                     talks: Sequence[tuple[float, float]]) -> Voices:
+        """Voices compared on the spread of a recording's own talks (`talks`: its speech
+        outside the lines to be told apart, which must not widen the scale they are told
+        on), over up to `SCALE_STRETCHES` 2 s stretches; on `SCALE` with fewer than
+        `SCALE_MIN` of them."""
+        runs = [(a, b) for a, b in talks if b - a >= 0.3]
+        total = sum(b - a for a, b in runs)
+        if total < 2.0 * SCALE_MIN:
+            return cls(read, np.array(SCALE))
+        keep = max(1, round(len(runs) * min(1.0, 2.0 * SCALE_STRETCHES / total)))
+        picks = np.linspace(0, len(runs) - 1, keep).round().astype(int)
+        audio = np.concatenate([read(runs[i][0], runs[i][1] - runs[i][0]) for i in picks])
+        step = 2 * RATE
+        spread = np.std(np.array([signature(audio[i:i + step])
+                                  for i in range(0, len(audio) - step + 1, step)]), axis=0)
         return cls(read, np.where(spread > 1e-6, spread, 1.0))
 
     def of(self, spans: Sequence[tuple[float, float]]) -> np.ndarray | None:

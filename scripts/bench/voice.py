@@ -55,9 +55,13 @@ def balanced_error(same: np.ndarray, other: np.ndarray) -> tuple[float, float]:
 def main() -> None:
     bench_parser(__doc__).parse_args()
     audio, mc = talks(), espeak()
-    whole = np.concatenate(audio)
+    whole = np.concatenate(audio)  # stretches that straddle two talks are few
     voices = Voices.of_recording(lambda a, n: whole[round(a * RATE):round((a + n) * RATE)],
-                                 len(whole) / RATE)
+                                 [(0.0, len(whole) / RATE)])
+    spread = np.std(np.array([signature(whole[i:i + 2 * RATE])
+                              for i in range(0, len(whole) - 2 * RATE, 2 * RATE)]), axis=0)
+    print("SCALE (the talks' spread, 2 s stretches):",
+          "(" + ", ".join(f"{x:.3f}" for x in spread) + ")")
     rows = []
     for probe in (2, 3, 5):
         same, other, synthetic = [], [], []

@@ -82,13 +82,13 @@ def off_by(plan: Fit, forum: Forum, talks: list[int]) -> list[tuple[str, float, 
 
 
 def test_every_session_is_its_card_and_its_talk(forum: Forum) -> None:
-    """Each session starts on its title card and ends a breath after its last word: every
-    word inside, and no more than 0.3 s of the break. (The truth's end is the end of the
-    last fragment played, which holds up to a few tenths of a second of its own silence.)"""
+    """Each session starts on its title card and ends a breath (END_PAD) after its last
+    word, in the applause: every word inside. (The truth's end is the end of the last
+    fragment played, which holds up to a few tenths of a second of its own silence.)"""
     plan = choose(AGENDA, forum.candidates, forum.duration, speech=forum.speech)
     errors = off_by(plan, forum, [0, 1, 2, 3])
     print("start, end - truth (s):", [(i, round(a, 2), round(b, 2)) for i, a, b in errors])
-    assert all(abs(a) <= 0.3 and -0.3 <= b <= 0.3 for _, a, b in errors), errors
+    assert all(abs(a) <= 0.3 and -0.3 <= b <= END_PAD + 0.1 for _, a, b in errors), errors
     assert [p.id for p in plan.sessions] == [s.id for s in AGENDA]
     assert {p.source for p in plan.sessions} == {"detected"}
     assert all(p.confidence >= 0.8 for p in plan.sessions), plan.sessions
