@@ -172,11 +172,17 @@ def _review(result: PlanResult, unsure: tuple[str, ...]) -> tuple[str, ...]:
     return unsure + low
 
 
-def gaps_between(result: PlanResult, shortest: float = 0.5) -> tuple[tuple[float, float], ...]:
-    """Stretches between consecutive sessions (breaks, applause, cards) that no clip covers."""
+def gaps_between(result: PlanResult, duration: float | None = None,
+                 shortest: float = 0.5) -> tuple[tuple[float, float], ...]:
+    """Stretches no clip covers: between consecutive sessions (breaks, applause, cards)
+    and, given the recording's `duration`, before the first (a waiting screen) and after
+    the last (closing words, an end card)."""
     ordered = sorted(result.plans, key=lambda p: p.start)
-    return tuple((a.end, b.start) for a, b in itertools.pairwise(ordered)
-                 if b.start - a.end >= shortest)
+    edges = [(0.0, 0.0)] if duration is not None else []
+    edges += [(p.start, p.end) for p in ordered]
+    edges += [(duration, duration)] if duration is not None else []
+    return tuple((round(a[1], 3), round(b[0], 3)) for a, b in itertools.pairwise(edges)
+                 if b[0] - a[1] >= shortest)
 
 
 def write_plan(path: Path, result: PlanResult) -> None:
@@ -215,7 +221,7 @@ def plan_sessions(config: ForumConfig, fetched: FetchResult, work_dir: Path,
     else:
         result = _detected(config, fetched, whisper or WhisperSettings())
     if not result.gaps:
-        result = result.model_copy(update={"gaps": gaps_between(result)})
+        result = result.model_copy(update={"gaps": gaps_between(result, recording.duration)})
     for gap in result.gaps:
         log.info("gap between sessions: %s - %s", format_time(gap[0]), format_time(gap[1]))
     write_plan(path, result)

@@ -51,7 +51,7 @@ def test_config_times_are_the_plan_and_gaps_are_reported(tmp_path: Path, master:
          "confidence": 1.0},
         {"id": "keynote", "title": "기조강연", "start": 4.0, "end": 9.0, "source": "config",
          "confidence": 1.0}]
-    assert document["gaps"] == [[3.0, 4.0]]
+    assert document["gaps"] == [[3.0, 4.0], [9.0, 10.0]]  # the last second is no session's
     written = yaml.safe_load((tmp_path / "work" / "plan-test" / "plan.yaml").read_text("utf-8"))
     assert [s["id"] for s in written["sessions"]] == ["opening", "keynote"]
     table = sort_archive("plan", str(config), "--work-dir", str(tmp_path / "work"))
@@ -126,4 +126,5 @@ def test_sort_archive_plan_detects_untimed_sessions_within_two_seconds(tmp_path:
                                                                                   end)
         assert 0.0 < item["confidence"] <= 1.0
     gaps = json.loads(result.stdout)["gaps"]
-    assert len(gaps) == 2  # the applause and gap between each pair of talks
+    # The applause and gap between each pair of talks, and after the last one.
+    assert len(gaps) == 3 and gaps[-1][1] == pytest.approx(truth[-1][2] + 7.0, abs=0.1)
