@@ -10,20 +10,22 @@ same run:
 - `ours`: pauses in speech, islands heard and given an owner by their words and voice;
 - `no speech map`: the same signals, but breaks merge across speech and take their edges
   from any sign (the fit as it was before the speech map);
-- `words only`: the speech map, but every island's owner decided by its words alone (its
-  voice counts as no one's).
+- `no voice`: the speech map, but every island's owner decided by its words and where it
+  stands between the pauses alone (its voice counts as no one's).
 For each clip it prints the seconds of its talk's speech left out (words cut), the seconds
 of foreign content in it (waiting screen, break, another talk, the next MC line; see
 pipeline/demo/stream_judge.py) and what they were; then per way the totals, how many clips
 are whole and alone (every word, at most 0.3 s foreign), and the ratios of words cut and
 foreign seconds against `no speech map`; and the detection's time per minute of recording
-(Whisper loaded beforehand, as the plan stage loads it once).
+(Whisper loaded beforehand, as the plan stage loads it once). Then it runs the real stages,
+fetch to split, on the stream (as `sort-archive run` does) and prints each clip's cut mode.
 
 Usage: .venv/bin/python scripts/bench/plan.py [--short] [--skip-demo]
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -43,7 +45,7 @@ from pipeline.media.probe import extract_audio, probe
 from pipeline.progress import LogProgress
 from pipeline.settings import Settings
 
-WAYS = ("ours", "no speech map", "words only")
+WAYS = ("ours", "no speech map", "no voice")
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def detect(video: Path, agenda: list[AgendaItem], engine: Any, way: str,
         extract_audio(video, wav, duration=duration)
     began = time.perf_counter()
     signals = collect_candidates(video, wav, duration, agenda=agenda, engine=engine,
-                                 voices=way != "words only")
+                                 voices=way != "no voice")
     fit = choose(agenda, signals.candidates, duration,
                  speech=None if way == "no speech map" else signals.speech)
     seconds = time.perf_counter() - began
@@ -142,6 +144,31 @@ def report(name: str, outcomes: list[Outcome], duration: float) -> None:
                  "vs no speech map", "detection s per minute"), totals)
 
 
+def through_split(config_path: Path, truth: StreamTruth, work: Path, whisper: Any) -> None:
+    """The real stages, fetch to split, as `sort-archive run` runs them: each clip's cut
+    mode (smart, or why not) and how its planned times judge; the stages' wall time."""
+    from pipeline.results import PlanResult, SplitResult
+    from pipeline.runner import RunOptions, run_forum
+
+    shutil.rmtree(work / "run", ignore_errors=True)
+    options = RunOptions(work_root=work / "run", catalogue=work / "run" / "catalogue.sqlite",
+                         until_stage="split", whisper=whisper)
+    began = time.perf_counter()
+    report = run_forum(load_config(config_path), options, LogProgress())
+    seconds = time.perf_counter() - began
+    plan, split = report.results["plan"], report.results["split"]
+    assert isinstance(plan, PlanResult) and isinstance(split, SplitResult)
+    judged = judge(truth, [(s.plan.id, s.plan.start, s.plan.end) for s in plan.sessions])
+    print(f"\n## fetch, plan and split as `run` does them ({seconds:.0f} s)")
+    print_table(("session", "start", "end", "words cut (s)", "foreign (s)", "cut", "why not smart"),
+                [(j.session_id, f"{j.start:.2f}", f"{j.end:.2f}", f"{j.speech_cut:.2f}",
+                  f"{j.foreign:.2f}", clip.cut_mode, clip.fallback_reason or "-")
+                 for j, clip in zip(judged, split.clips, strict=True)])
+    print(f"whole and alone: {sum(j.whole_and_alone() for j in judged)}/{len(judged)}; "
+          f"cut smart: {sum(c.cut_mode == 'smart' for c in split.clips)}/{len(split.clips)}; "
+          f"to review: {len(plan.review)}")
+
+
 def main() -> None:
     parser = bench_parser(__doc__)
     parser.add_argument("--short", action="store_true", help="the 2-minute stream instead")
@@ -163,6 +190,8 @@ def main() -> None:
         placed, seconds, duration = detect(stream.video_path, agenda, engine, way, work)
         outcomes.append(Outcome(way, judge(truth, placed), seconds))
     report(f"stream-like recording, {layout.name}", outcomes, duration)
+    through_split(stream.config_path, truth, work,
+                  WhisperSettings(model_dir=settings.model_dir))
     if args.skip_demo:
         return
     forum = demo_forum()
