@@ -8,6 +8,7 @@ from pathlib import Path
 FPS = 25
 LUMA_STEP = 7  # grey level added per frame, so a frame's brightness tells its number
 LUMA_SPAN = 219  # studio-range luma (16..235), which ffmpeg stretches to 0..255 on output
+BOX = 48  # side of the counter box of `open_gop_counter_video`, pixels
 
 
 def expected_luma(frame: int) -> float:
@@ -95,11 +96,13 @@ def speech_counter_video(path: Path, speech: list[Path], seconds: float) -> Path
     return path
 
 
-def frame_hashes(path: Path) -> list[str]:
-    """The MD5 of every decoded video frame: equal lists mean frame-identical clips."""
+def frame_hashes(path: Path, *input_args: str) -> list[str]:
+    """The MD5 of every decoded video frame: equal lists mean frame-identical clips
+    (`input_args` go before -i, e.g. "-ignore_editlist", "1")."""
     out = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:v",
-         "-f", "framemd5", "-"], check=True, capture_output=True, text=True).stdout
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", *input_args, "-i", str(path),
+         "-map", "0:v", "-f", "framemd5", "-"], check=True, capture_output=True,
+        text=True).stdout
     return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines()
             if line and not line.startswith("#")]
 
@@ -118,6 +121,8 @@ def forum_recording(path: Path, talks: list[Path], *, speech_seconds: float = 45
     import wave
 
     import numpy as np
+
+    from pipeline.demo.stream_sound import applause  # a crowd's claps, about -20 dBFS
 
     rate = 16_000
 
@@ -138,22 +143,6 @@ def forum_recording(path: Path, talks: list[Path], *, speech_seconds: float = 45
             chunks.append(samples.astype(np.float32) / 32768.0)
         return np.concatenate(chunks)
 
-    def applause(seconds: float, seed: int) -> np.ndarray:
-        """A crowd's random claps: short decaying noise bursts, about 150 a second, faded
-        in over 0.3 s and out over 1 s, about -20 dBFS."""
-        rng = np.random.default_rng(seed)
-        n = round(seconds * rate)
-        clap = np.exp(-np.arange(round(0.02 * rate)) / (0.004 * rate))
-        out = np.zeros(n + 1 + len(clap))
-        for at in rng.uniform(0, n, size=round(150 * seconds)).astype(int):
-            out[at:at + len(clap)] += rng.uniform(0.3, 1.0) * clap * rng.standard_normal(
-                len(clap))
-        out = np.diff(out[:n + 1])  # first difference: claps are bright, not boomy
-        ramp = np.arange(n)
-        out *= np.minimum(1.0, np.minimum(ramp / (0.3 * rate), (n - ramp) / (1.0 * rate)))
-        scaled: np.ndarray = (out * (0.1 / np.sqrt(np.mean(out ** 2)))).astype(np.float32)
-        return scaled
-
     width, height = (int(v) for v in size.split("x"))
     slides = ("0xeef1f5", "0xf5efe6", "0xe8f5ec", "0xf2e8f5")
     parts: list[np.ndarray] = []
@@ -164,7 +153,7 @@ def forum_recording(path: Path, talks: list[Path], *, speech_seconds: float = 45
         speech = speech_of(talk)
         spoken = len(speech) / rate
         truth.append((at, at + card, at + card + spoken))
-        parts += [np.zeros(round(card * rate), np.float32), speech, applause(clapping, index),
+        parts += [np.zeros(round(card * rate), np.float32), speech, applause(clapping, index, rate),
                   np.zeros(round(silence * rate), np.float32)]
         slide = (f"color=c={slides[index % len(slides)]}:s={size}:r={FPS}:d={{}},drawbox=x=0:"
                  f"y=0:w={width}:h={height // 7}:color=0x1f3a5f:t=fill")
@@ -213,14 +202,47 @@ def keyframe_counter_video(path: Path, seconds: float, tones: list[float], *,
     return path
 
 
-def frame_lumas(path: Path, *input_args: str) -> list[float]:
+def frame_lumas(path: Path, *input_args: str, box: bool = False) -> list[float]:
     """The mean luma of every frame, as decoded, with no frame dropped or repeated
-    (`input_args` go before -i, e.g. "-ignore_editlist", "1")."""
+    (`input_args` go before -i, e.g. "-ignore_editlist", "1"); with `box`, of the inside of
+    the counter box of an `open_gop_counter_video` (8 pixels in from its edges)."""
+    inside = BOX - 16
     raw = subprocess.run(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", *input_args, "-i", str(path),
-         "-map", "0:v", "-fps_mode", "passthrough", "-vf", "scale=16:12",
+         "-map", "0:v", "-fps_mode", "passthrough",
+         "-vf", f"crop={inside}:{inside}:8:8,scale=16:12" if box else "scale=16:12",
          "-f", "rawvideo", "-pix_fmt", "gray", "-"],
         check=True, capture_output=True,
     ).stdout
     size = 16 * 12
     return [sum(raw[i:i + size]) / size for i in range(0, len(raw), size)]
+
+
+def open_gop_counter_video(path: Path, seconds: float, tones: list[float], *,
+                           idr_every: int | None = 250) -> Path:
+    """A recording as many cameras and streaming encoders write it: H.264 High with open
+    GOPs (libx264 open-gop=1, -bf 3), a keyframe every 50 frames (2 s at 25 fps), each
+    keyframe but the IDR frames an I-frame whose leading B-frames refer to the GOP before
+    it; an IDR frame every `idr_every` frames (-force_key_frames, -forced-idr), or with None
+    only the first. The picture is a moving test pattern (testsrc2, 320x180: its frames
+    differ, so a frame decoded from the wrong references shows) with a BOX-pixel grey box
+    in its top-left corner whose luma encodes the frame number (see expected_luma, and
+    frame_lumas's `box`). The sound: a sine tone per equal part (one per entry of `tones`),
+    AAC 44.1 kHz stereo."""
+    part = seconds / len(tones)
+    freq = "+".join(
+        f"{f}*between(t,{i * part},{(i + 1) * part - 1e-6})" for i, f in enumerate(tones)
+    )
+    counter = (f"color=c=black:s={BOX}x{BOX}:r={FPS}:d={seconds},"
+               f"geq=lum='16+mod(N*{LUMA_STEP},{LUMA_SPAN})':cb=128:cr=128")
+    idr = (["-force_key_frames", f"expr:eq(mod(n,{idr_every}),0)", "-forced-idr", "1"]
+           if idr_every else [])
+    run("-f", "lavfi", "-i", f"testsrc2=s=320x180:r={FPS}:d={seconds}",
+        "-f", "lavfi", "-i", counter,
+        "-f", "lavfi", "-i", f"aevalsrc='0.5*sin(2*PI*({freq})*t)':s=44100:d={seconds}",
+        "-filter_complex", "[0:v][1:v]overlay=0:0,format=yuv420p[v]",
+        "-map", "[v]", "-map", "2:a", "-c:v", "libx264", "-preset", "veryfast",
+        "-profile:v", "high", "-bf", "3", "-threads", "2",
+        "-x264-params", "keyint=50:min-keyint=50:open-gop=1:scenecut=0", *idr,
+        "-c:a", "aac", "-ar", "44100", "-ac", "2", "-t", str(seconds), str(path))
+    return path

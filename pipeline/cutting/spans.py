@@ -192,9 +192,14 @@ def find_spans(path: Path, start: float, end: float, ends: bool = True) -> CutSp
     def windows(end: float) -> list[tuple[float, float]]:
         # From END_LOOKBACK before the end: the frame kept last may lie up to half a frame
         # before the end asked for, and the keyframe before it must be in the window, as
-        # must an IDR frame to check the clip's end from (`restart_point`).
-        return [(start, START_WINDOW),
-                *([(max(0.0, end - END_LOOKBACK), END_WINDOW + END_LOOKBACK)] if ends else [])]
+        # must an IDR frame to check the clip's end from (`restart_point`). Windows that
+        # meet are read as one (two read from the file's start would share a packet).
+        if not ends:
+            return [(start, START_WINDOW)]
+        lookback = max(0.0, end - END_LOOKBACK)
+        if lookback <= start + START_WINDOW:
+            return [(start, max(START_WINDOW, end - start + END_WINDOW))]
+        return [(start, START_WINDOW), (lookback, END_WINDOW + END_LOOKBACK)]
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         guess = pool.submit(h264.read_windows, path, windows(end))
@@ -209,7 +214,7 @@ def find_spans(path: Path, start: float, end: float, ends: bool = True) -> CutSp
                          f"{source.duration:.1f} s recording {path.name}",
                          hint="check that the session's times lie inside the recording")
     found = h264.packets_windows(path, source, windows(end), early)
-    (packets, audio), end_packets = found[0], found[1][0] if ends else None
+    (packets, audio), end_packets = found[0], found[-1][0] if ends else None
     step = source.frame_ticks if source.frame_rate and source.time_base else None
     if not packets or step is None or not h264.on_grid(packets, step) \
             or not _one_step_apart(packets, step, source.has_b_frames):

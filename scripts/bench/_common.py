@@ -183,11 +183,13 @@ LUMA_STEP, LUMA_SPAN = 7, 219  # the counter's luma steps per frame, repeating e
 
 def counter_recording(path: Path, seconds: int, sound: Callable[[], list[str]], *,
                       sound_filter: str = "", sound_map: str = "2:a",
-                      output: Sequence[str] = ()) -> Path:
+                      output: Sequence[str] = (), keyint: int = KEYINT,
+                      x264_params: str = "") -> Path:
     """A 1280x720 moving test pattern with a frame-counter box in its top-left corner,
-    libx264 veryfast CRF 23 with a keyframe every KEYINT frames, AAC 128k, built once into
+    libx264 veryfast CRF 23 with a keyframe every `keyint` frames, AAC 128k, built once into
     `path`. `sound()` gives the ffmpeg input of its sound (input 2), `sound_filter` a
-    filter graph chain after the video's, `output` options after the audio codec's."""
+    filter graph chain after the video's, `output` options after the audio codec's,
+    `x264_params` more libx264 settings (say "open-gop=1")."""
     if path.is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -200,7 +202,8 @@ def counter_recording(path: Path, seconds: int, sound: Callable[[], list[str]], 
          "-f", "lavfi", "-i", counter, *sound(),
          "-filter_complex", "[0:v][1:v]overlay=0:0,format=yuv420p[v]" + sound_filter,
          "-map", "[v]", "-map", sound_map, "-c:v", "libx264", "-preset", "veryfast",
-         "-crf", "23", "-g", str(KEYINT), "-keyint_min", str(KEYINT), "-sc_threshold", "0",
+         "-crf", "23", "-g", str(keyint), "-keyint_min", str(keyint), "-sc_threshold", "0",
+         *(["-x264-params", x264_params] if x264_params else []),
          "-c:a", "aac", "-b:a", "128k", *output, "-movflags", "+faststart", str(partial)],
         check=True)
     partial.replace(path)

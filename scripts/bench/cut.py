@@ -14,6 +14,12 @@ sound starts on the requested sample (cross-checked against the source's sound, 
 from the same time), the keyframe lookup's time on a 3-hour recording, and a projection
 onto a 3-hour forum.
 
+Then the same five sessions are cut with `smart` and `accurate` on two open-GOP masters
+(_cut_open_gop.py): the same picture, a keyframe every 2 s, an IDR frame every 10 s or only
+at the start, AAC 44.1 kHz stereo. Per master it prints each mode's wall and CPU time, the
+smart/accurate ratios, the worst frame error at the first and last frame, and whether every
+smart cut stayed smart (the fallbacks listed with their reasons).
+
 Usage: .venv/bin/python scripts/bench/cut.py [--keep]
 """
 
@@ -42,6 +48,7 @@ from _common import (
     print_table,
     run_timed,
 )
+from _cut_open_gop import OPEN_MODES, SOURCES, OpenSource, open_gop_recording, summarise_open_gop
 
 from pipeline.cutting.cut import cut
 
@@ -134,6 +141,9 @@ class Tally:
     worst: dict[str, tuple[int, int]] = field(default_factory=lambda: defaultdict(lambda: (0, 0)))
     sound_lag: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     counts_ok: dict[str, bool] = field(default_factory=lambda: defaultdict(lambda: True))
+    errors: dict[str, list[tuple[int, int]]] = field(  # per cut: (first, last) frame error
+        default_factory=lambda: defaultdict(list))
+    fallbacks: list[str] = field(default_factory=list)  # smart's, with their reasons
 
 
 def cut_session(master: Path, out: Path, number: int, start: float, end: float, mode: str,
@@ -154,6 +164,7 @@ def cut_session(master: Path, out: Path, number: int, start: float, end: float, 
             tally.phases[name] += phase_seconds
         if report.fallback_reason:
             print(f"  session {number}: smart fell back: {report.fallback_reason}")
+            tally.fallbacks.append(f"session {number}: {report.fallback_reason}")
     offsets = (first - want[0], last - want[1])
     lag = sound_offset(clip, master, report.start)
     print(f"  session {number} {mode:<8} {spent:7.2f} s  "
@@ -161,6 +172,7 @@ def cut_session(master: Path, out: Path, number: int, start: float, end: float, 
           f"{count} frames, sound {lag:+d} samples "
           f"(achieved {report.start:.2f}-{report.end:.2f} s)")
     tally.sound_lag[mode] = max(tally.sound_lag[mode], abs(lag), key=abs)
+    tally.errors[mode].append(offsets)
     if mode != "copy":
         tally.worst[mode] = max(tally.worst[mode], (abs(offsets[0]), abs(offsets[1])))
         tally.counts_ok[mode] &= count == want[1] - want[0] + 1
@@ -193,6 +205,7 @@ def main() -> None:
     add_keep(parser, "keep the clips in build/")
     args = parser.parse_args()
     master = recording()
+    open_masters = [(source, open_gop_recording(source, BUILD, SECONDS)) for source in SOURCES]
     print(f"machine: {machine()}")
     total = sum(end - start for start, end in SESSIONS)
     print(f"workload: {len(SESSIONS)} sessions, {total:.0f} s in all, out of a {SECONDS} s "
@@ -204,11 +217,27 @@ def main() -> None:
             for mode in MODES:
                 cut_session(master, out, number, start, end, mode, tally)
         keyframe_lookup(out)
+        summarise(tally, total)
+        project(tally.seconds, tally.phases, total)
+        open_gop(open_masters, out, total)
     finally:
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
-    summarise(tally, total)
-    project(tally.seconds, tally.phases, total)
+
+
+def open_gop(masters: list[tuple[OpenSource, Path]], out: Path, total: float) -> None:
+    """The five sessions cut smart and accurate (interleaved) on each open-GOP master."""
+    results: list[tuple[OpenSource, Tally]] = []
+    for source, master in masters:
+        print()
+        print(f"{source.name} ({master.name}: keyframe every 2 s, AAC 44.1 kHz stereo):")
+        folder, tally = out / master.stem, Tally()
+        folder.mkdir()
+        for number, (start, end) in enumerate(SESSIONS, start=1):
+            for mode in OPEN_MODES:
+                cut_session(master, folder, number, start, end, mode, tally)
+        results.append((source, tally))
+    summarise_open_gop(results, total)
 
 
 def project(seconds: dict[str, float], phases: dict[str, float], total: float) -> None:
