@@ -82,6 +82,7 @@ class Break:
     strength: float
     names: set[str] = field(default_factory=set)
     kinds: list[str] = field(default_factory=list)
+    applause_end: float | None = None  # the applause for the session before, where it ends
 
 
 def breaks(candidates: Sequence[Candidate], origin: float = 0.0,
@@ -127,6 +128,11 @@ def _break(group: list[Candidate], origin: float) -> Break:
     spoken = max((c.last for c in group if c.kind == "cue" and c.end is not None),
                  default=-math.inf)
     eligible = [t for t in visual if max(clapped - MERGE, spoken) <= t <= end - MIN_CARD]
+    # Applause that starts as the session's speech stops is its own (up to the MC's line).
+    first_line = min((c.time for c in group if c.kind == "cue" and c.end is not None),
+                     default=math.inf)
+    claps = [c.last for c in group if c.kind == "applause" and c.time <= start + MERGE]
     return Break(start, end, max(eligible, default=end),
                  1.0 - math.prod(1.0 - s for s in best.values()),
-                 {c.session for c in group if c.session}, sorted(best))
+                 {c.session for c in group if c.session}, sorted(best),
+                 min(max(claps), first_line, end) if claps else None)

@@ -15,7 +15,8 @@ changes and a talk's closing words are points. `choose` works on *breaks*:
   silence plus a black card beats ten scene changes.
 - Edges: a break starts where its session's speech stops (the first pause in speech, where
   the speech map is known; else silence, applause or the MC's line) and the session ends
-  `END_PAD` (0.5 s) later: a last syllable's decay, never past the middle of the break. The
+  with the applause that starts there (up to the MC's first line), or `END_PAD` (0.5 s)
+  later: a last syllable's decay, never past the middle of the break. The
   next session starts at the title card: the last visual change (scene change, start or
   end of black; the recording's first frame counts when the break is no longer than a
   card, `MAX_CARD` 8 s, and not a waiting screen) that is at least `MIN_CARD` (1.5 s)
@@ -145,9 +146,11 @@ def _opening(brk: Break) -> float:
 
 
 def _closing(brk: Break) -> float:
-    """Where the session before a break ends: a breath after its last word (never past
-    the middle of the break: a short pause is shared with the next session)."""
-    return min(brk.start + END_PAD, (brk.start + brk.end) / 2)
+    """Where the session before a break ends: with its applause, or a breath after its
+    last word (never past the middle of the break: a short pause is shared with the next
+    session)."""
+    breath = min(brk.start + END_PAD, (brk.start + brk.end) / 2)
+    return breath if brk.applause_end is None else max(breath, brk.applause_end)
 
 
 def _solve(run: _Run, all_breaks: list[Break], min_session: float,

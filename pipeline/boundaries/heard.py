@@ -17,9 +17,11 @@ speech before it and after it. `owner` decides, first rule that holds:
   talk before, or in a voice near it (`VOICE_OTHER`): the speaker before;
 - a breath from one side and well apart from the other: that side's speaker (a talk's
   last words after a pause; a speaker's "안녕하세요" before their talk);
-- apart from both (`APART`, 2.5 s: applause, a card, music) and in neither neighbour's
-  voice (or with no speech beside it): the MC;
-- else the nearer voice, or the MC when both are far.
+- apart from both (`APART`, 2.5 s: applause, a card, music), unless its voice is near a
+  neighbour's (`VOICE_NEAR`, the same speaker's median): the MC (the speech beside an MC's
+  line is often another MC line, so the voice must not make it a speaker's);
+- too short to hear a voice in: the side of the shorter pause;
+- else the nearer voice, or the MC when both are far (`VOICE_OTHER`).
 
 Why this order. Korean speakers nearly always close with "이상으로 발표를 마치겠습니다.
 감사합니다" after a breath, which reads like the MC's closing words; Whisper cannot read
@@ -53,7 +55,7 @@ from pipeline.boundaries.voice import Voices
 # count here), and no temperature fallback (a line Whisper cannot read is not retried).
 CUE_DECODE = DecodeOptions(beam_size=1, word_timing="decoder", fallback=False)
 HEARD_MIN, HEARD_PER_SESSION, REFERENCE = 6, 4, 20.0
-VOICE_OTHER, CLOSE_PAUSE, APART = 2.0, 1.5, 2.5
+VOICE_NEAR, VOICE_OTHER, CLOSE_PAUSE, APART = 1.0, 2.0, 1.5, 2.5
 _PHRASES = (  # kind, pattern on normalised text, strength, spoken by the MC (a span)
     ("next", r"다음.*(있겠습니다|진행하겠습니다|이어가겠습니다|듣겠습니다|시작하겠습니다)|"
      r"다음(은|으로|순서|차례).*(순서|차례)입니다", 0.7, True),
@@ -113,10 +115,12 @@ def owner(cue: Cue | None, island: Island, before: float, after: float) -> str:
         return "before"
     if follows != leads:  # a breath from one talk, well apart from the other
         return "before" if follows else "after"
-    if min(island.pause_before, island.pause_after) >= APART and (
-            min(before, after) >= VOICE_OTHER or math.isinf(min(before, after))):
-        return "mc"  # a line between two breaks, in neither neighbour's voice
-    if min(before, after) >= VOICE_OTHER:
+    near = min(before, after)
+    if min(island.pause_before, island.pause_after) >= APART and near >= VOICE_NEAR:
+        return "mc"  # a line between two breaks, in neither neighbour's own voice
+    if math.isinf(near):  # too little speech to hear a voice: the nearer pause decides
+        return "before" if island.pause_before <= island.pause_after else "after"
+    if near >= VOICE_OTHER:
         return "mc"
     return "before" if before <= after else "after"
 
@@ -150,7 +154,7 @@ def _round(value: float) -> float:
 def cue_candidates(heard: Sequence[Heard]) -> list[Candidate]:
     """An MC's island is a span of the break it lies in; a speaker's closing line a point
     at its end (it strengthens the break after it); a speaker naming their own session a
-    point at its start."""
+    point in the pause before them (it names the break before it)."""
     out = []
     for item in heard:
         island, cue = item.island, item.cue
@@ -161,7 +165,9 @@ def cue_candidates(heard: Sequence[Heard]) -> list[Candidate]:
         elif cue is not None and item.owner == "before" and cue.kind in ("close", "thanks"):
             out.append(Candidate(island.end, "cue", cue.strength, None, None, item.text))
         elif cue is not None and item.owner == "after" and session:
-            out.append(Candidate(island.start, "cue", 0.4, None, session, item.text))
+            # In the break before the island, where the session it names starts.
+            out.append(Candidate(island.start - island.pause_before / 2, "cue", 0.4, None,
+                                 session, item.text))
     return out
 
 

@@ -83,6 +83,8 @@ def _window_features(audio_wav: Path) -> tuple[Any, Any]:
         while chunk := wav.readframes(RATE * 60):  # a minute at a time: 3 hours stay small
             x = np.frombuffer(chunk, dtype="<i2").astype(np.float32) / 32768.0
             windows = len(x) // (FRAME * WINDOW)
+            if windows == 0:  # the last few samples, less than a window
+                continue
             frames = x[:windows * FRAME * WINDOW].reshape(-1, FRAME)
             power = np.abs(np.fft.rfft(frames * hann, axis=1))[:, band] ** 2 + 1e-12
             ratio = np.exp(np.mean(np.log(power), axis=1)) / np.mean(power, axis=1)
