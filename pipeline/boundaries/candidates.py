@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 KINDS = ("pause", "silence", "black", "scene", "applause", "cue")
-MERGE, ATTACH, MIN_CARD, MAX_CARD = 1.0, 5.0, 1.5, 8.0
+MERGE, ATTACH, MIN_CARD, MAX_CARD, CLAPS_WITHIN = 1.0, 5.0, 1.5, 8.0, 3.0
 
 
 class SpeechRuns(Protocol):
@@ -128,10 +128,11 @@ def _break(group: list[Candidate], origin: float) -> Break:
     spoken = max((c.last for c in group if c.kind == "cue" and c.end is not None),
                  default=-math.inf)
     eligible = [t for t in visual if max(clapped - MERGE, spoken) <= t <= end - MIN_CARD]
-    # Applause that starts as the session's speech stops is its own (up to the MC's line).
+    # Applause that starts within `CLAPS_WITHIN` of the session's last word is its own (up
+    # to the MC's first line).
     first_line = min((c.time for c in group if c.kind == "cue" and c.end is not None),
                      default=math.inf)
-    claps = [c.last for c in group if c.kind == "applause" and c.time <= start + MERGE]
+    claps = [c.last for c in group if c.kind == "applause" and c.time <= start + CLAPS_WITHIN]
     return Break(start, end, max(eligible, default=end),
                  1.0 - math.prod(1.0 - s for s in best.values()),
                  {c.session for c in group if c.session}, sorted(best),

@@ -118,6 +118,10 @@ def demo_truth(forum: Any, wav: Path) -> Callable[..., list[ClipJudgement]]:
     return judge_demo
 
 
+def ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}" if base > 0 else ("-" if value == 0 else "inf")
+
+
 def report(name: str, outcomes: list[Outcome], duration: float) -> None:
     print(f"\n## {name} ({duration / 60:.1f} min)")
     rows = []
@@ -133,11 +137,11 @@ def report(name: str, outcomes: list[Outcome], duration: float) -> None:
     for outcome in outcomes:
         cut = sum(c.speech_cut for c in outcome.clips)
         foreign = sum(c.foreign for c in outcome.clips)
-        base_cut = sum(c.speech_cut for c in base.clips) or 1e-9
-        base_foreign = sum(c.foreign for c in base.clips) or 1e-9
+        base_cut = sum(c.speech_cut for c in base.clips)
+        base_foreign = sum(c.foreign for c in base.clips)
         good = sum(c.whole_and_alone() for c in outcome.clips)
         totals.append((outcome.way, f"{good}/{len(outcome.clips)}", f"{cut:.2f}",
-                       f"{cut / base_cut:.2f}", f"{foreign:.2f}", f"{foreign / base_foreign:.2f}",
+                       ratio(cut, base_cut), f"{foreign:.2f}", ratio(foreign, base_foreign),
                        f"{outcome.seconds / (duration / 60):.2f}"))
     print()
     print_table(("way", "whole and alone", "words cut (s)", "vs no speech map", "foreign (s)",
