@@ -244,3 +244,14 @@ def test_cue_matcher_finds_the_session_an_mc_announces() -> None:
     assert cue is not None and cue.kind == "thanks"
     assert find_cue("그래서 저는 많은 분들께 감사합니다 라고 말씀드리고 싶었습니다", agenda) is None
     assert find_cue("사회적 기업에 대해서 사람들한테 얘기를 해보면", agenda) is None
+
+
+def test_weak_boundaries_are_listed_for_review() -> None:
+    """A boundary of a weak sign (a 1.5 s pause) is listed; a strong one (a long pause
+    with applause) is not."""
+    weak = [Candidate(100, "pause", 0.3, 101.5)]
+    strong = [Candidate(100, "pause", 0.7, 108), Candidate(100.2, "applause", 0.8, 104)]
+    agenda = [AgendaItem("a", "A"), AgendaItem("b", "B")]
+    unsure = choose(agenda, weak, 300).review
+    assert len(unsure) == 1 and unsure[0].startswith("a | b at 00:01:40") and "pause" in unsure[0]
+    assert choose(agenda, strong, 300).review == ()

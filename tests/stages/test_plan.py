@@ -128,3 +128,22 @@ def test_sort_archive_plan_detects_untimed_sessions_within_two_seconds(tmp_path:
     gaps = json.loads(result.stdout)["gaps"]
     # The applause and gap between each pair of talks, and after the last one.
     assert len(gaps) == 3 and gaps[-1][1] == pytest.approx(truth[-1][2] + 7.0, abs=0.1)
+
+
+def test_the_run_summary_lists_every_boundary_to_review(tmp_path: Path) -> None:
+    """What the plan is unsure of reaches the run summary (`check:` lines), naming the
+    file to review, whether the stage ran or was reused."""
+    from pipeline.results import PlannedSession, PlanResult, SessionPlan
+    from pipeline.stage import RunReport
+    from pipeline.stages.plan import PlanStage
+
+    result = PlanResult(
+        sessions=(PlannedSession(plan=SessionPlan(number=1, id="a", title="A", start=0, end=9),
+                                 source="detected", confidence=0.4),),
+        review=("a: confidence 0.40; check its start and end",),
+        plan_file=tmp_path / "plan.yaml")
+    for ran in (True, False):
+        report = RunReport(forum_id="f", work_dir=tmp_path)
+        PlanStage().summarise(result, ran, report)
+        assert report.warnings == [
+            f"plan: a: confidence 0.40; check its start and end ({tmp_path / 'plan.yaml'})"]
