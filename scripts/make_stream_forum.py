@@ -27,6 +27,7 @@ from pipeline.demo import (  # noqa: E402
 )
 from pipeline.errors import PipelineError  # noqa: E402
 from pipeline.progress import LogProgress  # noqa: E402
+from pipeline.settings import Settings  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     try:
         forum = build_stream_forum(args.out, LONG_STREAM if args.long else SHORT_STREAM,
-                                   idr=args.idr, speech_dir=args.speech_dir,
+                                   idr=args.idr, speech_dir=args.speech_dir
+                                   or Settings.from_environ().speech_dir,
                                    progress=LogProgress())
     except PipelineError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)

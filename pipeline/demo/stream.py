@@ -214,8 +214,8 @@ def _assemble(layout: StreamLayout, idr: Idr, speech_dir: Path, work: Path,
 
 
 def _speech_dir(configured: Path | None, layout: StreamLayout) -> Path:
-    if configured is None and os.environ.get(SPEECH_ENV):
-        configured = Path(os.environ[SPEECH_ENV])
+    """The corpus (`configured`: the settings' speech_dir, which $SORT_ARCHIVE_SPEECH_DIR
+    sets; only the CLI and its callers read the environment)."""
     path = find_speech_dir(configured)
     for slot in layout.slots:
         if not any((path / slot.talk.talk_dir).glob("*.trans.txt")):

@@ -183,7 +183,7 @@ def main() -> None:
     engine.load()
     layout = SHORT_STREAM if args.short else LONG_STREAM
     stream = build_stream_forum(ROOT / "build" / f"stream-{layout.name}", layout,
-                                progress=LogProgress())
+                                speech_dir=settings.speech_dir, progress=LogProgress())
     work = ROOT / "build" / "bench-plan"
     work.mkdir(parents=True, exist_ok=True)
     print(machine())

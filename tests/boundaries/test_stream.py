@@ -25,7 +25,8 @@ pytestmark = pytest.mark.slow  # Whisper hears the MC's lines
 
 @pytest.fixture(scope="module")
 def stream(tmp_path_factory: pytest.TempPathFactory) -> StreamForum:
-    return build_stream_forum(tmp_path_factory.mktemp("stream"), SHORT_STREAM)
+    return build_stream_forum(tmp_path_factory.mktemp("stream"), SHORT_STREAM,
+                              speech_dir=Settings.from_environ().speech_dir)
 
 
 @pytest.fixture(scope="module")

@@ -28,19 +28,21 @@ from pipeline.demo import (
     build_stream_forum,
     read_truth,
 )
+from pipeline.settings import Settings
 
 RATE = 44_100
 
 
 @pytest.fixture(scope="module")
 def stream(tmp_path_factory: pytest.TempPathFactory) -> StreamForum:
-    return build_stream_forum(tmp_path_factory.mktemp("stream"), SHORT_STREAM)
+    return build_stream_forum(tmp_path_factory.mktemp("stream"), SHORT_STREAM,
+                              speech_dir=Settings.from_environ().speech_dir)
 
 
 @pytest.fixture(scope="module")
 def start_only(tmp_path_factory: pytest.TempPathFactory) -> StreamForum:
     return build_stream_forum(tmp_path_factory.mktemp("stream-start-only"), SHORT_STREAM,
-                              idr="start-only")
+                              idr="start-only", speech_dir=Settings.from_environ().speech_dir)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +135,8 @@ def test_truth_json_and_forum_config_are_written(stream: StreamForum) -> None:
 
 
 def test_a_matching_build_is_reused(stream: StreamForum) -> None:
-    again = build_stream_forum(stream.video_path.parent, SHORT_STREAM)
+    again = build_stream_forum(stream.video_path.parent, SHORT_STREAM,
+                               speech_dir=Settings.from_environ().speech_dir)
     assert not again.built
     assert again.truth == stream.truth
 
