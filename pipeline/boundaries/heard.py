@@ -1,11 +1,12 @@
 """What is said in the islands of speech between talks (`pipeline.boundaries.speech`), and
 who said it: the speaker before (a closing line), the speaker after, or the MC.
 
-Each island (the `HEARD_MAX` that stand most apart: at least 4, else three per agenda item)
-is heard by Whisper (greedy, with the transcribe stage's guards against invented text) and
-matched by `find_cue`: an MC's line ("다음은 … 있겠습니다", "… 모시겠습니다", "박수 부탁
-드립니다"); a closing line ("이상으로 … 마치겠습니다", a short "(…) 감사합니다": at most 12
-more letters); a session's title (difflib similarity >= 0.75, normalised) or a speaker's
+Each island (those that stand most apart: `HEARD_MIN`, 6, or `HEARD_PER_SESSION`, four per
+agenda item, whichever is more) is heard by Whisper (greedy, with the transcribe stage's
+guards against invented text) and matched by `find_cue`: an MC's line ("다음은 …
+있겠습니다", "… 모시겠습니다", "박수 부탁드립니다", "이상으로 오늘 포럼을 마치겠습니다");
+a closing line ("이상으로 … 마치겠습니다", a short "(…) 감사합니다": at most 12 more
+letters); a session's title (difflib similarity >= 0.75, normalised) or a speaker's
 name (exactly, 2+ letters) said aloud, which names that session.
 
 Its voice (`pipeline.boundaries.voice`) is compared with the `REFERENCE` (20) seconds of
