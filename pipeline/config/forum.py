@@ -31,6 +31,7 @@ from pipeline.errors import ConfigError
 from pipeline.results import ForumSummary, SessionPlan, SpeakerRef
 
 PLACEHOLDER = "FILL-IN"
+MAX_SECONDS = 1000 * 3600  # a time past this is a typo, not a recording
 MIN_SESSION = 1.0  # seconds: anything shorter is a typo, not a session
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _TIMECODE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d{1,3})?)$")
@@ -40,6 +41,10 @@ def parse_time(value: object) -> float:
     """`HH:MM:SS(.mmm)`, `MM:SS` or plain seconds -> seconds."""
     if isinstance(value, bool):
         raise ValueError("expected a time such as 00:12:30 or 750")
+    too_long = len(value) > 32 if isinstance(value, str) else (
+        isinstance(value, int) and abs(value) > MAX_SECONDS)  # 5,000 digits: no float
+    if too_long:
+        raise ValueError("is too long to be a time; write HH:MM:SS(.mmm) or seconds")
     if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
         value = float(value)
     if isinstance(value, int | float):
@@ -53,6 +58,9 @@ def parse_time(value: object) -> float:
         raise ValueError(f"'{value}' is not a time; write HH:MM:SS(.mmm) or seconds")
     if seconds < 0:
         raise ValueError("a time cannot be negative")
+    if not seconds <= MAX_SECONDS:  # also NaN and infinity
+        raise ValueError(f"{value} s is longer than any recording (at most "
+                         f"{MAX_SECONDS // 3600} hours)")
     return seconds
 
 

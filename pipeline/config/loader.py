@@ -1,10 +1,16 @@
 """Reading a forum config file: YAML with unique keys, placeholders left from the template
 refused, and every problem turned into one `ConfigError` naming the file, the field path
-and the fix (see `pipeline.config.forum` for the schema)."""
+and the fix (see `pipeline.config.forum` for the schema).
+
+A config is hostile input, and reading it is bounded: a regular file of at most
+`MAX_BYTES` (1 MB; a real forum's config is a few kB), at most `MAX_ALIASES` YAML aliases
+(`*name`: a "billion laughs" file is refused before anything expands it) and `MAX_DEPTH`
+levels of nesting, each refused in one line; and everything after is linear in the file."""
 
 from __future__ import annotations
 
 import datetime as dt
+import stat
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
@@ -23,14 +29,25 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     return text or "(top level)"
 
 
-def _find_placeholders(node: Any, location: str = "") -> list[str]:
+MAX_BYTES, MAX_ALIASES, MAX_DEPTH = 1_000_000, 50, 32
+
+
+def _find_placeholders(node: Any, location: str = "", seen: set[int] | None = None
+                       ) -> list[str]:
+    """Placeholders left in the config, each aliased list or mapping walked once."""
+    seen = set() if seen is None else seen
     found: list[str] = []
+    if isinstance(node, dict | list):
+        if id(node) in seen:
+            return found
+        seen.add(id(node))
     if isinstance(node, dict):
         for key, value in node.items():
-            found += _find_placeholders(value, f"{location}.{key}" if location else str(key))
+            found += _find_placeholders(value, f"{location}.{key}" if location else str(key),
+                                        seen)
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            found += _find_placeholders(value, f"{location}[{index}]")
+            found += _find_placeholders(value, f"{location}[{index}]", seen)
     elif isinstance(node, str) and node.strip().startswith(PLACEHOLDER):
         found.append(f"{location} ({node.strip()[len(PLACEHOLDER):].lstrip(': ') or 'fill in'})")
     return found
@@ -54,9 +71,37 @@ def _friendly(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+class _Bounded(yaml.YAMLError):
+    """A config over one of the reading limits (see the module docstring)."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem, self.problem_mark = problem, mark
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML keeps the last of two equal keys and drops the first without a word; a
-    session pasted twice or an `end:` written twice must be an error instead."""
+    session pasted twice or an `end:` written twice must be an error instead. It also
+    counts aliases and nesting as it composes (see the module docstring)."""
+
+    aliases = 0
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise _Bounded(f"more than {MAX_ALIASES} aliases (*name); a forum config "
+                               "needs few: write the values out", mark)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _Bounded(f"nested more than {MAX_DEPTH} levels deep; a forum config "
+                               "needs a few", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -74,10 +119,22 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _check_file(path: Path) -> None:
+    """A regular file of at most MAX_BYTES (a FIFO would block the read, a device or a
+    huge file would not end)."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(path, None, "is not a regular file; give the path to a forum .yaml")
+    if info.st_size > MAX_BYTES:
+        raise ConfigError(path, None, f"is {info.st_size / 1e6:.1f} MB; a forum config is at "
+                                      f"most {MAX_BYTES // 1_000_000} MB (a few kB is usual)")
+
+
 def load_config(path: Path | str) -> ForumConfig:
     """Read and validate a forum config; raise `ConfigError` naming what to fix."""
     path = Path(path)
     try:
+        _check_file(path)
         text = path.read_text(encoding="utf-8-sig")  # a BOM from Windows editors is fine
     except FileNotFoundError:
         raise ConfigError(path, None, "file not found; give the path to a forum .yaml") from None
@@ -93,7 +150,11 @@ def load_config(path: Path | str) -> ForumConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else None
         problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(path, where, f"{problem}; fix the YAML syntax") from None
+        fix = "" if isinstance(exc, _Bounded) else "; fix the YAML syntax"
+        raise ConfigError(path, where, f"{problem}{fix}") from None
+    except ValueError:  # a number of thousands of digits (Python's int conversion limit)
+        raise ConfigError(path, None, "holds a number too long to read; a forum config "
+                                      "needs none") from None
     if not isinstance(raw, dict):
         raise ConfigError(path, None, "expected a mapping of keys (id, title, date, ...)")
     placeholders = _find_placeholders(raw)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -194,3 +196,53 @@ def test_a_utf8_bom_is_fine(tmp_path: Path) -> None:
     path = tmp_path / "forum.yaml"
     path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))  # as Windows editors save it
     assert load_config(path).forum.id == "2099-01-01-test"
+
+
+def bomb(levels: int = 9) -> str:
+    """A "billion laughs" document: `levels` lists of nine aliases of the list before."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels):
+        lines.append(f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    (bomb(), "more than 50 aliases"),
+    ("glossary: " + "[" * 1000 + "]" * 1000 + "\n", "nested more than 32 levels deep"),
+])
+def test_hostile_yaml_is_refused_at_once(tmp_path: Path, text: str, problem: str) -> None:
+    """Refused while it is read, before anything expands it: in well under a second."""
+    began = time.perf_counter()
+    with pytest.raises(ConfigError, match=problem):
+        load_config(write(tmp_path, GOOD + text))
+    assert time.perf_counter() - began < 1.0
+
+
+def test_a_few_aliases_are_read(tmp_path: Path) -> None:
+    """Aliases under the limit are fine: one speaker list shared by two sessions."""
+    shared = GOOD.replace("speakers: [{name: 홍길동, organisation: 기관}]",
+                          "speakers: &panel [{name: 홍길동, organisation: 기관}]").replace(
+        "    title: 발표\n", "    title: 발표\n    speakers: *panel\n")
+    config = load_config(write(tmp_path, shared))
+    assert [s.speakers[0].name for s in config.forum.sessions] == ["홍길동", "홍길동"]
+
+
+def test_a_config_over_a_megabyte_or_not_a_file_is_refused(tmp_path: Path) -> None:
+    big = write(tmp_path, GOOD + "# " + "x" * 1_000_000 + "\n")
+    with pytest.raises(ConfigError, match=r"is 1\.0 MB; a forum config is at most 1 MB"):
+        load_config(big)
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)  # reading it would wait for a writer for ever
+    with pytest.raises(ConfigError, match="is not a regular file"):
+        load_config(fifo)
+    with pytest.raises(ConfigError, match="is not a regular file"):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("9" * 40, "too long to be a time"), (10**12, "too long to be a time"),
+    ("999999999", "longer than any recording"), (float("inf"), "longer than any recording"),
+])
+def test_times_are_bounded(value: object, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        parse_time(value)
