@@ -35,6 +35,7 @@ import dataclasses
 import datetime
 import json
 import sqlite3
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,17 @@ from pipeline.catalogue.order import order_key
 from pipeline.catalogue.schema import RUN_HINT, connect
 from pipeline.catalogue.snippets import make_snippet, substring_spans
 from pipeline.errors import CatalogueError
+
+# What a search may ask, for every edge that takes one (the CLI and the web app).
+MAX_QUERY = 200  # characters: a query is a few words, and Kiwi reads all of it
+MAX_LIMIT = 100
+MAX_OFFSET = 10_000
+
+
+def clean_query(text: str) -> str:
+    """The words to search: control characters (a NUL, an escape) as spaces, the ends
+    stripped. Such characters mean nothing in a query, and a NUL would end FTS5's string."""
+    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).strip()
 
 
 @dataclass(frozen=True)

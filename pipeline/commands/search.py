@@ -35,6 +35,33 @@ def _day(text: str) -> datetime.date:
         raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
 
 
+def _query(text: str) -> str:
+    """The words to search, checked at the edge: UTF-8 text (the shell hands undecodable
+    bytes over as lone surrogates), not empty, at most MAX_QUERY characters."""
+    from pipeline.catalogue.search import MAX_QUERY, clean_query
+
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        raise argparse.ArgumentTypeError("the query is not UTF-8 text; type it again in a "
+                                         "UTF-8 terminal")
+    words = clean_query(text)
+    if not words:
+        raise argparse.ArgumentTypeError("the query is empty; give one or more words, "
+                                         "e.g. 사회적가치")
+    if len(words) > MAX_QUERY:
+        raise argparse.ArgumentTypeError(f"the query is {len(words)} characters long; give "
+                                         f"at most {MAX_QUERY}")
+    return words
+
+
+def _limit(text: str) -> int:
+    from pipeline.catalogue.search import MAX_LIMIT
+
+    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"--limit must be a whole number from 1 to "
+                                         f"{MAX_LIMIT}, not {text[:20]!r}")
+    return int(text)
+
+
 def add_parsers(commands: argparse._SubParsersAction,  # type: ignore[type-arg]
                 common: argparse.ArgumentParser) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
@@ -44,13 +71,14 @@ def add_parsers(commands: argparse._SubParsersAction,  # type: ignore[type-arg]
         description="Search every indexed transcript and material page. Korean words match "
                     "their inflected forms (만들다 finds 만든, 만들어; 가치 finds 사회적가치를); "
                     "an exact phrase ranks first.")
-    search.add_argument("query", help="words to find; a hit has all of them")
+    search.add_argument("query", type=_query, help="words to find; a hit has all of them")
     search.add_argument("--catalogue", type=Path, help=_CATALOGUE_HELP)
     search.add_argument("--forum", metavar="ID", help="only this forum id")
     search.add_argument("--speaker", metavar="NAME", help="only sessions of this speaker")
     search.add_argument("--since", metavar="YYYY-MM-DD", type=_day,
                         help="only forums held on or after this day")
-    search.add_argument("--limit", type=int, default=20, help="most hits to show (default 20)")
+    search.add_argument("--limit", type=_limit, default=20,
+                        help="most hits to show (default 20, at most 100)")
     search.add_argument("--json", action="store_true",
                         help='print {"query": ..., "hits": [...]} as JSON')
 

@@ -14,7 +14,8 @@ from html import escape
 
 from pipeline.archive.pages.viewer import STYLE, clock
 from pipeline.catalogue import Facets, SearchHit, SearchQuery, SearchResults
-from pipeline.web.query import MAX_LIMIT, Form
+from pipeline.catalogue.search import MAX_LIMIT
+from pipeline.web.query import Form
 
 _EXTRA_CSS = """
 form.search { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr));

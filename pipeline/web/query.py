@@ -14,11 +14,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from pipeline.catalogue import SearchQuery
+from pipeline.catalogue.search import MAX_LIMIT, MAX_OFFSET, MAX_QUERY, clean_query
 
 DEFAULT_LIMIT = 20  # as `sort-archive search`
-MAX_LIMIT = 100
-MAX_OFFSET = 10_000
-MAX_QUERY = 200  # characters: a query is a few words, and Kiwi reads all of it
 ARCHIVE_PATH = "archive"  # where `--archive DIR` is served, relative to the app's root
 FIELDS = ("q", "forum", "speaker", "since", "limit", "offset")
 
@@ -40,7 +38,8 @@ class Form:
 
     @classmethod
     def of(cls, params: Mapping[str, str]) -> Form:
-        return cls(**{name: (params.get(name) or "").strip() for name in FIELDS})
+        # Control characters (a NUL in ?q=) mean nothing in any field: they become spaces.
+        return cls(**{name: clean_query(params.get(name) or "") for name in FIELDS})
 
     def with_offset(self, offset: int) -> str:
         """This search's query string at another offset (empty fields left out)."""

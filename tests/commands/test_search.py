@@ -68,6 +68,26 @@ def test_a_bad_date_or_limit_is_a_usage_error(catalogue: Path,
         main(["search", "가치", "--catalogue", str(catalogue), "--since", "2024-13-01"])
     assert caught.value.code == 2
     assert "not a date: '2024-13-01' (use YYYY-MM-DD)" in capsys.readouterr().err
-    assert main(["search", "가치", "--catalogue", str(catalogue), "--limit", "0"]) == 7
-    assert capsys.readouterr().err == ("sort-archive: error: the search limit must be 1 or "
-                                       "more, not 0\n")
+    for limit in ("0", "-1", "99999999999999999999", "x"):
+        with pytest.raises(SystemExit) as caught:
+            main(["search", "가치", "--catalogue", str(catalogue), "--limit", limit])
+        assert caught.value.code == 2
+        assert "--limit must be a whole number from 1 to 100" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("query", "problem"), [
+    ("가치\udcff", "the query is not UTF-8 text"),  # what Python makes of $'가치\xff'
+    ("", "the query is empty"), (" \x00 ", "the query is empty"),
+    ("가치 " * 100, "the query is 299 characters long; give at most 200"),
+])
+def test_a_bad_query_is_a_usage_error(catalogue: Path, capsys: pytest.CaptureFixture[str],
+                                      query: str, problem: str) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["search", query, "--catalogue", str(catalogue)])
+    assert caught.value.code == 2 and problem in capsys.readouterr().err
+
+
+def test_control_characters_in_a_query_are_spaces(catalogue: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "사회적\x00가치", "--catalogue", str(catalogue), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["query"] == "사회적 가치"

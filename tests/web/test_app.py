@@ -143,6 +143,13 @@ def test_a_bad_request_is_a_400_with_one_line(app: str, params: dict[str, str],
     assert 'name="q"' in html  # the form is there to fix the query
 
 
+def test_control_characters_in_a_query_are_spaces(app: str) -> None:
+    """A NUL (or any control character) in ?q= is a space, not a damaged catalogue."""
+    status, _, body = api(app, q="지역\x00협력")
+    assert status == 200 and json.loads(body)["query"] == "지역 협력"
+    assert json.loads(body)["hits"] == json.loads(api(app, q="지역 협력")[2])["hits"]
+
+
 def test_the_api_wants_words_and_the_page_without_them_is_the_form(app: str) -> None:
     status, _, body = api(app)
     assert (status, json.loads(body)) == (400, {"error": "give the words to find: "
