@@ -47,14 +47,6 @@ RATE, FRAME, WINDOW = 16_000, 400, 20  # 25 ms frames, 20 frames = 0.5 s windows
 FLAT_MIN, LEVEL_BELOW_SPEECH, APPLAUSE_MIN = 0.22, 12.0, 2.0
 SCENE_MIN, NEAR, FULL_FPS, FULL_UP_TO = 0.3, 10.0, 4, 600.0
 _VISUAL = "blackdetect=d={d}:pix_th=0.10,select='gte(scene,0)',metadata=print"
-_PHRASES = (  # kind, pattern on normalised text, strength, spoken by the MC (a span)
-    ("next", r"다음.*(있겠습니다|진행하겠습니다|이어가겠습니다|듣겠습니다|시작하겠습니다)|"
-     r"다음(은|으로|순서|차례).*(순서|차례)입니다", 0.7, True),
-    ("invite", r"(모시겠습니다|모시도록하겠습니다|모셔보겠습니다|나와주시기바랍니다)", 0.7, True),
-    ("applause", r"박수.*(부탁|주시기|보내|주십시오)", 0.6, True),
-    ("close", r"(이상으로|이것으로).*마치|마치겠습니다|마치도록하겠습니다", 0.5, False),
-    ("thanks", r"^.{0,12}(감사합니다|고맙습니다)$", 0.3, False),
-)
 
 
 def _ffmpeg(args: list[str], what: str) -> str:

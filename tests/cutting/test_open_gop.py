@@ -10,6 +10,7 @@ back to accurate and says why; the clip is still frame-exact."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -58,20 +59,21 @@ def one_idr(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                   SECONDS, TONES, idr_every=None)
 
 
+def cut_each(source: Path, cuts: Sequence[tuple[float, float]], folder: Path) -> Clips:
+    """Each (start, end) of `source` cut smart into `folder`, with its report."""
+    return {(start, end): (folder / f"{start}-{end}.mp4",
+                           cut(source, start, end, folder / f"{start}-{end}.mp4", "smart"))
+            for start, end in cuts}
+
+
 @pytest.fixture(scope="module")
 def smart_clips(idr10: Path, tmp_path_factory: pytest.TempPathFactory) -> Clips:
-    folder = tmp_path_factory.mktemp("smart")
-    return {(start, end): (folder / f"{start}-{end}.mp4",
-                           cut(idr10, start, end, folder / f"{start}-{end}.mp4", "smart"))
-            for start, end in CUTS}
+    return cut_each(idr10, CUTS, tmp_path_factory.mktemp("smart"))
 
 
 @pytest.fixture(scope="module")
 def fallback_clips(one_idr: Path, tmp_path_factory: pytest.TempPathFactory) -> Clips:
-    folder = tmp_path_factory.mktemp("fallback")
-    return {(start, end): (folder / f"{start}-{end}.mp4",
-                           cut(one_idr, start, end, folder / f"{start}-{end}.mp4", "smart"))
-            for start, end in FALLBACK_CUTS}
+    return cut_each(one_idr, FALLBACK_CUTS, tmp_path_factory.mktemp("fallback"))
 
 
 @pytest.fixture(scope="module")
