@@ -19,6 +19,7 @@ WORK_DIR_ENV = "SORT_ARCHIVE_WORK_DIR"
 CATALOGUE_ENV = "SORT_ARCHIVE_CATALOGUE"
 MODEL_DIR_ENV = "SORT_ARCHIVE_MODEL_DIR"
 SPEECH_DIR_ENV = "SORT_ARCHIVE_SPEECH_DIR"
+MATERIALS_DIR_ENV = "SORT_ARCHIVE_MATERIALS_DIR"
 FETCH_TIMEOUT_ENV = "SORT_ARCHIVE_FETCH_TIMEOUT"
 # Seconds a download may wait for data before the request is retried (yt-dlp's own
 # default); a server that stops answering is given up after 11 tries, so a hung link
@@ -62,6 +63,9 @@ class Settings:
     catalogue: Path = Path.home() / ".local" / "share" / "sort-archive" / "catalogue.sqlite"
     model_dir: Path = Path.home() / ".cache" / "sort-archive" / "models"
     speech_dir: Path | None = None  # None: look next to the repository (see pipeline.demo.forum)
+    # Where material paths may also lead, beside the config's own folder (None: only there);
+    # see pipeline.archive.materials.
+    materials_root: Path | None = None
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT  # seconds without data from a server
 
     @classmethod
@@ -80,6 +84,8 @@ class Settings:
             model_dir=path(MODEL_DIR_ENV, home / ".cache" / "sort-archive" / "models"),
             speech_dir=Path(env[SPEECH_DIR_ENV]).expanduser() if env.get(SPEECH_DIR_ENV)
             else None,
+            materials_root=(Path(env[MATERIALS_DIR_ENV]).expanduser().resolve()
+                            if env.get(MATERIALS_DIR_ENV) else None),
             fetch_timeout=_seconds(env, FETCH_TIMEOUT_ENV, DEFAULT_FETCH_TIMEOUT),
         )
 

@@ -67,7 +67,7 @@ class Forum:
                 {"id": "keynote", "title": "기조 강연", "start": SESSION_S,
                  "end": 2 * SESSION_S, "speakers": [{"name": "김민지"}]},
             ],
-            "materials": [{"path": str(material), "kind": "other"}],
+            "materials": [{"path": "자료/발표 데이터.bin", "kind": "other"}],
             "storage": {"s3": {"bucket": self.bucket, "endpoint_url": endpoint,
                                "region": "us-east-1", "addressing_style": "path",
                                "transfer": {"multipart_threshold_mib": 5, "part_size_mib": 5,

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipeline.archive.materials import forum_materials
 from pipeline.asr.engines import whisper_settings
 from pipeline.commands.display import print_report, progress
 from pipeline.config.forum import ForumConfig, format_time
@@ -22,8 +23,9 @@ from pipeline.stage import RunOptions
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = load_config(args.config, materials_root=args.settings.materials_root)
     whisper_settings(config.forum.whisper, config, args.settings)  # a known engine
+    forum_materials(config, require=True)  # each file there, inside its root
     forum = config.forum
     print(f"{args.config}: ok: {forum.id}, {len(forum.sessions)} session(s), "
           f"{len(forum.materials)} material(s)")
@@ -49,7 +51,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from pipeline.results import PlanResult
     from pipeline.runner import run_forum
 
-    config = load_config(args.config)
+    config = load_config(args.config, materials_root=args.settings.materials_root)
     options = replace_options(_options(args, config, args.settings, None), until_stage="plan")
     report = run_forum(config, options, LogProgress() if args.json else progress(args))
     result = report.results.get("plan")
@@ -107,7 +109,10 @@ def _run(args: argparse.Namespace, config_paths: list[Path],
     from pipeline.runner import run_forums
 
     settings: Settings = args.settings
-    configs = [load_config(path) for path in config_paths]  # every config is checked first
+    configs = [load_config(path, materials_root=settings.materials_root)
+               for path in config_paths]  # every config is checked first
+    for config in configs:  # a material leading outside its root stops the run here
+        forum_materials(config, require=False)
     ids = [config.forum.id for config in configs]
     if len(set(ids)) != len(ids):
         raise UsageError(f"the same forum id is given twice ({', '.join(ids)})",

@@ -35,7 +35,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from pipeline.config.loader import load_config
     from pipeline.storage.forum import resolved_storage
 
-    config = load_config(args.config)
+    config = load_config(args.config, materials_root=args.settings.materials_root)
     report = verify_archive(resolved_storage(config), config.forum.id, progress(args),
                             deep=args.deep)
     for problem in report.problems:

@@ -130,6 +130,10 @@ class Session(_Strict):
         return self
 
 
+# A link with a host: `file:`, `ftp:` and `https:///etc/passwd` are not links to fetch.
+HTTP_LINK = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+
+
 class Source(_Strict):
     url: str | None = None
     file: Path | None = None
@@ -140,7 +144,7 @@ class Source(_Strict):
     @field_validator("url")
     @classmethod
     def _link(cls, value: str) -> str:
-        if not re.match(r"^https?://\S+$", value.strip(), re.IGNORECASE):
+        if not HTTP_LINK.match(value.strip()):
             raise ValueError(f"'{value}' is not a link; write it with https://, or give a "
                              "video on this machine as 'file'")
         return value.strip()
@@ -158,10 +162,37 @@ MaterialKind = Literal["proceedings", "slides", "declaration", "other"]
 
 
 class Material(_Strict):
+    """A file published with the forum: a `path` below the config's folder (or below the
+    operator's materials root, see `pipeline.archive.materials`), or an http(s) `url`.
+
+    Only the path's shape is checked here; where it leads is checked on the file system
+    by `pipeline.archive.materials.forum_materials`, by `validate` and before a run."""
+
     path: Path | None = None
     url: str | None = None
     kind: MaterialKind = "other"
     title: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _below(cls, value: Path) -> Path:
+        if value.is_absolute():
+            raise ValueError(f"'{value}' is an absolute path; give it relative to the "
+                             "config's folder (or to the materials root)")
+        if ".." in value.parts:
+            raise ValueError(f"'{value}' climbs out with '..'; put the file in the config's "
+                             "folder or in the materials root (SORT_ARCHIVE_MATERIALS_DIR)")
+        if not value.parts:
+            raise ValueError("is empty; name the file")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _link(cls, value: str) -> str:
+        if not HTTP_LINK.match(value.strip()):
+            raise ValueError(f"'{value[:80]}' is not an http(s) link; only http:// and "
+                             "https:// are fetched (a file on this machine goes in 'path')")
+        return value.strip()
 
     @model_validator(mode="after")
     def _one_of(self) -> Material:
@@ -262,6 +293,9 @@ class ForumConfig(BaseModel):
 
     path: Path
     forum: Forum
+    # The operator's second place for materials (Settings.materials_root), beside the
+    # config's own folder: see `pipeline.archive.materials`.
+    materials_root: Path | None = None
 
     @property
     def base_dir(self) -> Path:

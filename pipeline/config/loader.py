@@ -130,8 +130,10 @@ def _check_file(path: Path) -> None:
                                       f"most {MAX_BYTES // 1_000_000} MB (a few kB is usual)")
 
 
-def load_config(path: Path | str) -> ForumConfig:
-    """Read and validate a forum config; raise `ConfigError` naming what to fix."""
+def load_config(path: Path | str, *, materials_root: Path | None = None) -> ForumConfig:
+    """Read and validate a forum config; raise `ConfigError` naming what to fix.
+
+    `materials_root` is the operator's folder for materials (Settings.materials_root)."""
     path = Path(path)
     try:
         _check_file(path)
@@ -179,4 +181,4 @@ def load_config(path: Path | str) -> ForumConfig:
         cause = (first.get("ctx") or {}).get("error")
         location = (*first["loc"], *(cause.where if isinstance(cause, LocatedError) else ()))
         raise ConfigError(path, _field_path(location), _friendly(dict(first)) + more) from None
-    return ForumConfig(path=path.resolve(), forum=forum)
+    return ForumConfig(path=path.resolve(), forum=forum, materials_root=materials_root)

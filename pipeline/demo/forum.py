@@ -190,9 +190,11 @@ def render_demo_config(layout: DemoLayout, *, source_file: str, material_path: s
 
 
 def shipped_config_text() -> str:
-    """What `config/forums/demo.yaml` holds: paths relative to that folder."""
+    """What `config/forums/demo.yaml` holds: paths relative to that folder, but the
+    material's, which is found in the materials root `build/demo` (a material never
+    leaves its roots, see `pipeline.archive.materials`: SORT_ARCHIVE_MATERIALS_DIR)."""
     return render_demo_config(FULL_LAYOUT, source_file="../../build/demo/master.mp4",
-                              material_path=f"../../build/demo/{MATERIAL}",
+                              material_path=MATERIAL,
                               storage_local="../../archive")
 
 

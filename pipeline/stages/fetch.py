@@ -219,14 +219,16 @@ def fetch_materials(links: list[MaterialLink], work_dir: Path, progress: Progres
     change under the same link, and re-runs must not fetch them again.
     """
     import urllib.error
-    import urllib.request
+    import urllib.request  # refuses a redirect to file: by itself (a test holds it to it)
     from urllib.parse import quote, unquote, urlparse
 
     folder = work_dir / "materials"
     files = []
     with progress.task("download materials", total=len(links)) as bar:
         for link in links:
-            name = Path(unquote(urlparse(link.url).path)).name or "material"
+            name = Path(unquote(urlparse(link.url).path)).name
+            if name in ("", ".", "..") or "\0" in name:
+                name = "material"  # the file stays in `folder`, whatever the link says
             target = folder / name
             # Links are often pasted with Korean names (자료집.pdf): send them %-encoded.
             url = quote(link.url, safe=":/?#[]@!$&'()*+,;=%~")

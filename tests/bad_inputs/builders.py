@@ -155,6 +155,18 @@ def step_write(place: Any, path: str, text: str) -> None:
     target.write_text(place.format(text), encoding="utf-8")
 
 
+def step_link(place: Any, path: str, to: str) -> None:
+    """A symlink at `path` (in the case's folder) to `to`, as given."""
+    target = place.folder / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(to)
+
+
+def step_fifo(place: Any, path: str) -> None:
+    """A named pipe, which blocks whoever opens it to read until a writer comes."""
+    os.mkfifo(place.folder / path)
+
+
 def step_reencode(place: Any, encoding: str) -> None:
     """The config saved in another encoding, as a Korean Windows editor saves it (CP949)."""
     text = place.config.read_text(encoding="utf-8")
@@ -290,5 +302,6 @@ STEPS: dict[str, Step] = {
     "run": step_run, "write": step_write, "info_json": step_info_json,
     "lock_catalogue": step_lock_catalogue, "damage_catalogue": step_damage_catalogue,
     "sqlite": step_sqlite, "reencode": step_reencode, "hold_forum": step_hold_forum,
-    "read_only": step_read_only, "full_disk": step_full_disk,
+    "read_only": step_read_only, "full_disk": step_full_disk, "link": step_link,
+    "fifo": step_fifo,
 }

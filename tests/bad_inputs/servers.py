@@ -4,6 +4,7 @@
 
 - `/files/NAME`: the file, as any web server would;
 - `/forbidden/NAME`: 403 Forbidden (a link that needs a login, or a private bucket);
+- `/to-file/NAME`: 302 to `file:///NAME` (a link that redirects to this machine's files);
 - `/cut/NAME`: the headers promise the whole file, then the connection is closed half-way;
 - `/stall/NAME`: the headers and the first bytes, then nothing (a hung server); the
   connection stays open until the client gives up or the server stops.
@@ -44,6 +45,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         path = Path(self.directory) / name.split("?")[0]
         if behaviour == "forbidden":
             self.send_error(403, "Forbidden")
+            return
+        if behaviour == "to-file":
+            self.send_response(302)
+            self.send_header("Location", f"file:///{name}")
+            self.end_headers()
             return
         if behaviour not in ("files", "cut", "stall") or not path.is_file():
             self.send_error(404, "Not Found")

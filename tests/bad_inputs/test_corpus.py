@@ -109,7 +109,8 @@ class Place:
         self.config = home.folder / "forum.yaml"
         self.work = home.folder / "work"
         env = builders.environment(folder, self.work, corpus.model_dir)
-        self.env = {key: value for key, value in (env | case.env).items() if value is not None}
+        self.env = {key: self.format(value) for key, value in (env | case.env).items()
+                    if value is not None}
 
     @property
     def finished_catalogue(self) -> Path:
@@ -191,6 +192,18 @@ def lost(before: tuple[dict[Path, str], dict[Path, dict[str, Any]]],
     return problems
 
 
+# What the cases' files outside the forum hold (`write: {path: ../outside/...}`): it must
+# never turn up in a file inside the case's folder (its work, archive or catalogue).
+OUTSIDE_MARK = b"OUTSIDE-THE-FORUM"
+
+
+def leaked(folder: Path) -> list[Path]:
+    """Regular files (symlinks are not followed) in `folder` holding the outside mark."""
+    return [path for path in folder.rglob("*")
+            if path.is_file() and not path.is_symlink()
+            and OUTSIDE_MARK in path.read_bytes()]
+
+
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory,
            request: pytest.FixtureRequest) -> Iterator[Corpus]:
@@ -229,6 +242,8 @@ def test_bad_input(case: Case, corpus: Corpus, tmp_path: Path) -> None:
         missing = [word for word in words if word not in result.stdout + result.stderr]
         assert not missing, f"{missing} not in:\n{result.stdout}{result.stderr}"
     assert not lost(before, after), lost(before, after)
+    copies = leaked(place.folder)
+    assert not copies, f"a file from outside the forum was copied in: {copies}"
     assert not gone, f"finished work is gone: {gone}"
     if case.within is not None:
         assert took <= case.within, f"took {took:.1f} s, more than {case.within} s"
