@@ -43,14 +43,24 @@ class DecodeOptions:
     # False: temperature 0 only, no fallback to sampling when a window decodes badly (the
     # plan's hearing of short lines, where a retry costs more than it brings).
     fallback: bool = True
+    # 1: sequential decoding, conditioned on the text before. More: that many chunks of
+    # speech, cut at pauses and at most `chunk_seconds` long, decoded at once without
+    # conditioning (pipeline.asr.batched; measured in docs/benchmarks.md).
+    batch_size: int = 1
+    chunk_seconds: float = 30.0
 
     def as_dict(self) -> dict[str, Any]:
         """The options, as the engine's identity holds them. An option added later joins
         only when it differs from its default, so transcripts made before it stay valid."""
         options = asdict(self)
-        if self.fallback:
-            del options["fallback"]
+        for name, default in _ADDED_LATER.items():
+            if options[name] == default:
+                del options[name]
         return options
+
+
+# Options added after transcripts were first made, with the value they had implicitly.
+_ADDED_LATER: dict[str, Any] = {"fallback": True, "batch_size": 1, "chunk_seconds": 30.0}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from pipeline.asr.align import APPEND, PREPEND, AlignedSegment, Span, WindowAligner, align
+from pipeline.asr.batched import decode_batched
 from pipeline.asr.decoding import WhisperSettings
 from pipeline.asr.engine import Decoded, EngineIdentity, Progress, identity_of
 from pipeline.asr.vad import speech_clips
@@ -46,6 +47,8 @@ class FasterWhisperEngine:
                    on_progress: Progress | None = None) -> list[Decoded]:
         options = self.settings.decode
         self.load()
+        if options.batch_size > 1:
+            return self._transcribe_batched(audio, language, on_progress)
         clips: list[float] | str = "0"  # faster-whisper's "from the start, all of it"
         join = options.vad and options.vad_mode == "join"
         if options.vad and not join:
@@ -66,7 +69,20 @@ class FasterWhisperEngine:
             raws.append(raw)
             if on_progress is not None:
                 on_progress(raw.end)
-        if options.word_timing == "decoder":
+        return self._timed(raws, audio, language)
+
+    def _transcribe_batched(self, audio: Any, language: str,
+                            on_progress: Progress | None) -> list[Decoded]:
+        def advance(raw: Any) -> None:
+            if on_progress is not None:
+                on_progress(raw.end)
+
+        raws = decode_batched(self._model, audio, language, self.settings.decode, advance)
+        return self._timed(raws, audio, language)
+
+    def _timed(self, raws: list[Any], audio: Any, language: str) -> list[Decoded]:
+        """Decoded segments with their word timings (aligned after, or the decoder's)."""
+        if self.settings.decode.word_timing == "decoder":
             timings = [AlignedSegment(raw.start, raw.end, [asdict(w) for w in raw.words or []])
                        for raw in raws]
         else:

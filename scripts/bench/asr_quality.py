@@ -78,6 +78,14 @@ GRIDS: dict[str, list[str]] = {
         "faster-whisper/int8/b5/novad/cond",
         "plain/float32",
     ],
+    # Batched decoding (issue 17) against the sequential default: chunk length is the
+    # dimension that can change the text; batch size and threads change only the speed
+    # (scripts/bench/asr.py --breakdown).
+    "batched": [
+        "faster-whisper/int8/b5/skip0.5-5000-400/cond/aligned",
+        "faster-whisper/int8/b5/skip0.5-5000-400/nocond/aligned/batch8-30",
+        "faster-whisper/int8/b5/skip0.5-5000-400/nocond/aligned/batch8-20",
+    ],
     # The chosen setting, its VAD-off and unconditioned twins and the reference, with --noisy.
     "noisy": [
         "faster-whisper/int8/b5/vad0.5-2000-400/cond",
@@ -112,7 +120,8 @@ class Setting:
         cond = "cond" if d.condition_on_previous_text else "nocond"
         # Rows without a timing part were decoded with the decoder's word timings.
         timing = "/aligned" if d.word_timing == "aligned" else ""
-        return f"{self.engine}/{self.compute_type}/b{d.beam_size}/{vad}/{cond}{timing}"
+        batch = f"/batch{d.batch_size}-{d.chunk_seconds:g}" if d.batch_size > 1 else ""
+        return f"{self.engine}/{self.compute_type}/b{d.beam_size}/{vad}/{cond}{timing}{batch}"
 
     def columns(self) -> dict[str, str]:
         """The table's description columns."""
@@ -122,18 +131,24 @@ class Setting:
         d = self.decode
         vad = (f"{'skip' if d.vad_mode == 'skip' else 'join'} {d.vad_threshold:g} / "
                f"{d.vad_min_silence_ms} ms / {d.vad_speech_pad_ms} ms" if d.vad else "off")
-        return {"engine": self.engine, "compute": self.compute_type, "beam": str(d.beam_size),
+        engine = (f"{self.engine}, batched {d.batch_size} x {d.chunk_seconds:g} s"
+                  if d.batch_size > 1 else self.engine)
+        return {"engine": engine, "compute": self.compute_type, "beam": str(d.beam_size),
                 "vad": vad, "cond": str(d.condition_on_previous_text),
                 "timing": "aligned after" if d.word_timing == "aligned" else "by the decoder"}
 
 
 _VAD = re.compile(r"^(vad|skip)([0-9.]+)-(\d+)-(\d+)$")
+_BATCH = re.compile(r"^batch(\d+)-([0-9.]+)$")  # batch size, chunk seconds
 
 
 def parse_setting(text: str) -> Setting:
     parts = text.strip().split("/")
     if parts[0] == "plain" and len(parts) == 2:
         return Setting("plain", parts[1])
+    batch = _BATCH.match(parts[-1])
+    if batch:
+        parts.pop()
     timing = "decoder"
     if len(parts) == 6 and parts[5] in ("aligned", "decoder"):
         timing = parts.pop()
@@ -152,6 +167,8 @@ def parse_setting(text: str) -> Setting:
         decode = replace(decode, vad_mode="skip" if match[1] == "skip" else "join",
                          vad_threshold=float(match[2]), vad_min_silence_ms=int(match[3]),
                          vad_speech_pad_ms=int(match[4]))
+    if batch:
+        decode = replace(decode, batch_size=int(batch[1]), chunk_seconds=float(batch[2]))
     return Setting(engine, compute, decode)
 
 
