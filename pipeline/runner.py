@@ -15,6 +15,7 @@ per-session work runs wherever the executor sends it.
 from __future__ import annotations
 
 import errno
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from pipeline.executors.serial import Executor, SerialExecutor
 from pipeline.faults import stop_if_interrupted
 from pipeline.manifest import Manifest, fingerprint, forum_lock
 from pipeline.progress import Progress
+from pipeline.results import PlanResult
 from pipeline.settings import Settings
 from pipeline.stage import RunContext, RunOptions, RunReport, Stage, StageOutcome
 from pipeline.stages import fetch, index, plan, publish, split, transcribe
@@ -141,6 +143,8 @@ def _execute(ctx: RunContext, selection: Selection, report: RunReport) -> None:
             stage.summarise(stored, False, report)
         else:
             _run_stage(ctx, stage, report)
+    if ctx.has(PlanResult):  # the yardstick for each stage's real-time factor
+        report.media_seconds = sum(s.plan.end - s.plan.start for s in ctx.get(PlanResult).sessions)
 
 
 def _stored_result(ctx: RunContext, stage: Stage[Any], chosen: bool) -> Any | None:
@@ -157,13 +161,15 @@ def _key(ctx: RunContext, stage: Stage[Any]) -> str:
 def _run_stage(ctx: RunContext, stage: Stage[Any], report: RunReport) -> None:
     key = _key(ctx, stage)
     ctx.manifest.forget_stage(stage.name)
+    started = time.monotonic()
     result = stage.run(ctx)
+    seconds = time.monotonic() - started
     if not stage.failures(result):
         ctx.manifest.record_stage(stage.name, key, stage.outputs(result),
                                   result.model_dump(mode="json"))
     ctx.put(result)
     report.results[stage.name] = result
-    report.outcomes.append(StageOutcome(stage.name, "ran"))
+    report.outcomes.append(StageOutcome(stage.name, "ran", seconds=seconds))
     stage.summarise(result, True, report)
 
 

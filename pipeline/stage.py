@@ -66,6 +66,7 @@ class StageOutcome:
     stage: str
     action: str  # "ran", "skipped (up to date)", "would run", "would skip (up to date)"
     detail: str = ""
+    seconds: float | None = None  # wall time of a stage that ran
 
 
 @dataclass
@@ -80,6 +81,9 @@ class RunReport:
     failures: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # finished, but worth a look
     results: dict[str, BaseModel] = field(default_factory=dict)  # by stage name
+    # Seconds of recording the sessions cover (set by the plan stage): each stage's time is
+    # shown against it as a real-time factor, so staff see where an hour goes.
+    media_seconds: float = 0.0
 
 
 @dataclass

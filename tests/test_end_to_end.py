@@ -142,3 +142,17 @@ def test_second_run_transcribes_and_uploads_nothing(archived: dict[str, Any],
     assert main([*archived["args"], "--only", "publish", "--force"]) == 0
     assert "uploaded 0 object(s)" in capsys.readouterr().out
     assert bucket_state(archived["client"], "sort-archive-e2e") == before
+
+
+def test_the_summary_shows_each_stage_time_against_the_recording(
+        archived: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main([*archived["args"], "--only", "split", "--force"]) == 0
+    out = capsys.readouterr().out
+    match = re.search(r"split\s+ran in (\d+\.\d) s \(x(\d+\.\d) real time\)", out)
+    assert match, out
+    recording = sum(plan.duration for plan in load_config(archived["config"]).session_plans())
+    seconds, factor = float(match[1]), float(match[2])
+    assert seconds > 0 and factor > 1, out  # cutting a short demo is faster than real time
+    # the factor is the sessions' length over the stage's time (both rounded to 0.1)
+    assert abs(seconds * factor - recording) <= 0.05 * (seconds + factor) + 0.01, out

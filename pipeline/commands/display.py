@@ -8,7 +8,7 @@ import logging
 import sys
 
 from pipeline.progress import LogProgress, Progress, RichProgress
-from pipeline.stage import RunReport
+from pipeline.stage import RunReport, StageOutcome
 
 
 def progress(args: argparse.Namespace) -> Progress:
@@ -28,7 +28,7 @@ def print_report(report: RunReport, *, dry_run: bool) -> None:
     print(f"{report.forum_id}: {title}")
     for outcome in report.outcomes:
         detail = f": {outcome.detail}" if outcome.detail else ""
-        print(f"  {outcome.stage:<11} {outcome.action}{detail}")
+        print(f"  {outcome.stage:<11} {outcome.action}{_took(outcome, report)}{detail}")
     if not dry_run:
         print(f"  transcribed {report.transcribed} session(s), uploaded {report.uploaded} "
               "object(s)")
@@ -39,3 +39,14 @@ def print_report(report: RunReport, *, dry_run: bool) -> None:
             print(f"  catalogue:   {report.catalogue}")
         for warning in report.warnings:
             print(f"  check:       {warning}")
+
+
+def _took(outcome: StageOutcome, report: RunReport) -> str:
+    """' in 41.2 s (x20.4 real time)': a stage's time, and how it compares with the
+    recording's length (the sessions' total), where both are known."""
+    if outcome.seconds is None:
+        return ""
+    took = f" in {outcome.seconds:.1f} s"
+    if report.media_seconds > 0 and outcome.seconds > 0:
+        took += f" (x{report.media_seconds / outcome.seconds:.1f} real time)"
+    return took
