@@ -10,6 +10,7 @@ page let it run.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,15 @@ SEGMENTS = [
 ]
 MEASURE = "측정 지표"  # said once, in the panel at 6.2 s
 MATERIAL_PAGE = 2  # 선언문 is on this page of the material
+# Materials a forum might publish that a browser would run as documents, each with a
+# script that sets `window.__pwned`; one is named as our pages are, to be judged by place.
+SVG_MATERIAL = "diagram.svg"
+HTML_MATERIAL = "index.html"
+_MARKUP = {
+    SVG_MATERIAL: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+                  "<script>window.__pwned = 'svg'</script></svg>\n",
+    HTML_MATERIAL: "<!doctype html><title>자료</title><script>window.__pwned = 'html'</script>\n",
+}
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,10 @@ def build_archive(root: Path) -> WebArchive:
     pdf = make_pdf(work / "자료집.pdf",
                    ["포럼 자료집 차례", "여섯 개 기관이 공동 선언문을 채택하였다."])
     materials = [MaterialFile(path=pdf, kind="proceedings", title="포럼 자료집")]
+    for name, text in _MARKUP.items():
+        (work / "markup").mkdir(exist_ok=True)
+        (work / "markup" / name).write_text(text, encoding="utf-8")
+        materials.append(MaterialFile(path=work / "markup" / name, kind="other", title=None))
     folder, catalogue = root / "archive", root / "catalogue.sqlite"
     progress = LogProgress()
     published = publish(PublishRequest(forum=FORUM, clips=clips, transcripts=transcripts,
@@ -98,13 +112,22 @@ def launch_chromium() -> Iterator[Any]:
 
 
 def video_time(page: Any) -> float:
-    """The session page's player position once it has seeked (the page seeks on load)."""
-    page.wait_for_function("document.getElementById('player').readyState >= 1",
-                           timeout=20_000)
-    page.wait_for_function("document.getElementById('player').seeking === false "
-                           "&& document.getElementById('player').currentTime > 0",
-                           timeout=20_000)
-    return float(page.evaluate("document.getElementById('player').currentTime"))
+    """The session page's player position once it has seeked (the page seeks on load).
+
+    Polled with `evaluate`: `wait_for_function` evaluates a string in the page, which
+    the app's Content-Security-Policy (no 'unsafe-eval') refuses."""
+    return float(wait_for(page, "(() => { const v = document.getElementById('player'); "
+                                "return v.readyState >= 1 && !v.seeking && v.currentTime > 0 "
+                                "? v.currentTime : null; })()"))
+
+
+def wait_for(page: Any, expression: str, timeout: float = 20.0) -> Any:
+    """The value of `expression` in `page` once it is truthy (not null, false, 0 or "")."""
+    deadline = time.monotonic() + timeout
+    while not (value := page.evaluate(expression)):
+        assert time.monotonic() < deadline, f"still {value!r} after {timeout} s: {expression}"
+        page.wait_for_timeout(100)
+    return value
 
 
 def pwned(page: Any) -> Any:

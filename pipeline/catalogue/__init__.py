@@ -1,7 +1,8 @@
 """The search catalogue: one SQLite file for every archived forum.
 
 - `records`: what is stored about a forum (the writer's input);
-- `schema`: the file's numbered migrations, and checked connections to it;
+- `schema`: the file's numbered migrations, the write connection, one-line errors;
+- `reader`: read-only connections for searches (read again if the file was replaced);
 - `analyzer`: Korean morphology (Kiwi): the terms text is indexed and searched by;
 - `writer`: one forum in, replacing its rows only;
 - `materials`: PDF text page by page;

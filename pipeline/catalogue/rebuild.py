@@ -8,7 +8,10 @@ failed rebuild leaves the old catalogue as it was.
 The old file is replaced by a rename, under its lock: it is first switched out
 of WAL mode (which needs every other connection closed: a running search, web
 app or index run makes the rebuild stop and say so, changing nothing), so no
-`-wal` file of the old catalogue can be replayed into the new one.
+`-wal` file of the old catalogue can be replayed into the new one. The new file
+is renamed in whole (its log written back) and in WAL mode, as `connect` makes a
+catalogue. A search that opened the old file meanwhile reads it, whole, and then
+reads the new one (see `reader`).
 """
 
 from __future__ import annotations
@@ -80,7 +83,10 @@ def rebuild(catalogue: Path, archives: Sequence[Archive], progress: Progress, *,
                 result.segments += sum(1 for p in passages if p.session_id is not None)
                 result.pages += sum(1 for p in passages if p.session_id is None)
                 task.advance(1)
-            db.execute("PRAGMA journal_mode=DELETE")  # one self-contained file to rename
+            # One self-contained file to rename (DELETE writes the log back into it), then
+            # marked WAL again with nothing in its log: readers never set the mode (schema).
+            db.execute("PRAGMA journal_mode=DELETE")
+            db.execute("PRAGMA journal_mode=WAL")
         _replace(temp, catalogue)
     finally:
         for leftover in (temp, *_sidecars(temp)):

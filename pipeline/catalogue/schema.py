@@ -21,14 +21,28 @@ results (see `order`), and forums, sessions and materials record their first
 and last passage instead of two indexes on `passages`; `catalogue_meta` names
 the analyzer the terms came from.
 
+Writers and readers. `connect` is the one write connection (the index stage's
+writer, the rebuild, a migration): it creates or upgrades the file and puts it
+in WAL mode, once (the mode is kept in the file), so that searches read while
+an index run writes. Searches and facets read through `reader`, read-only
+(`mode=ro`): a reader never changes the journal mode or anything else, so a
+catalogue the user can only read (a 0444 file, a read-only folder or share) can
+be searched, and a reader that opened a file that `index --rebuild` then renamed
+over is not refused a write (SQLITE_READONLY_DBMOVED): it reads the old file or
+the new one, and `reader` reads again when the file was replaced meanwhile.
+
 Every sqlite3 error raised inside `connect` becomes one `CatalogueError` naming
-the file, so the command line prints it as one line.
+the file, so the command line prints it as one line: `sqlite_error` says what is
+really wrong (a file replaced while in use, a write refused, a folder or a pipe
+named as the catalogue, a missing or damaged file).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -192,14 +206,24 @@ def parse_speakers(text: str) -> list[tuple[str, str | None]]:
     return found
 
 
+class CatalogueReadOnly(CatalogueError):
+    """A write to the catalogue that the file system refused (the file, or its folder)."""
+
+
+class CatalogueReplaced(CatalogueError):
+    """The catalogue was renamed over (by `index --rebuild`) while this connection used it."""
+
+
 @contextmanager
 def connect(path: Path, *, create: bool,
             analyzer: Analyzer | None = None) -> Iterator[sqlite3.Connection]:
-    """A checked connection: WAL, busy timeout, schema created or brought up to date.
+    """The write connection: WAL, busy timeout, schema created or brought up to date.
 
     `create=False` never creates a file, so a search cannot leave an empty
     catalogue behind. `analyzer` is used only by a migration that indexes text.
+    Searches read through `reader.read` instead, which never writes.
     """
+    check_file(path, missing_ok=create)  # a folder or a pipe: said, and never opened
     uri = path.resolve().as_uri() + ("?mode=rwc" if create else "?mode=rw")
     try:
         db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
@@ -210,12 +234,19 @@ def connect(path: Path, *, create: bool,
         # Only once the file is known to be a catalogue: another program's database named
         # by mistake is refused unchanged (journal_mode=WAL rewrites the file header).
         _migrate(db, path, create, analyzer)
-        db.execute("PRAGMA journal_mode=WAL")  # searches read while an index run writes
+        _wal(db)
         yield db
     except sqlite3.Error as exc:
         raise sqlite_error(path, exc) from exc
     finally:
         db.close()
+
+
+def _wal(db: sqlite3.Connection) -> None:
+    """WAL mode, set once by a writer: searches read while an index run writes. Readers
+    never set it (a read-only user could not, and the file may have been renamed over)."""
+    if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        db.execute("PRAGMA journal_mode=WAL")
 
 
 def _version(db: sqlite3.Connection) -> int:
@@ -227,12 +258,12 @@ def _migrate(db: sqlite3.Connection, path: Path, create: bool,
     version = _version(db)
     if version == SCHEMA_VERSION:
         return
-    _refuse_newer(path, version)
+    refuse_newer(path, version)
     if version == 0 and not create:
         raise CatalogueError(f"{path} is not a sort-archive catalogue", RUN_HINT)
     with transaction(db):
         version = _version(db)  # another process may have upgraded it meanwhile
-        _refuse_newer(path, version)
+        refuse_newer(path, version)
         if version == 0 and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
             raise CatalogueError(f"{path} is an SQLite file but not a sort-archive catalogue",
                               "choose another path with --catalogue or SORT_ARCHIVE_CATALOGUE")
@@ -244,7 +275,7 @@ def _migrate(db: sqlite3.Connection, path: Path, create: bool,
         db.execute("VACUUM")  # give the dropped tables' pages back: the file shrinks
 
 
-def _refuse_newer(path: Path, version: int) -> None:
+def refuse_newer(path: Path, version: int) -> None:
     if version > SCHEMA_VERSION:
         raise CatalogueError(
             f"the catalogue {path} has schema version {version}, newer than this sort-archive"
@@ -267,7 +298,7 @@ def transaction(db: sqlite3.Connection) -> Iterator[None]:
 
 
 def sqlite_error(path: Path, exc: sqlite3.Error) -> CatalogueError:
-    """One line for staff: locked, disk full, read-only, missing or damaged."""
+    """One line for staff: what is really wrong, and what to do."""
     name = getattr(exc, "sqlite_errorname", "")
     if "no such module: fts5" in str(exc) or "no such tokenizer" in str(exc):
         return CatalogueError(f"this SQLite ({sqlite3.sqlite_version}) lacks FTS5 trigram search",
@@ -277,9 +308,61 @@ def sqlite_error(path: Path, exc: sqlite3.Error) -> CatalogueError:
                            "wait for it to finish and try again")
     if name.startswith("SQLITE_FULL"):
         return CatalogueError(f"no space left to write the catalogue {path}", "free disk space")
+    if name == "SQLITE_READONLY_DBMOVED":
+        return CatalogueReplaced(f"the catalogue {path} was replaced (by `sort-archive index"
+                                 " --rebuild`?) while in use", "try again: the new one is in place")
+    if name == "SQLITE_READONLY_DIRECTORY":
+        return CatalogueReadOnly(f"the folder of the catalogue {path} is read-only to this user,"
+                                 " who cannot write beside it", "give this user write access to"
+                                 " the folder")
+    if name in ("SQLITE_READONLY_CANTINIT", "SQLITE_READONLY_RECOVERY",
+                "SQLITE_READONLY_CANTLOCK"):  # a reader that must set up the `-shm` file
+        return CatalogueError(f"cannot read the catalogue {path} now: its shared-memory file"
+                              f" ({path.name}-shm) must be set up again, and this user cannot"
+                              " write it", "try again when the index run has finished, or"
+                              " run one search as a user who can write the folder")
     if name.startswith("SQLITE_READONLY"):
-        return CatalogueError(f"the catalogue {path} is read-only",
-                           "give this user write access to it and its folder")
-    if name.startswith("SQLITE_CANTOPEN") and not path.exists():
-        return CatalogueError(f"no catalogue at {path} yet", RUN_HINT)
+        return CatalogueReadOnly(f"the catalogue {path} is read-only to this user, who cannot"
+                                 " write it", "give this user write access to it and its folder")
+    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_PERM", "SQLITE_AUTH")):
+        problem = file_problem(path)
+        if problem is not None:
+            return problem
     return CatalogueError(f"cannot use the catalogue {path}: {exc}", _DAMAGED_HINT)
+
+
+_ANOTHER = "name the catalogue file with --catalogue or SORT_ARCHIVE_CATALOGUE"
+_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def file_problem(path: Path, *, missing_ok: bool = False) -> CatalogueError | None:
+    """Why `path` cannot be a catalogue file (missing, a folder, a pipe, unreadable), or
+    None. Asked before SQLite opens it: opening a pipe to read waits for a writer, forever."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None if missing_ok else CatalogueError(f"no catalogue at {path} yet", RUN_HINT)
+    except NotADirectoryError:
+        return CatalogueError(f"no catalogue can be at {path}: a part of that path is a file,"
+                           " not a folder", _ANOTHER)
+    except OSError as exc:
+        return CatalogueError(f"cannot reach the catalogue {path}: {exc.strerror or exc}",
+                           "give this user access to it and its folders")
+    if stat.S_ISDIR(mode):
+        return CatalogueError(f"{path} is a folder, not a catalogue file",
+                           f"{_ANOTHER}, e.g. {path / 'catalogue.sqlite'}")
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        return CatalogueError(f"{path} is {kind}, not a catalogue file", _ANOTHER)
+    if not os.access(path, os.R_OK, effective_ids=os.access in os.supports_effective_ids):
+        return CatalogueError(f"this user cannot read the catalogue {path}",
+                           "give this user read access to it")
+    return None
+
+
+def check_file(path: Path, *, missing_ok: bool = False) -> None:
+    """Raise `file_problem`'s error, if any."""
+    problem = file_problem(path, missing_ok=missing_ok)
+    if problem is not None:
+        raise problem

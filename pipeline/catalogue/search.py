@@ -43,7 +43,8 @@ from typing import Any
 from pipeline.catalogue.analyzer import Analyzer, default_analyzer, nfc, word_key
 from pipeline.catalogue.matching import Lookups, morphological
 from pipeline.catalogue.order import order_key
-from pipeline.catalogue.schema import RUN_HINT, connect
+from pipeline.catalogue.reader import read
+from pipeline.catalogue.schema import check_file
 from pipeline.catalogue.snippets import make_snippet, substring_spans
 from pipeline.errors import CatalogueError
 
@@ -152,14 +153,12 @@ def search(catalogue: Path, query: SearchQuery, *,
     interpreted. A query of nothing but particles or punctuation finds nothing.
     """
     analyzer = analyzer or default_analyzer()
-    if not catalogue.is_file():
-        raise CatalogueError(f"no catalogue at {catalogue} yet", RUN_HINT)
+    check_file(catalogue)  # even for a query that has no terms to look up
     terms = [t for t in analyzer.query_terms(query.text) if any(c.isalnum() for c in t)]
     if not terms:
         return SearchResults(query.text, [], [])
     words = _words(query.text, analyzer)
-    with connect(catalogue, create=False, analyzer=analyzer) as db:
-        rows = _rows(db, terms, words, query)
+    rows = read(catalogue, lambda db: _rows(db, terms, words, query), analyzer=analyzer)
     hits = [_hit(row, set(terms), words, analyzer) for row in rows[:query.limit]]
     return SearchResults(query.text, hits, terms, more=len(rows) > query.limit)
 
@@ -271,10 +270,11 @@ def _hit(row: tuple[Any, ...], terms: set[str], words: list[str],
 
 def facets(catalogue: Path) -> Facets:
     """Every forum (newest first) and every speaker's name (in 가나다 order)."""
-    if not catalogue.is_file():
-        raise CatalogueError(f"no catalogue at {catalogue} yet", RUN_HINT)
-    with connect(catalogue, create=False) as db:
-        forums = db.execute("SELECT id, title, date FROM forums ORDER BY date DESC, id").fetchall()
-        names = db.execute("SELECT DISTINCT name FROM speakers").fetchall()
+
+    def both(db: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
+        return (db.execute("SELECT id, title, date FROM forums ORDER BY date DESC, id").fetchall(),
+                db.execute("SELECT DISTINCT name FROM speakers").fetchall())
+
+    forums, names = read(catalogue, both)
     return Facets(forums=[ForumFacet(*row) for row in forums],
                   speakers=sorted(name for (name,) in names))

@@ -60,18 +60,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from pipeline.web.app import create_app
+        from pipeline.web.server import server_config
     except ImportError as exc:
         if (exc.name or "").split(".")[0] not in ("starlette", "uvicorn"):
             raise
         raise UsageError(f"the web app needs {exc.name or 'starlette and uvicorn'}, which is "
                          "not installed", _MISSING_HINT) from None
+    from pipeline.catalogue.schema import file_problem
+
     catalogue = (args.catalogue or args.settings.catalogue).expanduser()
     archive = args.archive.expanduser().resolve() if args.archive else None
     if archive is not None and not archive.is_dir():
         raise UsageError(f"--archive {args.archive}: no such folder",
                          "name the local archive folder (storage.local in the forum config)")
     with _listen(args.host, args.port) as sock:  # first: a port in use says only that
-        if not catalogue.is_file():
+        problem = file_problem(catalogue, missing_ok=True)
+        if problem is not None:  # a folder, a pipe, unreadable: searches will say the same
+            log.warning("%s: searches will say so until it is fixed", problem.one_line())
+        elif not catalogue.exists():
             log.warning("no catalogue at %s yet: searches will say so until `sort-archive "
                         "run` or `sort-archive index --rebuild` writes one", catalogue)
         if args.host not in LOOPBACK:
@@ -83,10 +89,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"searching {catalogue} at http://{shown}:{port}/"
               + (f" (archive {archive} at /archive/)" if archive else "") + "; Ctrl-C stops",
               flush=True)
-        config = uvicorn.Config(create_app(catalogue, archive),
-                                log_level="warning" if args.quiet else "info",
-                                proxy_headers=True,
-                                forwarded_allow_ips=args.forwarded_allow_ips)
+        # The timeouts and limits are pipeline.web.server's (its constants say why).
+        config = server_config(create_app(catalogue, archive),
+                               log_level="warning" if args.quiet else "info",
+                               forwarded_allow_ips=args.forwarded_allow_ips)
         uvicorn.Server(config).run(sockets=[sock])
     return ExitCode.OK
 

@@ -11,8 +11,39 @@ the standard library, and Kiwi is shared behind its own lock. Answers:
 - 400 for a query string that cannot be searched (a bad date, a limit out of
   range), with the one-line reason, as the page or as `{"error": ...}`;
 - 503 when the catalogue cannot be read (missing, newer, damaged), with the
-  catalogue's own one-line message and what to do;
+  catalogue's own one-line message and what to do, less its path (below);
 - 500 for anything else: one line, and the traceback in the server's log only.
+
+No answer names a path on the server: the catalogue's messages say "the
+catalogue" where they named its file (`policy.public_message`; the server's log
+keeps the whole message), and the archive's 404s are Starlette's "Not Found".
+
+The archive's files (`policy.archive_headers`) all come with `nosniff`, so a
+browser takes each for its Content-Type alone, and with a Content-Security-Policy
+chosen by where the file is, never by its name (a material may be called
+index.html, but it lives under {forum}/materials/):
+
+- Our viewer pages, where publish writes them ({forum}/index.html, search.html,
+  sessions/{slug}/index.html): `default-src 'none'` and only what each needs:
+  inline style, its own inline script by its sha256 (this version's: a page
+  published by a version with another script loses seeking until published
+  again), a session's video, poster and subtitles from 'self'; and a sandbox.
+  The forum page (no script) and search.html (no fetches) run in an opaque
+  origin. A session page cannot: a <track> without `crossorigin` loads only from
+  the page's own origin (Chromium refuses it otherwise), so its sandbox is
+  `allow-scripts allow-same-origin`, and the hash is what keeps any other script
+  from running. The forum and session pages may start downloads (materials.zip,
+  the files), which a sandbox forbids without `allow-downloads`. A file that
+  publish did not write but that sits in one of these places gets no more: no
+  script but ours runs there.
+- Everything else (materials, clips, transcripts, a file staff put there):
+  `default-src 'none'; sandbox`, shown but never run (Chromium's PDF viewer still
+  shows a PDF). HTML, SVG and XML ones are also `Content-Disposition:
+  attachment`: a published material is the forum's, not ours, and a browser saves
+  it instead of opening it on the app's origin. Video and audio get `media-src
+  'self'; sandbox allow-same-origin` instead: the browser's own player page fetches
+  the file again as media, which fails from an opaque origin (a video runs no
+  script, and nosniff keeps it a video).
 """
 
 from __future__ import annotations
@@ -24,8 +55,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
@@ -36,6 +68,7 @@ from pipeline.errors import PipelineError
 from pipeline.storage.backend import content_type
 from pipeline.transcripts.registry import content_type_of
 from pipeline.web import page
+from pipeline.web.policy import NOSNIFF, STRICT_POLICY, archive_headers, public_message
 from pipeline.web.query import ARCHIVE_PATH, BadRequest, Form, browser_link, search_query
 
 log = logging.getLogger(__name__)
@@ -53,15 +86,32 @@ UNAVAILABLE = 503
 
 class ArchiveFiles(StaticFiles):
     """The archive folder as storage serves it: the same Content-Types as publish sets
-    (text/vtt for subtitles, which Python's mimetypes does not know), byte ranges."""
+    (text/vtt for subtitles, which Python's mimetypes does not know), byte ranges; and
+    the headers of `policy.archive_headers` on every answer, a 404 or a 304 too."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            response = await super().get_response(path, scope)
+        except HTTPException as exc:  # 404, 405: Starlette's plain text, as strict as a file
+            response = PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)
+        if "content-security-policy" not in response.headers:
+            response.headers.update({"Content-Security-Policy": STRICT_POLICY, **NOSNIFF})
+        return response
 
     def file_response(self, full_path: PathLike, stat_result: os.stat_result, scope: Scope,
                       status_code: int = 200) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
+        name = str(full_path)
+        media_type = content_type_of(name) or content_type(name)
         if response.status_code == 200:  # not a 304, which has no body to describe
-            name = str(full_path)
-            response.headers["content-type"] = content_type_of(name) or content_type(name)
+            response.headers["content-type"] = media_type
+        response.headers.update(archive_headers(self._relative(name), media_type))
         return response
+
+    def _relative(self, full_path: str) -> str:
+        """Where the file really is (StaticFiles resolved any link) inside the archive."""
+        root = os.path.realpath(str(self.directory))
+        return Path(os.path.relpath(full_path, root)).as_posix()
 
 
 def create_app(catalogue: Path, archive: Path | None = None) -> Starlette:
@@ -74,6 +124,11 @@ def create_app(catalogue: Path, archive: Path | None = None) -> Starlette:
     def page_response(html: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
+    def unavailable(exc: PipelineError) -> str:
+        """The catalogue's one line for a web client; the whole of it for the log."""
+        log.warning("cannot search: %s", exc.one_line())
+        return public_message(exc.one_line(), catalogue)
+
     def search_page(request: Request) -> Response:
         form = Form.of(request.query_params)
         known: Facets | None = None
@@ -84,7 +139,7 @@ def create_app(catalogue: Path, archive: Path | None = None) -> Starlette:
         except BadRequest as exc:
             return page_response(page.render(form, facets=known, error=str(exc)), 400)
         except PipelineError as exc:
-            return page_response(page.render(form, facets=known, error=exc.one_line()),
+            return page_response(page.render(form, facets=known, error=unavailable(exc)),
                                  UNAVAILABLE)
         return page_response(page.render(form, facets=known, query=query, results=results,
                                          link=link))
@@ -99,7 +154,7 @@ def create_app(catalogue: Path, archive: Path | None = None) -> Starlette:
         except BadRequest as exc:
             return _api_error(str(exc), 400)
         except PipelineError as exc:
-            return _api_error(exc.one_line(), UNAVAILABLE)
+            return _api_error(unavailable(exc), UNAVAILABLE)
         headers = dict(API_HEADERS)
         if results.more:  # the JSON is the CLI's, so the next page is told in a header
             headers["Link"] = f'<{form.with_offset(query.offset + query.limit)}>; rel="next"'

@@ -78,7 +78,7 @@ def test_a_symlink_from_the_forum_into_the_materials_root_is_refused(tmp_path: P
 def test_a_dangling_symlink_is_one_line(tmp_path: Path) -> None:
     config = write_forum(tmp_path / "forum", "자료집.pdf")
     (tmp_path / "forum" / "자료집.pdf").symlink_to("gone.pdf")
-    with pytest.raises(ConfigError, match="cannot read 자료집.pdf"):
+    with pytest.raises(ConfigError, match=r"cannot read 자료집\.pdf"):
         forum_materials(load_config(config), require=True)
 
 

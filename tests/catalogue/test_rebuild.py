@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -18,47 +17,15 @@ from pipeline.catalogue.rebuild import rebuild
 from pipeline.cli import main
 from pipeline.config.forum import Storage
 from pipeline.errors import CatalogueError, PublishError
-from pipeline.results import (
-    Clip,
-    ForumSummary,
-    MaterialFile,
-    PublishResult,
-    Segment,
-    SessionPlan,
-    SpeakerRef,
-    Transcript,
-    TranscriptFiles,
-)
+from pipeline.results import ForumSummary, PublishResult
 from pipeline.stages.index import IndexRequest, index_forum
 from pipeline.stages.publish import PublishRequest, publish
-from pipeline.transcripts.formats import to_json, to_srt, to_text, to_vtt
 from tests.archive_fixtures import s3_storage
-from tests.catalogue.builders import FORUM_2024, FORUM_2025, forum_2024, make_pdf
+from tests.catalogue.builders import FORUM_2024, FORUM_2025, forum_2024
+from tests.catalogue.published import publish_request
 from tests.progress_recorder import RecordingProgress
 
 QUERIES = ["사회적 가치", "선언문 채택", "만들다", "김민지", "가스공사", "자료집", "측정"]
-PLANS = [
-    SessionPlan(number=1, id="opening", title="개회사: 사회적 가치의 오늘", start=0.0, end=1.0,
-                speakers=(SpeakerRef(name="김민지", organisation="행정안전부"),)),
-    SessionPlan(number=2, id="declaration", title="공동 선언", start=1.0, end=2.0,
-                speakers=(SpeakerRef(name="이준호"),)),
-]
-SEGMENTS = [
-    (Segment(start=0.0, end=0.5, text="사회적가치를 함께 만들어 갑시다."),
-     Segment(start=0.5, end=1.0, text="한국가스공사의 성과 측정 사례입니다.")),
-    (Segment(start=0.2, end=0.9, text="여섯 기관이 선언문을 채택했습니다."),),
-]
-
-
-def transcript(folder: Path, plan: SessionPlan, segments: tuple[Segment, ...]) -> Transcript:
-    stem = folder / plan.slug
-    files = TranscriptFiles(vtt=stem.with_suffix(".ko.vtt"), srt=stem.with_suffix(".ko.srt"),
-                            json_path=stem.with_suffix(".json"), txt=stem.with_suffix(".txt"))
-    files.vtt.write_text(to_vtt(segments), encoding="utf-8")
-    files.srt.write_text(to_srt(segments), encoding="utf-8")
-    files.json_path.write_text(to_json(plan, "ko", "base", segments), encoding="utf-8")
-    files.txt.write_text(to_text(segments), encoding="utf-8")
-    return Transcript(session=plan, language="ko", files=files, segments=segments, model="base")
 
 
 @pytest.fixture
@@ -67,19 +34,7 @@ def forum_request(tmp_path: Path, clip_file: Path) -> Callable[[ForumSummary, St
     """A forum's real outputs (clips, transcripts, a Korean PDF, a damaged one) to publish."""
 
     def build(forum: ForumSummary, storage: Storage) -> PublishRequest:
-        work = tmp_path / "work" / forum.id
-        work.mkdir(parents=True, exist_ok=True)
-        clips = [Clip(session=plan, path=Path(shutil.copy(clip_file, work / f"{plan.slug}.mp4")),
-                      duration=1.0) for plan in PLANS]
-        transcripts = [transcript(work, plan, segments)
-                       for plan, segments in zip(PLANS, SEGMENTS, strict=True)]
-        pdf = make_pdf(work / "자료집.pdf", ["차례", "", "공동 선언문 채택 절차를 설명한다."])
-        damaged = work / "발표.pdf"
-        damaged.write_bytes(b"%PDF-1.4\n damaged \n%%EOF\n")
-        materials = [MaterialFile(path=pdf, kind="proceedings", title="포럼 자료집"),
-                     MaterialFile(path=damaged, kind="slides")]
-        return PublishRequest(forum=forum, clips=clips, transcripts=transcripts,
-                              materials=materials, storage=storage)
+        return publish_request(tmp_path, clip_file, forum, storage)
 
     return build
 
@@ -163,8 +118,12 @@ def test_a_failed_rebuild_leaves_the_old_catalogue_as_it_was(
     with pytest.raises(CatalogueError, match=r"sort-2025/forum\.json is not a forum manifest"):
         rebuild(catalogue, [Archive(storage)], RecordingProgress())
     assert results(catalogue) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["archive", "catalogue.sqlite",
-                                                          "work"]
+    # The searches read through read-only connections, which leave the catalogue's `-wal`
+    # and `-shm` to the next writer to remove; the failed rebuild leaves nothing of its own.
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert [n for n in left if not n.endswith(("-wal", "-shm"))] == [
+        "archive", "catalogue.sqlite", "work"]
+    assert not any("rebuild" in n for n in left)
 
 
 def test_an_archive_without_forums_changes_nothing(tmp_path: Path) -> None:

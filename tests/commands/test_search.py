@@ -7,13 +7,17 @@ to the published archives it reads.)
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from pipeline.catalogue import write_forum
 from pipeline.cli import main
+from pipeline.errors import ExitCode
 from tests.catalogue.builders import BASE, forum_2024
+from tests.catalogue.read_only import as_reader, read_only_catalogue, shared_folder
 
 
 @pytest.fixture
@@ -91,3 +95,38 @@ def test_control_characters_in_a_query_are_spaces(catalogue: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["search", "사회적\x00가치", "--catalogue", str(catalogue), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["query"] == "사회적 가치"
+
+
+@pytest.mark.parametrize(("folder_too", "journal"), [(False, "delete"), (True, "wal")],
+                         ids=["file-0444-rollback-journal", "folder-0555-too-wal"])
+def test_a_catalogue_this_user_can_only_read_is_searched(
+        catalogue: Path, capsys: pytest.CaptureFixture[str], folder_too: bool,
+        journal: str) -> None:
+    assert main(["search", "측정 지표", "--catalogue", str(catalogue)]) == 0
+    expected = capsys.readouterr().out  # and every module the command needs is loaded now
+    with shared_folder() as folder:
+        path = read_only_catalogue(folder, folder_too=folder_too, journal=journal)
+        with as_reader():
+            code = main(["search", "측정 지표", "--catalogue", str(path)])
+    captured = capsys.readouterr()
+    assert (code, captured.err) == (0, "")
+    assert captured.out == expected and "[측정] 및 [지표]" in expected
+
+
+@pytest.mark.parametrize(("kind", "said"), [("folder", "is a folder, not a catalogue file"),
+                                            ("fifo", "is a named pipe (FIFO), not a catalogue"
+                                                     " file")])
+def test_a_folder_or_a_pipe_as_the_catalogue_is_one_line_saying_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, said: str) -> None:
+    path = tmp_path / "catalogue.sqlite"
+    if kind == "folder":
+        path.mkdir()
+    else:
+        os.mkfifo(path)  # opened to read, a pipe would wait for a writer: it is never opened
+    began = time.monotonic()
+    assert main(["search", "가치", "--catalogue", str(path)]) == ExitCode.INDEX
+    assert time.monotonic() - began < 10
+    err = capsys.readouterr().err
+    assert err == (f"sort-archive: error: {path} {said}; name the catalogue file with"
+                   f" --catalogue or SORT_ARCHIVE_CATALOGUE"
+                   + (f", e.g. {path / 'catalogue.sqlite'}" if kind == "folder" else "") + "\n")

@@ -15,26 +15,31 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 
+from pipeline.archive.pages.search import script_hash
 from pipeline.cli import build_parser, main
 from tests.archive_fixtures import Tags
 from tests.web_archive import (
     FORUM,
+    HTML_MATERIAL,
     IMG_NAME,
     MATERIAL_PAGE,
     MEASURE,
     SCRIPT_LINE,
     SCRIPT_TITLE,
+    SEGMENTS,
+    SVG_MATERIAL,
     WebArchive,
     build_archive,
     pwned,
     video_time,
+    wait_for,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +50,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> WebArchive:
     return build_archive(tmp_path_factory.mktemp("web"))
 
 
-def serving(folder: Path, *args: str) -> Iterator[str]:
+def serving(folder: Path, *args: str) -> Generator[str, None, None]:
     """`sort-archive serve --port 0 ARGS` in a subprocess; yields its base URL."""
     out, err = folder / "stdout.txt", folder / "stderr.txt"
     with out.open("w") as stdout, err.open("w") as stderr:
@@ -159,29 +164,48 @@ def test_the_api_wants_words_and_the_page_without_them_is_the_form(app: str) -> 
     assert "script-src" not in headers["Content-Security-Policy"]  # none runs: default-src
 
 
-def test_a_missing_or_damaged_catalogue_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_missing_or_damaged_catalogue_is_a_clear_error_without_its_path(
+        tmp_path: Path) -> None:
+    """The catalogue's messages reach the browser with "the catalogue" for its file: no
+    path on the server in any answer; the server's log keeps the whole message."""
     catalogue = tmp_path / "nowhere" / "catalogue.sqlite"
     server = serving(tmp_path, "--catalogue", str(catalogue))
     app = next(server)
+
+    def no_path(body: bytes) -> str:
+        text = body.decode("utf-8")
+        for path in (catalogue, catalogue.parent, tmp_path, tmp_path.resolve()):
+            assert str(path) not in text
+        assert "/tmp" not in text and "Traceback" not in text
+        return text
+
     try:
         assert "no catalogue at" in (tmp_path / "stderr.txt").read_text()
         status, _, body = api(app, q="가치")
         assert status == 503
-        assert json.loads(body) == {"error": f"no catalogue at {catalogue} yet; run "
-                                             "`sort-archive run CONFIG` first, or set "
-                                             "SORT_ARCHIVE_CATALOGUE"}
+        assert json.loads(no_path(body)) == {
+            "error": "no catalogue at the server's catalogue path yet; run `sort-archive run "
+                     "CONFIG` first, or set SORT_ARCHIVE_CATALOGUE"}
         status, _, body = get(f"{app}/?{urlencode({'q': '가치'})}")
-        assert status == 503 and f"no catalogue at {catalogue} yet".encode() in body
+        assert status == 503 and "no catalogue at the server&#x27;s catalogue path yet" in (
+            no_path(body))
         status, _, body = get(f"{app}/")
-        assert status == 503 and b'role="alert"' in body  # said at once, not at the first search
+        assert status == 503 and 'role="alert"' in no_path(body)  # said at once
 
         catalogue.parent.mkdir()
         catalogue.write_bytes(b"not a catalogue at all " * 100)
         status, _, body = api(app, q="가치")
-        error = json.loads(body)["error"]
-        assert status == 503 and str(catalogue) in error and "Traceback" not in error
+        error = json.loads(no_path(body))["error"]
+        assert status == 503 and "the catalogue" in error, error
+        status, _, body = get(f"{app}/?{urlencode({'q': '가치'})}")
+        assert status == 503 and "the catalogue" in no_path(body)
+        for path in ("/archive/x.pdf", "/nothing", "/api/nothing"):  # no archive: 404s
+            status, _, body = get(f"{app}{path}")
+            assert status == 404 and no_path(body) == "Not Found"
     finally:
         server.close()
+    log = (tmp_path / "stderr.txt").read_text()
+    assert f"cannot search: no catalogue at {catalogue} yet" in log  # the log says where
 
 
 def test_filters_forum_speaker_and_since(app: str) -> None:
@@ -227,6 +251,63 @@ def test_the_archive_is_served_as_storage_serves_it(app: str) -> None:
     assert get(f"{app}/archive/../catalogue.sqlite")[0] == 404
 
 
+def inline_script_hashes(html: str) -> set[str]:
+    """The CSP sources of the page's inline scripts (not its JSON data)."""
+    return {script_hash(found) for found in
+            re.findall(r"<script>(.*?)</script>", html, flags=re.S)}
+
+
+def test_our_pages_have_their_own_policies(app: str) -> None:
+    """Each page allows its own inline script (by its hash) and nothing else runs; the
+    forum and search pages are in an opaque origin; the session page keeps its origin
+    (for its subtitles) but is sandboxed too."""
+    folder = f"{app}/archive/{FORUM.id}"
+    for path, scripts, same_origin in [("index.html", 0, False), ("search.html", 1, False),
+                                       ("sessions/02-panel/index.html", 1, True)]:
+        status, headers, body = get(f"{folder}/{path}")
+        policy = headers["Content-Security-Policy"]
+        assert status == 200 and headers["X-Content-Type-Options"] == "nosniff", path
+        assert policy.startswith("default-src 'none';") and "; sandbox" in policy, path
+        assert ("allow-same-origin" in policy) is same_origin, path
+        assert "unsafe-eval" not in policy and "Content-Disposition" not in headers, path
+        hashes = inline_script_hashes(body.decode("utf-8"))
+        assert len(hashes) == scripts and all(h in policy for h in hashes), path
+        script_src = re.search(r"script-src ([^;]*)", policy)
+        assert (script_src[1].split() if script_src else []) == sorted(hashes), path
+
+
+def test_every_other_archive_answer_is_strict(app: str) -> None:
+    """Materials and media are shown but nothing in them runs; markup is saved, not
+    opened, whatever it is called; 404s and 304s carry the policy too."""
+    folder = f"{app}/archive/{FORUM.id}"
+    cases = {  # path: (Content-Type, Content-Disposition)
+        f"materials/{quote('자료집.pdf')}": ("application/pdf", None),
+        f"materials/{SVG_MATERIAL}": ("image/svg+xml", f'attachment; filename="{SVG_MATERIAL}"'),
+        f"materials/{HTML_MATERIAL}": ("text/html; charset=utf-8",
+                                       f'attachment; filename="{HTML_MATERIAL}"'),
+        "sessions/02-panel/02-panel.ko.vtt": ("text/vtt; charset=utf-8", None),
+        "forum.json": ("application/json", None),
+    }
+    for path, (content_type, disposition) in cases.items():
+        status, headers, _ = get(f"{folder}/{path}")
+        assert (status, headers["Content-Type"]) == (200, content_type), path
+        assert headers["Content-Security-Policy"] == "default-src 'none'; sandbox", path
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        assert headers["Content-Disposition"] == disposition, path
+
+    status, headers, _ = get(f"{folder}/sessions/02-panel/02-panel.mp4")
+    policy = headers["Content-Security-Policy"]  # the browser's player fetches it again
+    assert status == 200 and policy.startswith("default-src 'none'; media-src 'self';")
+    assert "sandbox" in policy and "allow-scripts" not in policy
+
+    etag = get(f"{folder}/index.html")[1]["ETag"]
+    for status, headers in [get(f"{folder}/materials/nothing.svg")[:2],
+                            get(f"{app}/archive/")[:2],
+                            get(f"{folder}/index.html", {"If-None-Match": etag})[:2]]:
+        assert status in (404, 304) and headers["X-Content-Type-Options"] == "nosniff"
+        assert "sandbox" in headers["Content-Security-Policy"]
+
+
 def test_a_hit_opens_the_session_video_at_its_second(browser: Any, app: str) -> None:
     page = browser.new_page()
     page.goto(f"{app}/")
@@ -269,6 +350,100 @@ def test_no_injected_markup_runs_anywhere(browser: Any, app: str) -> None:
     page.close()
 
 
+def refusals(page: Any) -> list[str]:
+    """What the browser refuses on `page` from now on (CSP, cross-origin loads), as said
+    on its console."""
+    said: list[str] = []
+    page.on("console", lambda message: said.append(message.text)
+            if "Content Security Policy" in message.text or "Unsafe attempt" in message.text
+            else None)
+    return said
+
+
+def test_a_session_page_plays_and_seeks_under_its_policy(browser: Any, app: str) -> None:
+    page = browser.new_page()
+    refused = refusals(page)
+    response = page.goto(f"{app}/archive/{FORUM.id}/sessions/02-panel/index.html")
+    assert "sandbox allow-scripts" in response.all_headers()["content-security-policy"]
+    wait_for(page, "document.getElementById('player').readyState >= 1")  # the video
+    cues = wait_for(page, "(() => { const t = document.querySelector('track'); "
+                          "return t.readyState === 2 && t.track.cues.length; })()")
+    assert cues == len(SEGMENTS[1])  # the subtitles, from the page's own origin
+    for second in (6.2, 0.5):  # a transcript line's time seeks the video
+        page.click(f'a[href="#t={second}"]')
+        wait_for(page, "(() => { const v = document.getElementById('player'); return "
+                       f"!v.seeking && Math.abs(v.currentTime - {second}) < 0.5; }})()")
+    assert refused == [] and pwned(page) is None
+    page.click("a[rel=prev]")  # the sandbox lets its links navigate
+    page.wait_for_url("**/01-opening/index.html")
+    assert SCRIPT_TITLE in page.locator("h1").inner_text() and pwned(page) is None
+    page.close()
+
+
+def test_the_forum_and_search_pages_work_under_their_policies(browser: Any, app: str) -> None:
+    page = browser.new_page(accept_downloads=True)
+    refused = refusals(page)
+    page.goto(f"{app}/archive/{FORUM.id}/index.html")
+    with page.expect_download() as download:  # a sandboxed page may still start one
+        page.click("a[download]")
+    assert download.value.suggested_filename == "materials.zip"
+    page.click("a[rel=search]")
+    page.fill("#q", MEASURE)
+    page.press("#q", "Enter")
+    hit = wait_for(page, "(() => { const a = document.querySelector('#hits li a'); "
+                         "return a && a.getAttribute('href'); })()")
+    assert hit == "sessions/02-panel/index.html#t=6"
+    assert refused == [] and pwned(page) is None
+    page.close()
+
+
+def without_headers(*names: str) -> Any:
+    """A Playwright route handler that fetches the answer and drops these headers."""
+    def handle(route: Any) -> None:
+        response = route.fetch()
+        kept = {k: v for k, v in response.headers.items() if k.lower() not in names}
+        route.fulfill(response=response, headers=kept)
+    return handle
+
+
+@pytest.mark.parametrize("name", [SVG_MATERIAL, HTML_MATERIAL])
+def test_a_markup_material_never_runs_on_the_apps_origin(browser: Any, app: str,
+                                                         name: str) -> None:
+    url = f"{app}/archive/{FORUM.id}/materials/{name}"
+    page = browser.new_page(accept_downloads=True)
+    with page.expect_download() as download, pytest.raises(Exception, match="Download"):
+        page.goto(url)  # saved, not opened
+    assert download.value.suggested_filename == name and pwned(page) is None
+    page.close()
+
+    # Opened after all (a browser that ignored the attachment): the policy stops the script.
+    page = browser.new_page()
+    page.route("**/materials/*", without_headers("content-disposition"))
+    page.goto(url)
+    assert pwned(page) is None
+    page.close()
+    # The check itself: without the policy too, the same file's script runs.
+    page = browser.new_page()
+    page.route("**/materials/*", without_headers("content-disposition",
+                                                 "content-security-policy"))
+    page.goto(url)
+    assert pwned(page) == name.split(".")[-1]
+    page.close()
+
+
+def test_a_pdf_material_still_opens_in_the_browsers_viewer(browser: Any, app: str) -> None:
+    """The strict policy leaves Chromium's PDF viewer working (the hits link there)."""
+    page = browser.new_page()
+    response = page.goto(f"{app}/archive/{FORUM.id}/materials/{quote('자료집.pdf')}"
+                         f"#page={MATERIAL_PAGE}")
+    assert response.all_headers()["content-security-policy"] == "default-src 'none'; sandbox"
+    deadline = time.monotonic() + 20
+    while not [f for f in page.frames if f.url.startswith("chrome-extension://")]:
+        assert time.monotonic() < deadline, [f.url for f in page.frames]
+        page.wait_for_timeout(100)
+    page.close()
+
+
 def test_serve_needs_the_web_extra_and_nothing_else_does(archive: WebArchive) -> None:
     def without_web(*args: str) -> subprocess.CompletedProcess[str]:
         code = ("import sys; sys.modules['starlette'] = sys.modules['uvicorn'] = None; "
@@ -300,7 +475,7 @@ def test_a_port_in_use_or_a_missing_archive_is_one_line(tmp_path: Path) -> None:
 
 def test_serve_binds_to_loopback_and_is_documented() -> None:
     parser = build_parser()
-    sub = parser._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
+    sub = parser._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr, index]
     assert sub.description and sub.epilog and "sort-archive serve" in sub.epilog
     args = parser.parse_args(["serve"])
     assert (args.host, args.port, args.archive) == ("127.0.0.1", 8000, None)

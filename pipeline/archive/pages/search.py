@@ -58,7 +58,7 @@ mark { background: #fff3a3; padding: 0 .1em; }
 # Everything it shows goes in through textContent or text nodes: a transcript line is
 # text, whatever it contains. `fold` must stay the JavaScript twin of text.fold
 # (upper then lower case stands in for Python's casefold: ß becomes ss in both).
-_SEARCH_JS = r"""
+SEARCH_JS = r"""
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("search-index").textContent);
@@ -229,7 +229,7 @@ def script_hash(script: str) -> str:
 def search_page(forum: ForumSummary, sessions: Sequence[SearchSession],
                 forum_href: str = "index.html") -> str:
     """search.html: the form, an empty list for hits, the index and the script."""
-    policy = (f"default-src 'none'; script-src {script_hash(_SEARCH_JS)}; "
+    policy = (f"default-src 'none'; script-src {script_hash(SEARCH_JS)}; "
               "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
     body = (
         f'<nav aria-label="포럼">\n<ul>\n<li><a href="{escape(forum_href)}">'
@@ -249,7 +249,7 @@ def search_page(forum: ForumSummary, sessions: Sequence[SearchSession],
         "</main>\n"
         f'<script type="application/json" id="search-index">'
         f"{embedded_json(search_index(forum, sessions))}</script>\n"
-        f"<script>{_SEARCH_JS}</script>"
+        f"<script>{SEARCH_JS}</script>"
     )
     return (
         "<!doctype html>\n"

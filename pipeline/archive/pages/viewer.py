@@ -49,7 +49,7 @@ nav ul { list-style: none; padding: 0; display: flex; gap: 1rem; flex-wrap: wrap
 # shared. Clicking the link already in the address bar fires no hashchange,
 # hence the click handler; the player may not know its duration yet, hence
 # waiting for loadedmetadata.
-_SEEK_JS = """
+SEEK_JS = """
 (function () {
   var video = document.getElementById("player");
   if (!video) { return; }
@@ -241,7 +241,7 @@ def session_page(
         f"<main>\n{video}\n{transcript}"
         f"<h2>내려받기</h2>\n<ul>\n{download_items}\n</ul>\n</main>"
     )
-    return _document(f"{session.title} - {forum.title}", forum.language, body, _SEEK_JS)
+    return _document(f"{session.title} - {forum.title}", forum.language, body, SEEK_JS)
 
 
 def _video(title: str, files: Mapping[str, str], language: str) -> str:
