@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import __version__, faults
-from pipeline.asr.engines import ENGINE_NAMES, engine_help
+from pipeline.asr.engines import DEVICE_HELP, ENGINE_NAMES, engine_help
 from pipeline.errors import ExitCode, PipelineError
 from pipeline.settings import Settings
 
@@ -141,6 +141,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                              "around each cut), accurate (re-encode all), copy (keyframes "
                              "only); overrides split.mode in the config")
     parser.add_argument("--engine", choices=ENGINE_NAMES, help=engine_help())
+    parser.add_argument("--device", help=DEVICE_HELP)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,48 +58,8 @@ class OpenAIWhisperEngine:
         return "float16" if self.settings.device.startswith("cuda") else "float32"
 
     def load(self) -> None:
-        if self._model is not None:
-            return
-        try:
-            import torch
-            import whisper
-        except ImportError as exc:
-            raise ModelError(f"the openai-whisper engine is not installed ({exc.name} is "
-                             "missing)", "pip install -e '.[openai]', or use --engine "
-                             "faster-whisper") from None
-        settings = self.settings
-        if not settings.device.startswith("cuda"):
-            torch.set_num_threads(max(int(settings.cpu_threads), 1))
-        reference, heads = self._checkpoint()
-        try:
-            model = whisper.load_model(reference, device=settings.device,
-                                       download_root=str(self._model_root() / "openai-whisper"))
-        except Exception as exc:  # torch, pickle, urllib and whisper raise many types
-            raise _load_error(settings.model, reference, exc) from None
-        if heads is not None:
-            model.set_alignment_heads(heads)
-        self._model = model
-
-    def _model_root(self) -> Path:
-        return self.settings.model_dir or default_model_dir()
-
-    def _checkpoint(self) -> tuple[str, bytes | None]:
-        """What to hand to `whisper.load_model`, and the alignment heads to set after."""
-        from pipeline.asr import convert
-
-        name = self.settings.model
-        if name == BUNDLED_MODEL:
-            converted = convert.bundled_conversion(self.settings.model_dir)
-            return str(converted.checkpoint), _stored_heads(converted.checkpoint)
-        path = Path(name).expanduser()
-        if path.is_dir() and (path / "model.bin").is_file():
-            converted = convert.folder_conversion(path, self.settings.model_dir)
-            return str(converted.checkpoint), _stored_heads(converted.checkpoint)
-        if path.suffix == ".pt" or path.is_file():
-            if not path.is_file():
-                raise ModelError(f"Whisper model file {path} does not exist", _FIX_HINT)
-            return str(path), _stored_heads(path)
-        return name, None
+        if self._model is None:
+            self._model = load_model(self.settings, self.name)
 
     def identity(self) -> EngineIdentity:
         return identity_of(self.name, self.settings, self.compute_type)
@@ -165,25 +125,72 @@ class OpenAIWhisperEngine:
                                                             strict=True)]
 
     def _window_aligner(self, language: str) -> WindowAligner:
+        return window_aligner(self._model, language, fp16=self.compute_type == "float16")
+
+
+def load_model(settings: WhisperSettings, engine: str) -> Any:
+    """The openai-whisper model `settings` name, on their device, with its alignment heads
+    (shared with pipeline.asr.torch_batched; `engine` names the engine in errors)."""
+    try:
         import torch
-        from whisper.audio import N_FRAMES, log_mel_spectrogram, pad_or_trim
-        from whisper.timing import add_word_timestamps
-        from whisper.tokenizer import get_tokenizer
+        import whisper
+    except ImportError as exc:
+        raise ModelError(f"the {engine} engine is not installed ({exc.name} is "
+                         "missing)", "pip install -e '.[openai]', or use --engine "
+                         "faster-whisper") from None
+    if not settings.device.startswith("cuda"):
+        torch.set_num_threads(max(int(settings.cpu_threads), 1))
+    reference, heads = _checkpoint(settings)
+    root = settings.model_dir or default_model_dir()
+    try:
+        model = whisper.load_model(reference, device=settings.device,
+                                   download_root=str(root / "openai-whisper"))
+    except Exception as exc:  # torch, pickle, urllib and whisper raise many types
+        raise _load_error(settings.model, reference, exc) from None
+    if heads is not None:
+        model.set_alignment_heads(heads)
+    return model
 
-        model = self._model
-        tokenizer = get_tokenizer(model.is_multilingual, num_languages=model.num_languages,
-                                  language=language, task="transcribe")
-        dtype = torch.float16 if self.compute_type == "float16" else torch.float32
 
-        def align_window(chunk: Any, seek: int, num_frames: int, group: list[dict[str, Any]],
-                         last_speech: float) -> None:
-            mel = log_mel_spectrogram(chunk, model.dims.n_mels)[:, :num_frames]
-            mel = pad_or_trim(mel, N_FRAMES).to(model.device).to(dtype)
-            add_word_timestamps(segments=group, model=model, tokenizer=tokenizer, mel=mel,
-                                num_frames=num_frames, prepend_punctuations=PREPEND,
-                                append_punctuations=APPEND, last_speech_timestamp=last_speech)
+def _checkpoint(settings: WhisperSettings) -> tuple[str, bytes | None]:
+    """What to hand to `whisper.load_model`, and the alignment heads to set after."""
+    from pipeline.asr import convert
 
-        return align_window
+    name = settings.model
+    if name == BUNDLED_MODEL:
+        converted = convert.bundled_conversion(settings.model_dir)
+        return str(converted.checkpoint), _stored_heads(converted.checkpoint)
+    path = Path(name).expanduser()
+    if path.is_dir() and (path / "model.bin").is_file():
+        converted = convert.folder_conversion(path, settings.model_dir)
+        return str(converted.checkpoint), _stored_heads(converted.checkpoint)
+    if path.suffix == ".pt" or path.is_file():
+        if not path.is_file():
+            raise ModelError(f"Whisper model file {path} does not exist", _FIX_HINT)
+        return str(path), _stored_heads(path)
+    return name, None
+
+
+def window_aligner(model: Any, language: str, *, fp16: bool) -> WindowAligner:
+    """Aligns a window's segments with openai-whisper's word timing (pipeline.asr.align)."""
+    import torch
+    from whisper.audio import N_FRAMES, log_mel_spectrogram, pad_or_trim
+    from whisper.timing import add_word_timestamps
+    from whisper.tokenizer import get_tokenizer
+
+    tokenizer = get_tokenizer(model.is_multilingual, num_languages=model.num_languages,
+                              language=language, task="transcribe")
+    dtype = torch.float16 if fp16 else torch.float32
+
+    def align_window(chunk: Any, seek: int, num_frames: int, group: list[dict[str, Any]],
+                     last_speech: float) -> None:
+        mel = log_mel_spectrogram(chunk, model.dims.n_mels)[:, :num_frames]
+        mel = pad_or_trim(mel, N_FRAMES).to(model.device).to(dtype)
+        add_word_timestamps(segments=group, model=model, tokenizer=tokenizer, mel=mel,
+                            num_frames=num_frames, prepend_punctuations=PREPEND,
+                            append_punctuations=APPEND, last_speech_timestamp=last_speech)
+
+    return align_window
 
 
 def _original_span(raw: dict[str, Any], timeline: Any) -> Span:

@@ -12,7 +12,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from pipeline.asr.engines import ENGINE_NAMES, whisper_settings
+from pipeline.asr.engines import DEVICE_HELP, ENGINE_NAMES, whisper_settings
 from pipeline.errors import ExitCode, FetchError
 
 
@@ -34,7 +34,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     if not media.has_audio:
         raise FetchError(f"{source.name} has no audio track",
                          "give a file with the forum's sound; Whisper needs speech")
-    settings = whisper_settings(None, None, args.settings, engine=args.engine, model=args.model)
+    settings = whisper_settings(None, None, args.settings, engine=args.engine, model=args.model,
+                                device=args.device)
     engine = load_engine(settings)  # a model that cannot load stops here: exit 5
     slug = re.sub(r"[^a-z0-9]+", "-", source.stem.lower()).strip("-") or "file"
     files = transcript_files(args.out, source.stem, args.language)
@@ -99,6 +100,7 @@ def add_parsers(commands: argparse._SubParsersAction,  # type: ignore[type-arg]
     transcribe.add_argument("--out", type=Path, required=True, help="folder for the files")
     transcribe.add_argument("--engine", choices=ENGINE_NAMES)
     transcribe.add_argument("--model", help="model name (default base, bundled)")
+    transcribe.add_argument("--device", help=DEVICE_HELP)
     transcribe.add_argument("--language", default="ko", choices=("ko",), help=argparse.SUPPRESS)
 
     models = commands.add_parser(

@@ -201,8 +201,11 @@ class Material(_Strict):
         return self
 
 
+DEVICE = re.compile(r"cpu|cuda(:\d+)?")  # whisper.device and --device: cpu, cuda, cuda:N
+
+
 class WhisperConfig(_Strict):
-    """Optional `whisper:` section; `--engine`/`--model` on the command line win.
+    """Optional `whisper:` section; `--engine`/`--model`/`--device` on the command line win.
 
     Unset values take the defaults chosen by CER (pipeline.asr.decoding.DecodeOptions and
     WhisperSettings; the table is in docs/benchmarks.md). The engine's name is checked
@@ -220,6 +223,22 @@ class WhisperConfig(_Strict):
     # pauses are decoded as they are.
     vad_min_silence_ms: int | None = Field(default=None, ge=500, le=600_000)
     condition_on_previous_text: bool | None = None
+    # 1: sequential, conditioned on the text before (the default, by CER); more: that many
+    # chunks cut at pauses decoded at once, faster and 0.8 points of CER worse on the twelve
+    # talks (docs/benchmarks.md, "Batched decoding"): a draft, or the GPU engine's batch.
+    batch_size: int | None = Field(default=None, ge=1, le=64)
+    # Where to decode: "cpu" (the default), "cuda" or "cuda:N". cuda without an engine
+    # chooses the GPU engine; a machine without that GPU transcribes on the CPU, with a
+    # warning (pipeline.asr.engines).
+    device: str | None = None
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str | None) -> str | None:
+        if value is not None and not DEVICE.fullmatch(value):
+            raise ValueError(f"'{value}' is not a device; write cpu, cuda or cuda:N (the GPU's "
+                             "number, from 0)")
+        return value
 
 
 class SplitConfig(_Strict):

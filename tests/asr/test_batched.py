@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ def test_chunks_are_cut_at_pauses_and_skip_the_break(
     spans = chunks(audio, DecodeOptions(batch_size=4, chunk_seconds=20.0))
     assert len(spans) >= 4, spans  # 65 s of speech in chunks of at most 20 s
     assert all(0 < end - start <= 20.0 for start, end in spans), spans
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), spans
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
     assert not [s for s in spans if s[0] < (break_starts + break_ends) / 2 < s[1]], spans
     frame, speech = SAMPLE_RATE // 50, float(np.sqrt(np.mean(audio ** 2)))  # 20 ms
     for start, end in spans:  # each edge is in a pause: no word is cut at a chunk's edge

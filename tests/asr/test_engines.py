@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,10 +49,20 @@ def test_each_engine_gets_its_compute_type_unless_the_config_says(tmp_path: Path
 
 def test_the_command_line_offers_the_registrys_engines() -> None:
     parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    commands: Any = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     for command in ("run", "transcribe"):
         engine = next(a for a in commands[command]._actions if a.dest == "engine")
         assert tuple(engine.choices) == ENGINE_NAMES, command
+        assert any(a.dest == "device" for a in commands[command]._actions), command
     assert all(f"sort-archive[{spec.extra}]" in next(
         a for a in commands["run"]._actions if a.dest == "engine").help
         for spec in ENGINES.values() if spec.extra)
+
+
+def test_the_config_can_ask_for_batched_decoding(tmp_path: Path) -> None:
+    settings = Settings(model_dir=tmp_path)
+    assert whisper_settings(None, None, settings).decode.batch_size == 1  # measured default
+    batched = whisper_settings(WhisperConfig(batch_size=8), None, settings)
+    assert batched.decode.batch_size == 8
+    with pytest.raises(ValueError, match="batch_size"):
+        WhisperConfig(batch_size=0)
