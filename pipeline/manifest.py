@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,6 +48,9 @@ class Manifest:
     def __init__(self, work_dir: Path) -> None:
         self.work_dir = work_dir
         self.path = work_dir / MANIFEST_NAME
+        # Two stages may record at once (split feeding transcribe, see pipeline.runner):
+        # every read-modify-write and every save holds this lock.
+        self._lock = threading.RLock()
         self._data: dict[str, Any] = {"version": _VERSION, "stages": {}, "items": {},
                                       "checksums": {}}
         if self.path.exists():
@@ -71,12 +75,14 @@ class Manifest:
     def checksum(self, path: Path) -> str:
         stat = path.stat()
         key = self._rel(path)
-        cached = self._data["checksums"].get(key)
+        with self._lock:
+            cached = self._data["checksums"].get(key)
         if cached and cached["size"] == stat.st_size and cached["mtime_ns"] == stat.st_mtime_ns:
             return str(cached["sha256"])
-        digest = sha256_file(path)
-        self._data["checksums"][key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                                        "sha256": digest}
+        digest = sha256_file(path)  # outside the lock: a recording takes seconds to read
+        with self._lock:
+            self._data["checksums"][key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                                            "sha256": digest}
         return digest
 
     def _outputs_intact(self, outputs: dict[str, str]) -> bool:
@@ -89,61 +95,69 @@ class Manifest:
     # -- whole stages ----------------------------------------------------------------
     def fresh_stage_result(self, stage: str, inputs_fingerprint: str) -> Any | None:
         """The stored result of `stage` if it can be reused, else None."""
-        entry = self._data["stages"].get(stage)
-        if not entry or entry.get("fingerprint") != inputs_fingerprint:
-            return None
-        if not self._outputs_intact(entry.get("outputs", {})):
-            return None
-        return entry.get("result")
+        with self._lock:
+            entry = self._data["stages"].get(stage)
+            if not entry or entry.get("fingerprint") != inputs_fingerprint:
+                return None
+            if not self._outputs_intact(entry.get("outputs", {})):
+                return None
+            return entry.get("result")
 
     def changed_since_recorded(self, item: str, inputs_fingerprint: str) -> bool:
         """True when `item` was recorded before with other inputs (not merely never)."""
-        entry = self._data["items"].get(item)
-        return bool(entry) and entry.get("fingerprint") != inputs_fingerprint
+        with self._lock:
+            entry = self._data["items"].get(item)
+            return bool(entry) and entry.get("fingerprint") != inputs_fingerprint
 
     def record_stage(self, stage: str, inputs_fingerprint: str, outputs: list[Path],
                      result: Any) -> None:
-        self._data["stages"][stage] = {
-            "fingerprint": inputs_fingerprint,
-            "outputs": {self._rel(p): self.checksum(p) for p in outputs},
-            "result": result,
-        }
-        self.save()
+        with self._lock:
+            self._data["stages"][stage] = {
+                "fingerprint": inputs_fingerprint,
+                "outputs": {self._rel(p): self.checksum(p) for p in outputs},
+                "result": result,
+            }
+            self.save()
 
     def forget_stage(self, stage: str) -> None:
-        self._data["stages"].pop(stage, None)
+        with self._lock:
+            self._data["stages"].pop(stage, None)
 
     # -- single items within a stage -----------------------------------------------
     def item_is_fresh(self, key: str, inputs_fingerprint: str) -> bool:
-        entry = self._data["items"].get(key)
-        return bool(entry and entry.get("fingerprint") == inputs_fingerprint
-                    and self._outputs_intact(entry.get("outputs", {})))
+        with self._lock:
+            entry = self._data["items"].get(key)
+            return bool(entry and entry.get("fingerprint") == inputs_fingerprint
+                        and self._outputs_intact(entry.get("outputs", {})))
 
     def record_item(self, key: str, inputs_fingerprint: str, outputs: list[Path],
                     result: Any = None) -> None:
-        self._data["items"][key] = {
-            "fingerprint": inputs_fingerprint,
-            "outputs": {self._rel(p): self.checksum(p) for p in outputs},
-            "result": result,
-        }
-        self.save()
+        with self._lock:
+            self._data["items"][key] = {
+                "fingerprint": inputs_fingerprint,
+                "outputs": {self._rel(p): self.checksum(p) for p in outputs},
+                "result": result,
+            }
+            self.save()
 
     def item_result(self, key: str, inputs_fingerprint: str) -> Any | None:
         """What a fresh item recorded (a small typed result), or None if it is not fresh."""
-        if not self.item_is_fresh(key, inputs_fingerprint):
-            return None
-        return self._data["items"][key].get("result")
+        with self._lock:
+            if not self.item_is_fresh(key, inputs_fingerprint):
+                return None
+            return self._data["items"][key].get("result")
 
     def save(self) -> None:
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        # Write-then-rename: a crash mid-write must not destroy the record of finished work.
-        fd, tmp = tempfile.mkstemp(dir=self.work_dir, prefix=".state.", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(self._data, handle, ensure_ascii=False, indent=1, default=str)
-        checkpoint("state.save")
-        os.replace(tmp, self.path)
-        for stale in self.work_dir.glob(".state.*.json"):  # left by a killed run
-            stale.unlink(missing_ok=True)
+        with self._lock:
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+            # Write-then-rename: a crash mid-write must not destroy the record of finished work.
+            fd, tmp = tempfile.mkstemp(dir=self.work_dir, prefix=".state.", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self._data, handle, ensure_ascii=False, indent=1, default=str)
+            checkpoint("state.save")
+            os.replace(tmp, self.path)
+            for stale in self.work_dir.glob(".state.*.json"):  # left by a killed run
+                stale.unlink(missing_ok=True)
 
     def _rel(self, path: Path) -> str:
         path = path.resolve()

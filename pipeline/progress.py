@@ -8,6 +8,7 @@ and CI, where redrawn bars only clutter the log.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
@@ -76,13 +77,16 @@ class RichProgress:
             console=self.console,
             transient=False,
         )
+        self._lock = threading.Lock()
+        self._open = 0  # tasks showing now: the live display runs while there is one
 
     @contextmanager
     def task(self, description: str, total: float | None = None) -> Iterator[Task]:
         bars = self._bars
-        started_here = not bars.live.is_started
-        if started_here:
-            bars.start()
+        with self._lock:  # two stages may show their bars at once (split and transcribe)
+            self._open += 1
+            if self._open == 1:
+                bars.start()
         task_id = bars.add_task(description, total=total)
 
         class _RichTask:
@@ -100,8 +104,10 @@ class RichProgress:
             if finished_total is not None:
                 bars.update(task_id, completed=finished_total)
         finally:
-            if started_here:
-                bars.stop()
+            with self._lock:
+                self._open -= 1
+                if self._open == 0:
+                    bars.stop()
 
     def note(self, message: str) -> None:
         self.console.print(message, highlight=False)

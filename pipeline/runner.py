@@ -15,6 +15,7 @@ per-session work runs wherever the executor sends it.
 from __future__ import annotations
 
 import errno
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +32,14 @@ from pipeline.manifest import Manifest, fingerprint, forum_lock
 from pipeline.progress import Progress
 from pipeline.results import PlanResult
 from pipeline.settings import Settings
-from pipeline.stage import RunContext, RunOptions, RunReport, Stage, StageOutcome
+from pipeline.stage import (
+    RunContext,
+    RunOptions,
+    RunReport,
+    SessionStream,
+    Stage,
+    StageOutcome,
+)
 from pipeline.stages import fetch, index, plan, publish, split, transcribe
 
 PIPELINE: tuple[Stage[Any], ...] = (
@@ -114,8 +122,12 @@ def _execute(ctx: RunContext, selection: Selection, report: RunReport) -> None:
         for stage in selection.chosen:
             stage.preflight(ctx)  # e.g. a missing bucket must not cost an hour of Whisper
     blocked = False  # dry run only: an earlier stage's result is not there yet
-    for stage in [*selection.restored, *selection.chosen]:
+    ordered = [*selection.restored, *selection.chosen]
+    overlapped: set[str] = set()  # stages already run beside the one before them
+    for position, stage in enumerate(ordered):
         stop_if_interrupted()
+        if stage.name in overlapped:
+            continue
         chosen = stage in selection.chosen
         if blocked:
             if chosen:
@@ -141,6 +153,9 @@ def _execute(ctx: RunContext, selection: Selection, report: RunReport) -> None:
             ctx.put(stored)
             report.results[stage.name] = stored
             stage.summarise(stored, False, report)
+        elif (feeder := _feeds(stage, ordered[position + 1:], selection)) is not None:
+            _run_side_by_side(ctx, stage, feeder, report)
+            overlapped.add(feeder.name)
         else:
             _run_stage(ctx, stage, report)
     if ctx.has(PlanResult):  # the yardstick for each stage's real-time factor
@@ -163,7 +178,11 @@ def _run_stage(ctx: RunContext, stage: Stage[Any], report: RunReport) -> None:
     ctx.manifest.forget_stage(stage.name)
     started = time.monotonic()
     result = stage.run(ctx)
-    seconds = time.monotonic() - started
+    _finish_stage(ctx, stage, result, key, time.monotonic() - started, report)
+
+
+def _finish_stage(ctx: RunContext, stage: Stage[Any], result: Any, key: str, seconds: float,
+                  report: RunReport) -> None:
     if not stage.failures(result):
         ctx.manifest.record_stage(stage.name, key, stage.outputs(result),
                                   result.model_dump(mode="json"))
@@ -171,6 +190,52 @@ def _run_stage(ctx: RunContext, stage: Stage[Any], report: RunReport) -> None:
     report.results[stage.name] = result
     report.outcomes.append(StageOutcome(stage.name, "ran", seconds=seconds))
     stage.summarise(result, True, report)
+
+
+def _feeds(stage: Stage[Any], later: list[Stage[Any]], selection: Selection
+           ) -> Stage[Any] | None:
+    """The next stage, when it takes this one's sessions as they are finished and is to
+    run too: then the two run side by side (`_run_side_by_side`)."""
+    following = later[0] if later else None
+    if (following is None or following not in selection.chosen
+            or following.takes_sessions_from is not stage.result_type):
+        return None
+    return following
+
+
+def _run_side_by_side(ctx: RunContext, producer: Stage[Any], consumer: Stage[Any],
+                      report: RunReport) -> None:
+    """Run `producer` (split) in a thread while `consumer` (transcribe) takes each of its
+    sessions as it is finished, so the run costs about the longer of the two, not their
+    sum. Both go through the executor as they would alone. The consumer's stage record is
+    keyed, as always, by its inputs, which include the producer's result: so it is
+    written only once the producer has finished, and not at all if the producer failed
+    (its finished sessions stay in the item cache, so nothing done is lost)."""
+    stream = SessionStream()
+    ctx.streams[producer.result_type] = stream
+    failed: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            _run_stage(ctx, producer, report)
+        except BaseException as exc:  # re-raised in the driver's thread below
+            failed.append(exc)
+        finally:
+            stream.close()
+
+    thread = threading.Thread(target=produce, name=f"{producer.name}-beside", daemon=True)
+    ctx.manifest.forget_stage(consumer.name)
+    started = time.monotonic()
+    thread.start()
+    try:
+        result = consumer.run(ctx)
+    finally:
+        thread.join()
+        ctx.streams.pop(producer.result_type, None)
+    if failed:
+        raise failed[0]
+    _finish_stage(ctx, consumer, result, _key(ctx, consumer), time.monotonic() - started,
+                  report)
 
 
 @dataclass

@@ -23,8 +23,9 @@ progress bar across them, and gathers the results and the failures.
 
 from __future__ import annotations
 
+import queue
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
@@ -35,6 +36,7 @@ from pipeline.asr.decoding import WhisperSettings
 from pipeline.config.forum import ForumConfig
 from pipeline.errors import UsageError
 from pipeline.executors.serial import Executor, Resource, SerialExecutor, WorkerContext
+from pipeline.faults import stop_if_interrupted
 from pipeline.manifest import ItemCache, Manifest
 from pipeline.progress import Progress
 from pipeline.results import SessionPlan
@@ -86,6 +88,36 @@ class RunReport:
     media_seconds: float = 0.0
 
 
+_END = object()
+
+
+class SessionStream:
+    """What one stage hands the next as each session is finished: split's clips, so that
+    transcription starts on the first while the others are still being cut. The runner
+    opens it, the producing stage `deliver`s into it, the runner closes it when that
+    stage returns, and the consuming stage reads it with `RunContext.arriving`."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue()
+
+    def put(self, item: Any) -> None:
+        self._queue.put(item)
+
+    def close(self) -> None:
+        self._queue.put(_END)
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            try:
+                item = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                stop_if_interrupted()  # Ctrl-C while waiting for the next session
+                continue
+            if item is _END:
+                return
+            yield item
+
+
 @dataclass
 class RunContext:
     """Everything a stage may use: the forum, the run's options and earlier results."""
@@ -98,6 +130,8 @@ class RunContext:
     catalogue: Path
     forced: frozenset[str] = frozenset()  # stages --force applies to
     _results: dict[type[BaseModel], BaseModel] = field(default_factory=dict)
+    # Open streams by the result type of the stage that fills them (see SessionStream).
+    streams: dict[type[BaseModel], SessionStream] = field(default_factory=dict)
 
     @property
     def work_dir(self) -> Path:
@@ -109,6 +143,17 @@ class RunContext:
             raise UsageError(f"no {kind.__name__} is available for forum "
                              f"{self.config.forum.id}", "run the earlier stages first")
         return result
+
+    def deliver(self, kind: type[BaseModel], item: Any) -> None:
+        """Hand one finished session's result to the stage reading `kind` as it comes."""
+        stream = self.streams.get(kind)
+        if stream is not None:
+            stream.put(item)
+
+    def arriving(self, kind: type[BaseModel]) -> Iterable[Any] | None:
+        """The sessions' results of the stage making `kind`, as it finishes them, while it
+        runs beside this one; None when that stage has finished (use `get`)."""
+        return self.streams.get(kind)
 
     def has(self, kind: type[BaseModel]) -> bool:
         return kind in self._results
@@ -130,6 +175,9 @@ class Stage(ABC, Generic[R]):
     needs: ClassVar[tuple[type[BaseModel], ...]] = ()
     # Run even when up to date: cheap, and its output lives outside the work folder.
     always_run: ClassVar[bool] = False
+    # The result type of the stage just before, whose sessions this stage can take one by
+    # one as they are finished (`RunContext.arriving`): the runner then runs both at once.
+    takes_sessions_from: ClassVar[type[BaseModel] | None] = None
 
     def preflight(self, ctx: RunContext) -> None:
         """Checks made before any stage runs, so a doomed run fails in seconds."""
@@ -191,36 +239,45 @@ class SessionResults(Generic[T]):
 
 
 def for_each_session(sessions: Sequence[SessionPlan], work: SessionWork[J, Out, T],
-                     progress: Progress, executor: Executor | None = None
-                     ) -> SessionResults[T]:
+                     progress: Progress, executor: Executor | None = None, *,
+                     arriving: Iterable[SessionPlan] | None = None) -> SessionResults[T]:
     """Reuse what `work.reuse` finds, run `work.work` on the other sessions' jobs through
     the executor, and gather results and failures; a failed session does not stop the
-    others. One progress bar, in seconds of sessions, covers them all."""
+    others. One progress bar, in seconds of sessions, covers them all.
+
+    `arriving`, when given, yields the sessions one by one as an earlier stage finishes
+    them (see `SessionStream`): each is taken up as it comes, while the rest are still
+    being made; a session of `sessions` that never arrives failed there. The bar's total
+    is still all of `sessions`."""
     done: dict[str, T] = {}
     failures: dict[str, str] = {}
     pending: list[tuple[SessionPlan, J]] = []
-    for session in sessions:
-        reused = work.reuse(session)
-        if reused is None:
-            pending.append((session, work.job(session)))
-        elif isinstance(reused, Failed):
-            failures[session.slug] = reused.reason
-        else:
-            done[session.slug] = reused
-    worked = 0
+    settled = [0.0]  # seconds of the sessions reused or failed before any work
     total = sum(session.duration for session in sessions)
     with progress.task(work.task, total=total) as bar:
-        base = total - sum(session.duration for session, _job in pending)
         inside: dict[int, float] = {}
 
         def report(index: int, seconds: float) -> None:
             inside[index] = min(seconds, pending[index][0].duration)
-            bar.update(base + sum(inside.values()))
+            bar.update(settled[0] + sum(inside.values()))
 
-        jobs = [job for _session, job in pending]
-        outcomes = (executor or SerialExecutor()).map(
-            work.work, jobs, resource=work.resource, on_progress=report) if jobs else iter(())
-        for index, outcome in outcomes:
+        def jobs() -> Iterator[J]:  # read lazily by the executor, as sessions arrive
+            for session in (sessions if arriving is None else arriving):
+                reused = work.reuse(session)
+                if reused is None:
+                    pending.append((session, work.job(session)))
+                    yield pending[-1][1]
+                    continue
+                if isinstance(reused, Failed):
+                    failures[session.slug] = reused.reason
+                else:
+                    done[session.slug] = reused
+                settled[0] += session.duration
+                bar.update(settled[0] + sum(inside.values()))
+
+        worked = 0
+        for index, outcome in (executor or SerialExecutor()).map(
+                work.work, jobs(), resource=work.resource, on_progress=report):
             session, job = pending[index]
             report(index, session.duration)
             result = work.finish(job, outcome)

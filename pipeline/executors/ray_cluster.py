@@ -27,7 +27,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -132,20 +132,26 @@ class RayExecutor:
                 raise ExecutorError(f"Ray node {host} cannot see the work folder "
                                     f"{probe.parent}: {problem}", _SHARED_HINT)
 
-    def map(self, fn: Callable[[T, WorkerContext[Any]], R], items: Sequence[T], *,
+    def map(self, fn: Callable[[T, WorkerContext[Any]], R], items: Iterable[T], *,
             resource: Resource | None = None,
             on_progress: ProgressCallback | None = None) -> Iterator[tuple[int, R]]:
-        if not items:
-            return
         if resource is None:
-            yield from self._tasks(fn, items)
+            yield from self._tasks(fn, list(items))
             return
-        actors = self._actors(resource)
-        refs = {actors[i % len(actors)].run.remote(fn, item): i for i, item in enumerate(items)}
+        actors: list[Any] = []
+        refs: dict[Any, int] = {}
+        for index, item in enumerate(items):  # each job goes out as soon as it arrives
+            actors = actors or self._actors(resource)  # no model is loaded for no job
+            refs[actors[index % len(actors)].run.remote(fn, item)] = index
+            finished, _ = self._ray.wait(list(refs), num_returns=len(refs), timeout=0)
+            for ref in finished:
+                yield refs.pop(ref), self._get(ref)
         yield from self._collect(refs)
 
     def _tasks(self, fn: Callable[[T, WorkerContext[Any]], R], items: Sequence[T]
                ) -> Iterator[tuple[int, R]]:
+        if not items:
+            return
         queue = list(enumerate(items))
         refs: dict[Any, int] = {}
         while queue or refs:

@@ -20,7 +20,7 @@ raise only for what must stop the whole run (a full disk).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -63,10 +63,12 @@ ProgressCallback = Callable[[int, float], None]  # (item index, seconds done ins
 class Executor(Protocol):
     name: str
 
-    def map(self, fn: Callable[[T, WorkerContext[Any]], R], items: Sequence[T], *,
+    def map(self, fn: Callable[[T, WorkerContext[Any]], R], items: Iterable[T], *,
             resource: Resource | None = None,
             on_progress: ProgressCallback | None = None) -> Iterator[tuple[int, R]]:
-        """Run `fn` on every item; yield (index, result) as each finishes."""
+        """Run `fn` on every item; yield (index, result) as each finishes. `items` may be
+        a lazy iterator that waits for each next item (sessions as an earlier stage
+        finishes them): an executor starts each item as it comes, never waiting for all."""
         ...
 
     def close(self) -> None: ...
@@ -85,12 +87,14 @@ class SerialExecutor:
         self._resources: dict[str, Any] = {}
         self.workers = max(1, workers or os.cpu_count() or 1)
 
-    def map(self, fn: Callable[[T, WorkerContext[Any]], R], items: Sequence[T], *,
+    def map(self, fn: Callable[[T, WorkerContext[Any]], R], items: Iterable[T], *,
             resource: Resource | None = None,
             on_progress: ProgressCallback | None = None) -> Iterator[tuple[int, R]]:
-        if resource is None and self.workers > 1 and len(items) > 1:
-            yield from self._threaded(fn, items, on_progress)
-            return
+        if resource is None and self.workers > 1:
+            items = list(items)  # jobs without a resource (ffmpeg) are all known at once
+            if len(items) > 1:
+                yield from self._threaded(fn, items, on_progress)
+                return
         for index, item in enumerate(items):
             state = None
             if resource is not None:

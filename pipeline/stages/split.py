@@ -19,6 +19,7 @@ side by side through the executor (at most one per core locally).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,9 @@ class SplitRequest:
     work_dir: Path
     cache: ItemCache
     mode: str = "smart"
+    # Called with each clip as soon as it is cut or found reused (transcribe takes it up
+    # while the rest are still being cut, see pipeline.runner); from the driver's thread.
+    on_clip: Callable[[Clip], None] | None = None
 
 
 def clip_path(work_dir: Path, session: SessionPlan) -> Path:
@@ -67,11 +71,17 @@ def split(request: SplitRequest, progress: Progress,
             return None
         try:
             clip = Clip.model_validate(stored)
-            return _checked_clip(clip.session, clip_path(request.work_dir, session)).model_copy(
+            clip = _checked_clip(clip.session, clip_path(request.work_dir, session)).model_copy(
                 update={"poster": clip.poster, "cut_mode": clip.cut_mode,
                         "fallback_reason": clip.fallback_reason})
         except (PipelineError, OSError) as exc:
             return Failed(session_failure(exc))
+        return handed_on(clip)
+
+    def handed_on(clip: Clip) -> Clip:
+        if request.on_clip is not None:
+            request.on_clip(clip)
+        return clip
 
     def job(session: SessionPlan) -> CutJob:
         return CutJob(source=request.recording.video_path, session=session,
@@ -83,7 +93,7 @@ def split(request: SplitRequest, progress: Progress,
         request.cache.record(job.session.slug, _fingerprint(source_sha, job.session, job.mode),
                              [p for p in (job.target, outcome.clip.poster) if p],
                              result=outcome.clip.model_dump(mode="json"))
-        return outcome.clip
+        return handed_on(outcome.clip)
 
     done = for_each_session(request.sessions, SessionWork(
         task="cut sessions", work=cut_one, reuse=reuse, job=job, finish=finish),
@@ -179,7 +189,8 @@ class SplitStage(Stage[SplitResult]):
     def run(self, ctx: RunContext) -> SplitResult:
         request = SplitRequest(recording=ctx.get(FetchResult).recording,
                                sessions=self.plans(ctx), work_dir=ctx.work_dir,
-                               cache=ctx.items(self.name), mode=self.mode(ctx))
+                               cache=ctx.items(self.name), mode=self.mode(ctx),
+                               on_clip=lambda clip: ctx.deliver(SplitResult, clip))
         return split(request, ctx.progress, ctx.executor)
 
     def describe(self, ctx: RunContext) -> str:

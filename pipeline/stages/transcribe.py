@@ -23,6 +23,7 @@ segments. Misheard terms are fixed after decoding with `corrections:` instead.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from pipeline.progress import Progress
 from pipeline.results import (
     Clip,
     FetchResult,
+    PlanResult,
     SessionPlan,
     SplitResult,
     TranscribeResult,
@@ -59,12 +61,15 @@ TRANSCRIPT_FORMAT = 3  # bump when the written files change, so old transcripts 
 
 @dataclass(frozen=True)
 class TranscribeRequest:
-    clips: list[Clip]
+    # Every clip at once, or (while split runs beside this stage) each as it is cut, with
+    # `sessions` naming all that may come (the progress bar's total).
+    clips: Iterable[Clip]
     audio_path: Path  # the whole recording, 16 kHz mono WAV
     language: str
     settings: WhisperSettings
     cache: ItemCache
     corrections: Corrections = ()
+    sessions: list[SessionPlan] | None = None  # None: the clips' own (all given at once)
 
 
 def clip_transcript_files(clip: Clip, language: str) -> TranscriptFiles:
@@ -78,8 +83,13 @@ def transcribe(request: TranscribeRequest, progress: Progress,
     settings = request.settings
     identity = make_engine(settings).identity().as_dict()
     audio_sha = request.cache.checksum(request.audio_path)
-    clips = {clip.session.slug: clip for clip in request.clips}
+    clips: dict[str, Clip] = {}
     flags: dict[str, list[str]] = {}
+
+    def arriving() -> Iterator[SessionPlan]:
+        for clip in request.clips:  # a clip's session has the times it was really cut at
+            clips[clip.session.slug] = clip
+            yield clip.session
 
     def key(session: SessionPlan) -> str:
         return fingerprint(audio_sha, session.start, session.end, request.language,
@@ -108,9 +118,11 @@ def transcribe(request: TranscribeRequest, progress: Progress,
             flags[job.session.slug] = list(outcome.flags)
         return outcome.transcript
 
-    done = for_each_session([clip.session for clip in request.clips], SessionWork(
+    sessions = (request.sessions if request.sessions is not None
+                else [clip.session for clip in request.clips])
+    done = for_each_session(sessions, SessionWork(
         task="transcribe", work=transcribe_one, reuse=reuse, job=job, finish=finish,
-        resource=engine_resource(settings)), progress, executor)
+        resource=engine_resource(settings)), progress, executor, arriving=arriving())
     return TranscribeResult(transcripts=tuple(done.results), failures=done.failures,
                             transcribed=done.worked, flags=flags)
 
@@ -135,6 +147,9 @@ class TranscribeStage(Stage[TranscribeResult]):
     name = "transcribe"
     result_type = TranscribeResult
     needs = (FetchResult, SplitResult)
+    # Each session is transcribed from fetch's sound, not from its clip: it can start as
+    # soon as split has cut it (at the times the clip really has), not after every cut.
+    takes_sessions_from = SplitResult
 
     def inputs(self, ctx: RunContext) -> list[Any]:
         settings = ctx.options.whisper
@@ -149,8 +164,10 @@ class TranscribeStage(Stage[TranscribeResult]):
         return [path for t in result.transcripts for path in t.files.all()]
 
     def run(self, ctx: RunContext) -> TranscribeResult:
+        arriving = ctx.arriving(SplitResult)  # split still cutting beside this stage
         request = TranscribeRequest(
-            clips=list(ctx.get(SplitResult).clips),
+            clips=list(ctx.get(SplitResult).clips) if arriving is None else arriving,
+            sessions=None if arriving is None else ctx.get(PlanResult).plans,
             audio_path=ctx.get(FetchResult).recording.audio_path,
             language=ctx.config.forum.language, settings=ctx.options.whisper,
             cache=ctx.items(self.name),
