@@ -23,6 +23,7 @@ on the twelve talks in docs/benchmarks.md ("Batched decoding").
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -70,7 +71,9 @@ def _widened(packed: list[tuple[float, float]], duration: float,
         after = packed[index + 1][0] if index + 1 < len(packed) else duration
         start = max(before, start - EDGE_MARGIN_S[0], end - longest)
         end = min(after, end + EDGE_MARGIN_S[1], start + longest)
-        widened.append((round(start, 3), round(end, 3)))
+        # The end rounds down: faster-whisper takes int(end * rate) samples, and a chunk
+        # past the audio's last sample makes its "removed by VAD" log fail an assertion.
+        widened.append((round(start, 3), math.floor(end * 1000) / 1000))
     return widened
 
 

@@ -54,6 +54,19 @@ def test_chunks_are_cut_at_pauses_and_skip_the_break(
     assert spans[-2][0] <= break_ends - 0.5, spans  # the second talk starts abruptly
 
 
+@pytest.mark.parametrize("samples_short", range(0, 16, 3))
+def test_no_chunk_reaches_past_the_last_sample(samples_short: int) -> None:
+    """Speech to the very end, of a length that is not a whole millisecond: the last chunk
+    ends on or before the last sample, as faster-whisper counts it (int(end * rate))."""
+    talk = find_speech_dir(Settings.from_environ().speech_dir) / DEMO_SESSIONS[0].talk_dir
+    speech = joined_speech(talk, 12.0).audio
+    audio = speech[:len(speech) - samples_short - 5]
+    spans = chunks(audio, DecodeOptions(batch_size=2))
+    assert spans and spans[-1][1] > len(audio) / SAMPLE_RATE - 0.5  # speech to the end
+    covered = sum(int(end * SAMPLE_RATE) - int(start * SAMPLE_RATE) for start, end in spans)
+    assert covered <= len(audio) and int(spans[-1][1] * SAMPLE_RATE) <= len(audio)
+
+
 def test_silence_alone_gives_no_chunk() -> None:
     assert chunks(silence(10.0), DecodeOptions(batch_size=4)) == []
 
