@@ -153,9 +153,9 @@ def _execute(ctx: RunContext, selection: Selection, report: RunReport) -> None:
             ctx.put(stored)
             report.results[stage.name] = stored
             stage.summarise(stored, False, report)
-        elif (feeder := _feeds(stage, ordered[position + 1:], selection)) is not None:
-            _run_side_by_side(ctx, stage, feeder, report)
-            overlapped.add(feeder.name)
+        elif chain := _chain(stage, ordered[position + 1:], selection):
+            _run_side_by_side(ctx, chain, report)
+            overlapped.update(later.name for later in chain[1:])
         else:
             _run_stage(ctx, stage, report)
     if ctx.has(PlanResult):  # the yardstick for each stage's real-time factor
@@ -192,50 +192,77 @@ def _finish_stage(ctx: RunContext, stage: Stage[Any], result: Any, key: str, sec
     stage.summarise(result, True, report)
 
 
-def _feeds(stage: Stage[Any], later: list[Stage[Any]], selection: Selection
-           ) -> Stage[Any] | None:
-    """The next stage, when it takes this one's sessions as they are finished and is to
-    run too: then the two run side by side (`_run_side_by_side`)."""
-    following = later[0] if later else None
-    if (following is None or following not in selection.chosen
-            or following.takes_sessions_from is not stage.result_type):
-        return None
-    return following
+def _chain(stage: Stage[Any], later: list[Stage[Any]], selection: Selection
+           ) -> list[Stage[Any]]:
+    """`stage` and the stages after it that each take the one before's sessions as they
+    are finished and are to run too (split, transcribe, publish): run side by side
+    (`_run_side_by_side`). Empty when the next stage does not."""
+    chain = [stage]
+    for following in later:
+        if (following not in selection.chosen
+                or following.takes_sessions_from is not chain[-1].result_type):
+            break
+        chain.append(following)
+    return chain if len(chain) > 1 else []
 
 
-def _run_side_by_side(ctx: RunContext, producer: Stage[Any], consumer: Stage[Any],
-                      report: RunReport) -> None:
-    """Run `producer` (split) in a thread while `consumer` (transcribe) takes each of its
-    sessions as it is finished, so the run costs about the longer of the two, not their
-    sum. Both go through the executor as they would alone. The consumer's stage record is
-    keyed, as always, by its inputs, which include the producer's result: so it is
-    written only once the producer has finished, and not at all if the producer failed
-    (its finished sessions stay in the item cache, so nothing done is lost)."""
-    stream = SessionStream()
-    ctx.streams[producer.result_type] = stream
+def _run_side_by_side(ctx: RunContext, chain: list[Stage[Any]], report: RunReport) -> None:
+    """Run every stage of `chain` but the last in a thread of its own and the last here,
+    each taking the sessions of the one before as it finishes them (split cuts, transcribe
+    starts on the first clip, publish uploads the first session's files), so the run costs
+    about the longest of them, not their sum. Each goes through the executor as it would
+    alone. A stage's record is keyed, as always, by its inputs, which include the earlier
+    stage's result: so it is written only once that stage has finished, and not at all if
+    an earlier one failed (finished sessions stay in the item cache: nothing is lost)."""
+    streams = [SessionStream() for _stage in chain[:-1]]
+    for stage, stream in zip(chain, streams, strict=False):
+        ctx.streams[stage.result_type] = stream
     failed: list[BaseException] = []
+    threads: list[threading.Thread] = []
 
-    def produce() -> None:
+    def run_in_thread(number: int) -> None:
         try:
-            _run_stage(ctx, producer, report)
+            _run_after(ctx, chain[number], threads[:number], failed, report)
         except BaseException as exc:  # re-raised in the driver's thread below
             failed.append(exc)
         finally:
-            stream.close()
+            streams[number].close()
 
-    thread = threading.Thread(target=produce, name=f"{producer.name}-beside", daemon=True)
-    ctx.manifest.forget_stage(consumer.name)
-    started = time.monotonic()
-    thread.start()
+    for number, stage in enumerate(chain[:-1]):
+        threads.append(threading.Thread(target=run_in_thread, args=(number,), daemon=True,
+                                        name=f"{stage.name}-beside"))
+        threads[-1].start()
     try:
-        result = consumer.run(ctx)
+        _run_after(ctx, chain[-1], threads, failed, report)
+    except BaseException:
+        _join(threads)
+        if failed:
+            raise failed[0] from None  # the cause, not what its absence did to a later stage
+        raise
     finally:
-        thread.join()
-        ctx.streams.pop(producer.result_type, None)
+        _join(threads)
+        for stage in chain[:-1]:
+            ctx.streams.pop(stage.result_type, None)
     if failed:
         raise failed[0]
-    _finish_stage(ctx, consumer, result, _key(ctx, consumer), time.monotonic() - started,
-                  report)
+
+
+def _run_after(ctx: RunContext, stage: Stage[Any], earlier: list[threading.Thread],
+               failed: list[BaseException], report: RunReport) -> None:
+    """Run `stage` now; record it once the `earlier` stages' threads have finished, unless
+    one of them failed."""
+    ctx.manifest.forget_stage(stage.name)
+    started = time.monotonic()
+    result = stage.run(ctx)
+    _join(earlier)
+    if not failed:
+        _finish_stage(ctx, stage, result, _key(ctx, stage), time.monotonic() - started,
+                      report)
+
+
+def _join(threads: list[threading.Thread]) -> None:
+    for thread in threads:
+        thread.join()
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,3 +147,29 @@ def test_a_failure_of_the_first_stops_the_run_and_records_neither(
     again = run_forum(load_config(config), options, LogProgress(),
                       stages=(MakeStage(), TakeStage()))
     assert [o.action for o in again.outcomes] == ["ran", "ran"]  # nothing half recorded
+
+
+def test_a_real_run_publishes_a_session_before_the_last_is_transcribed(
+        tmp_path: Path, small_demo: Any) -> None:
+    """The real split, transcribe and publish side by side, on the small demo forum (three
+    sessions of real speech) into a local archive: the first session's clip is in the
+    archive before the last session's transcript is written, and the run is complete."""
+    text = small_demo.config_path.read_text(encoding="utf-8").replace(
+        'local: "./archive"', f'local: "{tmp_path / "archive"}"')
+    config = small_demo.config_path.with_name(f"overlap-{tmp_path.name}.yaml")
+    config.write_text(text, encoding="utf-8")
+    try:
+        options = RunOptions(work_root=tmp_path / "work", catalogue=tmp_path / "c.sqlite")
+        report = run_forum(load_config(config), options, LogProgress())
+    finally:
+        config.unlink()
+    assert [o.action for o in report.outcomes] == ["ran"] * 6
+    assert report.transcribed == 3 and report.uploaded > 0
+    slugs = sorted(path.name for path in (report.work_dir / "sessions").iterdir())
+    published = next((tmp_path / "archive").rglob(f"{slugs[0]}.mp4"))
+    last_transcript = next((report.work_dir / "sessions" / slugs[-1]).glob("*.json"))
+    assert published.stat().st_mtime < last_transcript.stat().st_mtime, (
+        published, last_transcript)
+    assert len(list((tmp_path / "archive").rglob("*.mp4"))) == 3
+    assert next((tmp_path / "archive").rglob("forum.json")).stat().st_mtime >= \
+        last_transcript.stat().st_mtime  # the manifest still comes last

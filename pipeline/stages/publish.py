@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.archive.layout import lay_out_archive
+from pipeline.archive.layout import lay_out_archive, session_objects
 from pipeline.archive.materials import forum_materials
 from pipeline.config.forum import Storage
 from pipeline.faults import checkpoint
@@ -88,11 +88,31 @@ def _link(backend: Backend, item: StoredItem) -> str:
     return backend.link(item.key, item.sha256 if item.cache_control == IMMUTABLE else None)
 
 
-def publish(request: PublishRequest, progress: Progress) -> PublishResult:
+def upload_as_done(storage: Storage, forum_id: str,
+                   arriving: Iterable[tuple[Clip, Transcript]],
+                   checksum: Callable[[Path], str], progress: Progress) -> set[str]:
+    """Upload each session's clip, poster and transcripts as soon as it is transcribed,
+    while the others still are (see pipeline.runner); return the keys written. Media
+    only: the pages that link to them and forum.json, which lists them, come after, from
+    `publish`, which finds these objects current and leaves them alone."""
+    backend = open_backend(storage)
+    root = forum_root(storage, forum_id)
+    if swept := backend.sweep(root):
+        progress.note(f"publish: removed {swept} unfinished upload(s) left by an earlier run")
+    written: set[str] = set()
+    for clip, transcript in arriving:
+        written |= _write(backend, list(session_objects(root, clip, transcript,
+                                                        checksum).files.values()), progress)
+    return written
+
+
+def publish(request: PublishRequest, progress: Progress,
+            uploaded_before: frozenset[str] = frozenset()) -> PublishResult:
     """Upload a forum's clips, transcripts, materials and viewer pages, skipping unchanged ones.
 
     Objects whose stored sha256 matches the local file are left alone, so the
-    stage is safe to re-run. Raises `PublishError` when storage is missing,
+    stage is safe to re-run. `uploaded_before` names objects this run already wrote
+    (`upload_as_done`): they count as uploaded. Raises `PublishError` when storage is missing,
     unreachable or refuses access, and `DiskFullError` when a local archive
     runs out of space.
     """
@@ -114,7 +134,8 @@ def publish(request: PublishRequest, progress: Progress) -> PublishResult:
     )
     objects = tuple(
         PublishedObject(key=item.key, url=_link(backend, item), content_type=item.content_type,
-                        size=item.size, sha256=item.sha256, uploaded=item.key in written)
+                        size=item.size, sha256=item.sha256,
+                        uploaded=item.key in written or item.key in uploaded_before)
         for item in items
     )
     sessions = tuple(
@@ -141,6 +162,8 @@ class PublishStage(Stage[PublishResult]):
     name = "publish"
     result_type = PublishResult
     needs = (FetchResult, SplitResult, TranscribeResult)
+    # A session's clip and transcripts are uploaded as soon as it is transcribed.
+    takes_sessions_from = TranscribeResult
 
     def preflight(self, ctx: RunContext) -> None:
         forum_materials(ctx.config, require=True)
@@ -160,11 +183,15 @@ class PublishStage(Stage[PublishResult]):
         return []  # what publish wrote lives in storage; is_current() checks it there
 
     def run(self, ctx: RunContext) -> PublishResult:
+        arriving = ctx.arriving(TranscribeResult)  # transcribe still running beside this
+        early = frozenset() if arriving is None else frozenset(upload_as_done(
+            resolved_storage(ctx.config), ctx.config.forum.id, arriving, ctx.checksum,
+            ctx.progress))
         return publish(PublishRequest(
             forum=ctx.config.summary(), clips=list(ctx.get(SplitResult).clips),
             transcripts=list(ctx.get(TranscribeResult).transcripts),
             materials=self._materials(ctx), storage=resolved_storage(ctx.config),
-            checksum=ctx.checksum), ctx.progress)
+            checksum=ctx.checksum), ctx.progress, uploaded_before=early)
 
     def describe(self, ctx: RunContext) -> str:
         storage = resolved_storage(ctx.config)

@@ -23,7 +23,7 @@ segments. Misheard terms are fixed after decoding with `corrections:` instead.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,9 @@ class TranscribeRequest:
     cache: ItemCache
     corrections: Corrections = ()
     sessions: list[SessionPlan] | None = None  # None: the clips' own (all given at once)
+    # Called with each session's clip and transcript as soon as it is done or reused
+    # (publish uploads them while the rest are transcribed, see pipeline.runner).
+    on_transcript: Callable[[Clip, Transcript], None] | None = None
 
 
 def clip_transcript_files(clip: Clip, language: str) -> TranscriptFiles:
@@ -100,9 +103,15 @@ def transcribe(request: TranscribeRequest, progress: Progress,
             return None
         files = clip_transcript_files(clips[session.slug], request.language)
         try:
-            return load_transcript(session, request.language, files, settings.model)
+            transcript = load_transcript(session, request.language, files, settings.model)
         except (PipelineError, OSError, ValueError, KeyError) as exc:
             return Failed(_failure(exc))
+        return handed_on(transcript)
+
+    def handed_on(transcript: Transcript) -> Transcript:
+        if request.on_transcript is not None:
+            request.on_transcript(clips[transcript.session.slug], transcript)
+        return transcript
 
     def job(session: SessionPlan) -> TranscribeJob:
         return TranscribeJob(session=session, audio_path=request.audio_path,
@@ -116,7 +125,7 @@ def transcribe(request: TranscribeRequest, progress: Progress,
         request.cache.record(job.session.slug, key(job.session), list(job.files.all()))
         if outcome.flags:
             flags[job.session.slug] = list(outcome.flags)
-        return outcome.transcript
+        return handed_on(outcome.transcript)
 
     sessions = (request.sessions if request.sessions is not None
                 else [clip.session for clip in request.clips])
@@ -171,7 +180,8 @@ class TranscribeStage(Stage[TranscribeResult]):
             audio_path=ctx.get(FetchResult).recording.audio_path,
             language=ctx.config.forum.language, settings=ctx.options.whisper,
             cache=ctx.items(self.name),
-            corrections=tuple(ctx.config.forum.corrections.items()))
+            corrections=tuple(ctx.config.forum.corrections.items()),
+            on_transcript=lambda clip, done: ctx.deliver(TranscribeResult, (clip, done)))
         return transcribe(request, ctx.progress, ctx.executor)
 
     def restore(self, stored: Any) -> TranscribeResult:
