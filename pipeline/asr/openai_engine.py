@@ -55,7 +55,7 @@ class OpenAIWhisperEngine:
 
     @property
     def compute_type(self) -> str:
-        return "float16" if self.settings.device.startswith("cuda") else "float32"
+        return torch_compute_type(self.settings)
 
     def load(self) -> None:
         if self._model is None:
@@ -126,6 +126,12 @@ class OpenAIWhisperEngine:
 
     def _window_aligner(self, language: str) -> WindowAligner:
         return window_aligner(self._model, language, fp16=self.compute_type == "float16")
+
+
+def torch_compute_type(settings: WhisperSettings) -> str:
+    """float16 on a CUDA device, float32 on the CPU (which has no fast half precision);
+    the torch engines' compute type (shared with pipeline.asr.torch_batched)."""
+    return "float16" if settings.device.startswith("cuda") else "float32"
 
 
 def load_model(settings: WhisperSettings, engine: str) -> Any:

@@ -35,7 +35,7 @@ from pipeline.asr.align import Span, align
 from pipeline.asr.batched import chunks
 from pipeline.asr.decoding import DecodeOptions, WhisperSettings
 from pipeline.asr.engine import SAMPLE_RATE, Decoded, EngineIdentity, Progress, identity_of
-from pipeline.asr.openai_engine import load_model, window_aligner
+from pipeline.asr.openai_engine import load_model, torch_compute_type, window_aligner
 
 # Chunks decoded together when the options leave `batch_size` at 1. A 30 s chunk of the
 # base model costs a few MiB of activations per beam, so 16 chunks with beam 5 (80
@@ -69,7 +69,7 @@ class TorchBatchedEngine:
 
     @property
     def compute_type(self) -> str:
-        return "float16" if self.settings.device.startswith("cuda") else "float32"
+        return torch_compute_type(self.settings)
 
     @property
     def batch_size(self) -> int:
