@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import time
 import urllib.error
@@ -42,6 +41,7 @@ from tests.catalogue.builders import FORUM_2024, FORUM_2025
 from tests.catalogue.published import publish_request
 from tests.catalogue.read_only import as_reader, shared_folder, writable_by_reader
 from tests.progress_recorder import RecordingProgress
+from tests.web.threaded import uvicorn_in_thread
 
 QUERIES = ["선언문 채택", "사회적 가치", "만들다", "김민지", "가스공사", "자료집"]
 CLIENTS = 4
@@ -72,20 +72,9 @@ def archive(tmp_path_factory: pytest.TempPathFactory, clip_file: Path) -> Publis
 @contextmanager
 def served(catalogue: Path) -> Iterator[str]:
     """`serve`'s app over `catalogue` under uvicorn in a thread; yields its base URL."""
-    sock = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(catalogue), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    config = uvicorn.Config(create_app(catalogue), log_level="warning")
+    with uvicorn_in_thread(config, start_within=30) as base:
+        yield base
 
 
 def get(url: str) -> tuple[int, bytes]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import select
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from pipeline.web.server import (
     server_config,
 )
 from tests.web.test_app import serving
+from tests.web.threaded import uvicorn_in_thread
 
 MARGIN_S = 4.0  # a loaded CI machine's slack: the limits are what is checked, not speed
 REQUEST = b"GET /archive/hello.txt HTTP/1.1\r\nHost: test\r\n\r\n"
@@ -126,24 +126,10 @@ def test_serve_closes_slow_and_silent_connections_and_still_answers(
 @contextmanager
 def running(archive: Path, limits: Limits) -> Iterator[str]:
     """`serve`'s uvicorn configuration, with `limits`, in a thread; yields its base URL."""
-    import uvicorn
-
-    sock = socket.create_server(("127.0.0.1", 0))
     config = server_config(create_app(archive / "none.sqlite", archive), log_level="warning",
                            forwarded_allow_ips=None, limits=limits)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    with uvicorn_in_thread(config, start_within=60) as base:
+        yield base
 
 
 SHORT = Limits(request_timeout_s=2.0, keep_alive_s=1, max_connections=8)
