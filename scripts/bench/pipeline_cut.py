@@ -80,15 +80,20 @@ def recording() -> Path:
         sound_map="[a]", output=["-t", str(SECONDS)])
 
 
-def forum_config(folder: Path, master: Path) -> Path:
-    lines = ["id: bench-cut", 'title: "벤치마크 포럼: 자르기"', "date: 2021-07-02",
+def forum_config(folder: Path, master: Path, *, forum_id: str = "bench-cut",
+                 title: str = "벤치마크 포럼: 자르기",
+                 sessions: list[tuple[str, float, float]] = SESSIONS,
+                 extra: list[str] | None = None) -> Path:
+    """`folder/{forum_id}.yaml`: the sessions of `master`, archived in `folder/archive`;
+    `extra` lines are appended (whole_run.py's `whisper:` section)."""
+    lines = [f"id: {forum_id}", f'title: "{title}"', "date: 2021-07-02",
              'organiser: "벤치마크"', "language: ko", "source:", f'  file: "{master}"',
              "sessions:"]
-    for name, start, end in SESSIONS:
+    for name, start, end in sessions:
         lines += [f"  - id: {name}", f'    title: "{name}"', f"    start: {start}",
                   f"    end: {end}"]
-    lines += ["storage:", f'  local: "{folder / "archive"}"']
-    config = folder / "bench-cut.yaml"
+    lines += ["storage:", f'  local: "{folder / "archive"}"', *(extra or [])]
+    config = folder / f"{forum_id}.yaml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return config
 

@@ -69,8 +69,8 @@ from _common import (
 from pipeline_cut import BUILD as CUT_BUILD
 from pipeline_cut import SECONDS as FORUM_SECONDS
 from pipeline_cut import SESSIONS as FORUM_SESSIONS
+from pipeline_cut import forum_config, speech_list
 from pipeline_cut import recording as forum_recording
-from pipeline_cut import speech_list
 
 BUILD = ROOT / "build" / "bench-pipeline"
 CLI = ROOT / ".venv" / "bin" / "sort-archive"
@@ -107,14 +107,12 @@ class Figures:
 
 # --- the workloads ------------------------------------------------------------------------
 
-BATCH = [1]  # --batch: the configs' whisper.batch_size (1: the default, sequential)
+def whisper_lines(batch: int) -> list[str]:
+    """The configs' `whisper:` section for --batch (1: none, the sequential default)."""
+    return [] if batch == 1 else ["whisper:", f"  batch_size: {batch}"]
 
 
-def whisper_lines() -> list[str]:
-    return [] if BATCH[0] == 1 else ["whisper:", f"  batch_size: {BATCH[0]}"]
-
-
-def forum_workload(seconds: int) -> Workload:
+def forum_workload(seconds: int, batch: int) -> Workload:
     """The 14-minute forum of pipeline_cut.py, or one `seconds` long with its sessions'
     times scaled to it."""
     if seconds == FORUM_SECONDS:
@@ -132,21 +130,14 @@ def forum_workload(seconds: int) -> Workload:
                 for name, start, end in FORUM_SESSIONS]
 
     def config(folder: Path) -> Path:
-        lines = ["id: bench-pipeline", 'title: "벤치마크 포럼: 전체 실행"', "date: 2021-07-02",
-                 'organiser: "벤치마크"', "language: ko", "source:", f'  file: "{master}"',
-                 "sessions:"]
-        for name, start, end in sessions:
-            lines += [f"  - id: {name}", f'    title: "{name}"', f"    start: {start}",
-                      f"    end: {end}"]
-        lines += ["storage:", f'  local: "{folder / "archive"}"', *whisper_lines()]
-        path = folder / "bench-pipeline.yaml"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return path
+        return forum_config(folder, master, forum_id="bench-pipeline",
+                            title="벤치마크 포럼: 전체 실행", sessions=sessions,
+                            extra=whisper_lines(batch))
 
     return Workload("forum", master, config)
 
 
-def stream_workload() -> Workload:
+def stream_workload(batch: int) -> Workload:
     """The long stream-like recording, its config's storage pointed into the run's folder."""
     from pipeline.demo import LONG_STREAM, build_stream_forum, render_stream_config
     from pipeline.progress import LogProgress
@@ -160,7 +151,8 @@ def stream_workload() -> Workload:
         path = folder / f"stream-{LONG_STREAM.name}.yaml"
         path.write_text(render_stream_config(LONG_STREAM, source_file=str(stream.video_path),
                                              storage_local=str(folder / "archive"))
-                        + "".join(f"{line}\n" for line in whisper_lines()), encoding="utf-8")
+                        + "".join(f"{line}\n" for line in whisper_lines(batch)),
+                        encoding="utf-8")
         return path
 
     return Workload("stream", stream.video_path, config)
@@ -266,13 +258,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1,
                         help="whisper.batch_size in the configs (default 1: sequential)")
     args = parser.parse_args()
-    BATCH[0] = args.batch
     if args.seconds < 30:
         parser.error("--seconds must be at least 30")
     BUILD.mkdir(parents=True, exist_ok=True)
-    workloads = [forum_workload(args.seconds)]
+    workloads = [forum_workload(args.seconds, args.batch)]
     if not args.no_stream:
-        workloads.append(stream_workload())
+        workloads.append(stream_workload(args.batch))
 
     from faster_whisper import WhisperModel
 
