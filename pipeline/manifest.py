@@ -111,12 +111,17 @@ class Manifest:
 
     def record_stage(self, stage: str, inputs_fingerprint: str, outputs: list[Path],
                      result: Any) -> None:
+        self._record("stages", stage, inputs_fingerprint, outputs, result)
+
+    def _record(self, section: str, key: str, inputs_fingerprint: str, outputs: list[Path],
+                result: Any) -> None:
+        """A stage's or an item's entry: its inputs, its outputs' checksums, its result.
+        The outputs are hashed before the lock is taken: a clip takes seconds to read."""
+        entry = {"fingerprint": inputs_fingerprint,
+                 "outputs": {self._rel(p): self.checksum(p) for p in outputs},
+                 "result": result}
         with self._lock:
-            self._data["stages"][stage] = {
-                "fingerprint": inputs_fingerprint,
-                "outputs": {self._rel(p): self.checksum(p) for p in outputs},
-                "result": result,
-            }
+            self._data[section][key] = entry
             self.save()
 
     def forget_stage(self, stage: str) -> None:
@@ -132,13 +137,7 @@ class Manifest:
 
     def record_item(self, key: str, inputs_fingerprint: str, outputs: list[Path],
                     result: Any = None) -> None:
-        with self._lock:
-            self._data["items"][key] = {
-                "fingerprint": inputs_fingerprint,
-                "outputs": {self._rel(p): self.checksum(p) for p in outputs},
-                "result": result,
-            }
-            self.save()
+        self._record("items", key, inputs_fingerprint, outputs, result)
 
     def item_result(self, key: str, inputs_fingerprint: str) -> Any | None:
         """What a fresh item recorded (a small typed result), or None if it is not fresh."""
