@@ -83,8 +83,8 @@ class RunReport:
     failures: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # finished, but worth a look
     results: dict[str, BaseModel] = field(default_factory=dict)  # by stage name
-    # Seconds of recording the sessions cover (set by the plan stage): each stage's time is
-    # shown against it as a real-time factor, so staff see where an hour goes.
+    # Seconds of recording the sessions cover (the runner sets it from the plan): each
+    # stage's time is shown against it as a real-time factor, so staff see where an hour goes.
     media_seconds: float = 0.0
 
 
