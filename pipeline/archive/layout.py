@@ -32,6 +32,7 @@ from pipeline.archive.forum_json import (
 )
 from pipeline.archive.pages import search as search_page
 from pipeline.archive.pages import viewer as pages
+from pipeline.archive.pages.document import Link, size_text
 from pipeline.errors import PublishError
 from pipeline.results import Clip, ForumSummary, MaterialFile, Transcript
 from pipeline.storage import keys
@@ -120,11 +121,11 @@ def bundle_object(root: str, materials: list[tuple[MaterialFile, StoredItem]],
 def _session_page(forum: ForumSummary, outs: list[SessionObjects], index: int) -> str:
     out = outs[index]
 
-    def neighbour(other: int) -> pages.Link | None:
+    def neighbour(other: int) -> Link | None:
         if not 0 <= other < len(outs):
             return None
         plan = outs[other].clip.session
-        return pages.Link(f"{plan.number}. {plan.title}", f"../{quote(plan.slug)}/index.html")
+        return Link(f"{plan.number}. {plan.title}", f"../{quote(plan.slug)}/index.html")
 
     return pages.session_page(
         forum, out.clip.session, duration=out.clip.duration,
@@ -150,10 +151,10 @@ def _forum_page(forum: ForumSummary, outs: list[SessionObjects],
     ]
     link = None
     if bundle is not None:
-        size = pages.size_text(bundle.size)
-        link = pages.Link(f"자료 전체 내려받기 ({BUNDLE_NAME}, {size})",
+        size = size_text(bundle.size)
+        link = Link(f"자료 전체 내려받기 ({BUNDLE_NAME}, {size})",
                           versioned(quote(BUNDLE_NAME), bundle))
-    search = pages.Link("녹취록 검색", quote(search_page.PAGE_NAME))
+    search = Link("녹취록 검색", quote(search_page.PAGE_NAME))
     return pages.forum_page(forum, entries, material_entries, link, search)
 
 

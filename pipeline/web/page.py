@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from html import escape
 
-from pipeline.archive.pages.viewer import STYLE, clock
+from pipeline.archive.pages.document import STYLE, clock
 from pipeline.catalogue import Facets, SearchHit, SearchQuery, SearchResults
 from pipeline.catalogue.search import MAX_LIMIT
 from pipeline.web.query import Form

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from pipeline.archive.pages.viewer import STYLE, speakers_text
+from pipeline.archive.pages.document import STYLE, speakers_text
 from pipeline.results import ForumSummary, Segment, SessionPlan
 from pipeline.transcripts.text import fold
 

@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from pipeline.results import ForumSummary, Segment, SessionPlan, SpeakerRef
+from pipeline.archive.pages.document import (
+    Link,
+    clock,
+    document,
+    seek_fragment,
+    size_text,
+    speakers_text,
+)
+from pipeline.results import ForumSummary, Segment, SessionPlan
 from pipeline.transcripts.registry import downloads
 
 MATERIAL_KINDS = {
@@ -27,23 +35,6 @@ LANGUAGES = {"ko": "한국어", "en": "English"}
 # Download links on the session page, by the role of the file, in display order:
 # the video, then the transcript formats.
 DOWNLOADS = {"video": "영상 (MP4)", **downloads()}
-
-# The archive's pages' style sheet; the search pages add their own rules to it.
-STYLE = """
-body { font-family: system-ui, "Apple SD Gothic Neo", "Malgun Gothic", sans-serif;
-       line-height: 1.6; max-width: 60rem; margin: 0 auto; padding: 1rem; color: #1a1a1a; }
-a { color: #0b57d0; }
-a:focus { outline: 3px solid #f4b400; outline-offset: 2px; }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #ddd;
-         vertical-align: top; }
-video { width: 100%; max-height: 70vh; background: #000; }
-.meta { color: #555; }
-.transcript { list-style: none; padding: 0; }
-.transcript li { margin: .2rem 0; }
-.transcript a { font-variant-numeric: tabular-nums; margin-right: .6rem; }
-nav ul { list-style: none; padding: 0; display: flex; gap: 1rem; flex-wrap: wrap; }
-""".strip()
 
 # Seeks the player to `#t=SECONDS`, so a transcript line can be linked to and
 # shared. Clicking the link already in the address bar fires no hashchange,
@@ -91,59 +82,6 @@ class MaterialEntry:
     title: str | None
     size: int
     href: str
-
-
-@dataclass(frozen=True)
-class Link:
-    """A labelled relative link, e.g. a download on the session page."""
-
-    label: str
-    href: str
-
-
-def clock(seconds: float) -> str:
-    """Seconds as `M:SS` or `H:MM:SS`, the way video players show time."""
-    whole = max(0, int(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def seek_fragment(seconds: float) -> str:
-    """The `#t=` fragment that the session page's script understands."""
-    text = f"{max(0.0, seconds):.2f}".rstrip("0").rstrip(".")
-    return f"#t={text}"
-
-
-def speakers_text(speakers: Sequence[SpeakerRef]) -> str:
-    """`이름 (소속), 이름` as plain text; callers escape it."""
-    return ", ".join(
-        f"{s.name} ({s.organisation})" if s.organisation else s.name for s in speakers
-    )
-
-
-def size_text(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
-def _document(title: str, language: str, body: str, script: str = "") -> str:
-    script_tag = f"\n<script>\n{script}\n</script>" if script else ""
-    return (
-        "<!doctype html>\n"
-        f'<html lang="{escape(language)}">\n'
-        "<head>\n"
-        '<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n"
-        f"<style>\n{STYLE}\n</style>\n"
-        "</head>\n"
-        f"<body>\n{body}{script_tag}\n</body>\n"
-        "</html>\n"
-    )
 
 
 def forum_page(
@@ -196,7 +134,7 @@ def forum_page(
         f"{search_item}</header>\n"
         f"<main>\n<h2>세션</h2>\n{session_block}\n{material_block}</main>"
     )
-    return _document(forum.title, forum.language, body)
+    return document(forum.title, forum.language, body)
 
 
 def session_page(
@@ -241,7 +179,7 @@ def session_page(
         f"<main>\n{video}\n{transcript}"
         f"<h2>내려받기</h2>\n<ul>\n{download_items}\n</ul>\n</main>"
     )
-    return _document(f"{session.title} - {forum.title}", forum.language, body, SEEK_JS)
+    return document(f"{session.title} - {forum.title}", forum.language, body, SEEK_JS)
 
 
 def _video(title: str, files: Mapping[str, str], language: str) -> str:
