@@ -51,6 +51,8 @@ class SessionEntry(_Entry):
     duration: float  # of the clip
     keys: dict[str, str]  # role (video, poster, a transcript format, page) -> key
     language: str | None  # of the transcript; None without one
+    # The transcript's opening lines (`pages.meta.describe`): feeds and link previews.
+    description: str = ""
 
 
 class MaterialEntry(_Entry):

@@ -33,6 +33,7 @@ from pipeline.archive.forum_json import (
 from pipeline.archive.pages import search as search_page
 from pipeline.archive.pages import viewer as pages
 from pipeline.archive.pages.document import Link, size_text
+from pipeline.archive.pages.meta import describe
 from pipeline.errors import PublishError
 from pipeline.results import Clip, ForumSummary, MaterialFile, Transcript
 from pipeline.storage import keys
@@ -173,7 +174,8 @@ def _session_entry(out: SessionObjects) -> SessionEntry:
         end=session.end, speakers=session.speakers, slug=session.slug,
         duration=out.clip.duration,
         keys={**{role: item.key for role, item in out.files.items()}, "page": out.page_key},
-        language=out.transcript.language if out.transcript else None)
+        language=out.transcript.language if out.transcript else None,
+        description=describe(out.transcript.segments) if out.transcript else "")
 
 
 def _body(forum: ForumSummary, outs: list[SessionObjects],
