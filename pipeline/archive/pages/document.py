@@ -8,9 +8,13 @@ page.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from pipeline.results import SpeakerRef
 
@@ -93,3 +97,17 @@ def document(title: str, language: str, body: str, script: str = "",
     )
 
 
+def embedded_json(data: Any) -> str:
+    """JSON that is safe inside a <script> element: no `<`, `>` or `&` in it at all.
+
+    The three only ever occur inside JSON strings, where the \\u escapes read back as
+    the same characters.
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def script_hash(script: str) -> str:
+    """The CSP source that allows exactly this inline script."""
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
