@@ -24,7 +24,7 @@ from pipeline.results import SpeakerRef
 STYLE = """
 body { font-family: system-ui, "Apple SD Gothic Neo", "Malgun Gothic", sans-serif;
        line-height: 1.6; max-width: 60rem; margin: 0 auto; padding: 1rem; color: #1a1a1a;
-       word-break: keep-all; overflow-wrap: break-word; }
+       word-break: keep-all; overflow-wrap: anywhere; }
 a { color: #0b57d0; }
 :focus-visible { outline: 3px solid #1a1a1a; outline-offset: 2px;
                  box-shadow: 0 0 0 5px #fff; }
@@ -36,6 +36,9 @@ video { width: 100%; max-height: 70vh; background: #000; }
 .transcript { list-style: none; padding: 0; }
 .transcript li { margin: .2rem 0; }
 .transcript a { font-variant-numeric: tabular-nums; margin-right: .6rem; }
+.skip-link { position: absolute; left: -999rem; }
+.skip-link:focus { position: static; display: inline-block; margin-bottom: .5rem; }
+main:focus { outline: none; }
 nav ul { list-style: none; padding: 0; display: flex; gap: 1rem; flex-wrap: wrap; }
 """.strip()
 
@@ -92,9 +95,19 @@ def document(title: str, language: str, body: str, script: str = "",
         f"{head}"
         f"<style>\n{STYLE}\n</style>\n"
         "</head>\n"
-        f"<body>\n{body}{script_tag}\n</body>\n"
+        f"<body>\n{with_skip_link(body)}{script_tag}\n</body>\n"
         "</html>\n"
     )
+
+
+def with_skip_link(body: str) -> str:
+    """`body` with a "본문 바로가기" link first, to its `<main>` (KWCAG 2.4.1: a keyboard
+    or screen reader user skips the navigation that repeats on every page). A body
+    without `<main>` is returned as it is."""
+    if "<main>" not in body:
+        return body
+    return ('<a class="skip-link" href="#main">본문 바로가기</a>\n'
+            + body.replace("<main>", '<main id="main" tabindex="-1">', 1))
 
 
 def embedded_json(data: Any) -> str:
