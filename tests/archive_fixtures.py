@@ -55,6 +55,7 @@ def expected_objects(root: str) -> dict[str, str]:
     objects = {
         f"{root}/index.html": "text/html; charset=utf-8",
         f"{root}/search.html": "text/html; charset=utf-8",
+        f"{root}/search-index.json": "application/json",
         f"{root}/forum.json": "application/json",
         f"{root}/materials/{MATERIAL}": "application/pdf",
         f"{root}/materials.zip": "application/zip",

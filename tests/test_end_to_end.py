@@ -6,6 +6,7 @@ over HTTP to moto's S3 server, and a real SQLite catalogue.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,9 @@ import yaml
 from pipeline.catalogue import SearchQuery, search
 from pipeline.cli import main
 from pipeline.config.loader import load_config
+from tests.browser_checks import vtt_errors
 from tests.recordings import duration
+from tests.transcripts.captions import broken_rules, srt_cues, vtt_cues
 
 pytestmark = pytest.mark.slow
 
@@ -103,6 +106,32 @@ def test_every_object_is_in_the_bucket_with_its_content_type(archived: dict[str,
     for key in expected:
         head = client.head_object(Bucket="sort-archive-e2e", Key=key)
         assert head["ContentType"] == CONTENT_TYPES[Path(key).suffix], key
+
+
+def test_published_subtitles_pass_strict_parsers_and_the_cue_rules(
+        archived: dict[str, Any], tmp_path: Path) -> None:
+    """Every published VTT passes the W3C's parser and every SRT the strict `srt` parser;
+    both hold the same cues, none shorter than MIN_CUE_SECONDS, none repeating the one
+    before it, all within the clip."""
+    client, bucket = archived["client"], "sort-archive-e2e"
+
+    def read(key: str) -> str:
+        return str(client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8"))
+
+    stems = sorted(key.removesuffix(".ko.vtt") for key in bucket_state(client, bucket)
+                   if key.endswith(".ko.vtt"))
+    assert len(stems) == len(load_config(archived["config"]).session_plans())
+    vtts = []
+    for stem in stems:
+        session = json.loads(read(f"{stem}.json"))["session"]
+        clip_length = session["end_in_recording"] - session["start_in_recording"]
+        vtt, srt = read(f"{stem}.ko.vtt"), read(f"{stem}.ko.srt")
+        cues = srt_cues(srt)
+        assert cues and vtt_cues(vtt) == cues, stem
+        assert broken_rules(cues, until=clip_length) == [], stem
+        vtts.append(tmp_path / Path(stem).name)
+        vtts[-1].write_text(vtt, encoding="utf-8")
+    assert vtt_errors(vtts) == {str(path): [] for path in vtts}
 
 
 @pytest.mark.parametrize("word", ["사람들", "모델"])  # a noun with its suffix, a plain noun

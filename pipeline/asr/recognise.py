@@ -16,7 +16,7 @@ from pipeline.asr.engine import SAMPLE_RATE, Decoded, Engine, Progress
 from pipeline.asr.guards import Quality, assess, guard, speech_spans
 from pipeline.faults import checkpoint
 from pipeline.results import Segment, Word
-from pipeline.transcripts.formats import readable_cues
+from pipeline.transcripts.cues import readable_cues
 
 log = logging.getLogger("pipeline.asr")
 Corrections = Sequence[tuple[str, str]]  # (misheard form, correct form), applied in order

@@ -13,7 +13,7 @@ from pipeline.config.forum import format_time
 from pipeline.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
-    pass
+    from pipeline.config.forum import Storage
 
 EPILOG_SEARCH = """example:
   sort-archive search 사회적가치
@@ -88,7 +88,9 @@ def add_parsers(commands: argparse._SubParsersAction,  # type: ignore[type-arg]
         description="Rebuild the whole catalogue from what was published (each forum's "
                     "forum.json, transcripts and material PDFs), in the storage of the "
                     "given forum configs or in a local archive folder. The old catalogue "
-                    "is replaced only once the new one is complete.")
+                    "is replaced only once the new one is complete. Then the archive's "
+                    "home page, feed.xml and sitemap.xml are written anew from the "
+                    "forum.json files there.")
     index.add_argument("config", type=Path, nargs="*",
                        help="forum config(s) whose storage holds the archive; every forum "
                             "published there is indexed")
@@ -149,7 +151,23 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"  {result.segments} transcript segment(s), {result.pages} material page(s)")
     for warning in result.warnings:
         print(f"  check:       {warning}")
+    for storage in unique.values():
+        _rebuild_root(storage, args)
     return ExitCode.OK
+
+
+def _rebuild_root(storage: Storage, args: argparse.Namespace) -> None:
+    """The series' root pages (home page, feed, sitemap) of `storage`, written anew from
+    its forum.json files, as publish writes them (`pipeline.archive.root`)."""
+    from pipeline.archive.root import update_root
+    from pipeline.storage.forum import open_backend, public_base, root_folder
+
+    backend = open_backend(storage)
+    update = update_root(backend, root_folder(storage), public_base(storage), progress(args),
+                         who="index")
+    names = "home page, feed and sitemap" if public_base(storage) else "home page and feed"
+    state = "rewritten" if update.written else "up to date"
+    print(f"{names} {state}: {backend.where} ({len(update.forums)} forum(s))")
 
 
 HANDLERS = {"search": cmd_search, "index": cmd_index}

@@ -49,9 +49,14 @@ class S3Storage(_Strict):
 class Storage(_Strict):
     local: Path | None = None
     s3: S3Storage | None = None
+    # Where a web server serves the `local` folder (a bucket says s3.public_base_url): the
+    # archive's public address, for sitemap.xml's absolute URLs. None: no sitemap.
+    public_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+")
 
     @model_validator(mode="after")
     def _one_of(self) -> Storage:
         if (self.local is None) == (self.s3 is None):
             raise ValueError("give exactly one of 'local' (a folder) or 's3'")
+        if self.s3 is not None and self.public_base_url is not None:
+            raise ValueError("a bucket's public URL is s3.public_base_url")
         return self

@@ -7,7 +7,9 @@ transcript uploads just the difference. The order is what keeps an archive
 whole for readers: media first, then the pages that link to it, and the
 manifest (forum.json, which lists everything) last. A failure stops before
 the manifest, so the manifest in storage never names an object that is not
-there yet.
+there yet. Then the series' root pages (home page, feed, sitemap), which list
+every forum, are rebuilt from the forum.json files in storage
+(`pipeline.archive.root`: also why two publishes at once both end up listed).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pipeline.archive.layout import lay_out_archive, session_objects
 from pipeline.archive.materials import forum_materials
+from pipeline.archive.root import update_root
 from pipeline.config.forum import Storage
 from pipeline.faults import checkpoint
 from pipeline.files import sha256_file
@@ -39,7 +43,13 @@ from pipeline.results import (
 )
 from pipeline.stage import RunContext, RunReport, Stage
 from pipeline.storage.backend import IMMUTABLE, Backend, StoredItem, without_query
-from pipeline.storage.forum import forum_root, open_backend, resolved_storage
+from pipeline.storage.forum import (
+    forum_root,
+    open_backend,
+    public_base,
+    resolved_storage,
+    root_folder,
+)
 
 
 @dataclass(frozen=True)
@@ -122,8 +132,10 @@ def publish(request: PublishRequest, progress: Progress,
     if swept := backend.sweep(root):
         progress.note(f"publish: removed {swept} unfinished upload(s) left by an earlier run")
     with tempfile.TemporaryDirectory(prefix="sort-archive-publish-") as scratch:
+        base = public_base(request.storage)
         layout = lay_out_archive(request.forum, root, _sessions(request, progress),
-                                 request.materials, request.checksum, Path(scratch))
+                                 request.materials, request.checksum, Path(scratch),
+                                 forum_url=f"{base}{quote(request.forum.id)}/" if base else None)
         listed = [*layout.media, *layout.pages]
         items = [*listed, layout.manifest(listed)]  # the manifest last: see the module doc
         written = _write(backend, items, progress)
@@ -132,6 +144,8 @@ def publish(request: PublishRequest, progress: Progress,
         f"publish: {len(written)} of {len(items)} objects written to {backend.where}"
         + ("" if written else " (all were already up to date)")
     )
+    # After forum.json: the root pages are rendered from what storage lists.
+    update_root(backend, root_folder(request.storage), public_base(request.storage), progress)
     objects = tuple(
         PublishedObject(key=item.key, url=_link(backend, item), content_type=item.content_type,
                         size=item.size, sha256=item.sha256,
@@ -175,7 +189,7 @@ class PublishStage(Stage[PublishResult]):
     def inputs(self, ctx: RunContext) -> list[Any]:
         materials = self._materials(ctx)
         return [ctx.config.summary().model_dump(mode="json"),
-                resolved_storage(ctx.config).model_dump(mode="json"),
+                _storage_inputs(resolved_storage(ctx.config)),
                 published_checksums(ctx, materials),
                 [m.model_dump(mode="json") for m in materials]]
 
@@ -204,6 +218,15 @@ class PublishStage(Stage[PublishResult]):
         report.archive_url = without_query(result.forum_url)
         if ran:
             report.uploaded = result.uploaded_count
+
+
+def _storage_inputs(storage: Storage) -> dict[str, Any]:
+    """The storage as the fingerprint sees it: `public_base_url` (where a local folder
+    is served) only when set, so the runs made before it existed stay up to date."""
+    dumped = storage.model_dump(mode="json")
+    if dumped.get("public_base_url") is None:
+        dumped.pop("public_base_url", None)
+    return dumped
 
 
 def published_checksums(ctx: RunContext, materials: list[MaterialFile]) -> list[str]:

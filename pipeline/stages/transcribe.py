@@ -54,9 +54,13 @@ from pipeline.results import (
 )
 from pipeline.stage import Failed, RunContext, RunReport, SessionWork, Stage, for_each_session
 from pipeline.transcripts.formats import segments_from_json
+from pipeline.transcripts.registry import WRITTEN_FROM_SOURCE, rewrite_from_source
 
 log = logging.getLogger("pipeline.transcribe")
-TRANSCRIPT_FORMAT = 3  # bump when the written files change, so old transcripts are redone
+# Bump when what Whisper's output becomes in the JSON changes: old transcripts are then
+# transcribed again. A change of the subtitle and text files alone (their writers, the cue
+# rules: registry.WRITTEN_FROM_SOURCE) rewrites them from the JSON instead, see `reuse`.
+TRANSCRIPT_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,10 @@ def transcribe(request: TranscribeRequest, progress: Progress,
         files = clip_transcript_files(clips[session.slug], request.language)
         try:
             transcript = load_transcript(session, request.language, files, settings.model)
+            # Written by other writers or cue rules: rewritten from the JSON (no Whisper).
+            if rewrite_from_source(files, session, request.language, settings.model,
+                                   transcript.segments):
+                request.cache.record(session.slug, key(session), list(files.all()))
         except (PipelineError, OSError, ValueError, KeyError) as exc:
             return Failed(_failure(exc))
         return handed_on(transcript)
@@ -166,7 +174,8 @@ class TranscribeStage(Stage[TranscribeResult]):
         return [ctx.checksum(ctx.get(FetchResult).recording.audio_path),
                 [clip.model_dump(mode="json") for clip in clips],
                 [ctx.checksum(clip.path) for clip in clips], ctx.config.forum.language,
-                TRANSCRIPT_FORMAT, make_engine(settings).identity().as_dict(),
+                TRANSCRIPT_FORMAT, WRITTEN_FROM_SOURCE,
+                make_engine(settings).identity().as_dict(),
                 [list(pair) for pair in ctx.config.forum.corrections.items()]]
 
     def outputs(self, result: TranscribeResult) -> list[Path]:

@@ -6,6 +6,9 @@ the same place with the same keys.
 
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import quote
+
 from pipeline.config.forum import ForumConfig, Storage
 from pipeline.storage import keys
 from pipeline.storage.backend import Backend
@@ -23,6 +26,25 @@ def resolved_storage(config: ForumConfig) -> Storage:
 def storage_prefix(storage: Storage) -> str:
     """The bucket prefix every forum's folder sits under ("" for a local folder)."""
     return storage.s3.prefix if storage.s3 is not None else ""
+
+
+def root_folder(storage: Storage) -> str:
+    """The key folder of the archive root, which holds every forum's folder and the
+    series home pages: the bucket prefix, NFC, without outer `/` ("" for none)."""
+    parts = [unicodedata.normalize("NFC", part) for part in storage_prefix(storage).split("/")
+             if part]
+    return keys.join(*parts) if parts else ""
+
+
+def public_base(storage: Storage) -> str | None:
+    """The public, absolute URL of the archive root (the bucket prefix's folder, or the
+    local folder as a web server serves it), ending in `/`; None when the config gives
+    none (`storage.s3.public_base_url`, `storage.public_base_url`)."""
+    base = storage.s3.public_base_url if storage.s3 is not None else storage.public_base_url
+    if not base:
+        return None
+    folder = root_folder(storage)
+    return base.rstrip("/") + "/" + (f"{quote(folder, safe='/')}/" if folder else "")
 
 
 def forum_root(storage: Storage, forum_id: str) -> str:

@@ -1,7 +1,14 @@
 """Transcript file formats: WebVTT, SRT, JSON with word timings, plain text.
 
 Pure functions from `Segment`s to text, so every format is produced from the
-same segments and they can never disagree with each other.
+same segments and they can never disagree with each other. The JSON keeps the
+segments as transcribed (speech times, words); the subtitle and text files show
+the cues `pipeline.transcripts.cues.timed_cues` makes of them (`until`: the
+clip's length, when known), so VTT, SRT and text hold the same cues.
+
+The VTT has no header line after `WEBVTT`: the current WebVTT spec allows none
+(the W3C parser reports `Language: ko` as an error). The language is the page's
+`<track srclang>` and the JSON's `language`.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ import json
 from typing import Any
 
 from pipeline.results import Segment, SessionPlan, Word
+from pipeline.transcripts.cues import timed_cues
 
 
 def _clock(seconds: float, separator: str) -> str:
@@ -25,45 +33,9 @@ def _cue_text(text: str) -> str:
     return " ".join(text.replace("-->", "→").split())
 
 
-MAX_CUE_SECONDS = 7.0
-MAX_CUE_CHARS = 42  # two short lines of Korean on a phone screen
-
-
-def readable_cues(segments: tuple[Segment, ...] | list[Segment]) -> tuple[Segment, ...]:
-    """Split Whisper segments (up to 30 s long) into subtitle-sized ones at word boundaries.
-
-    Whisper's segments follow its 30-second windows, not the reader; a 30-second cue
-    covers the screen. Word timings let us break where a word ends, so every cue still
-    starts and ends on speech.
-    """
-    cues: list[Segment] = []
-    for segment in segments:
-        too_long = (segment.end - segment.start > MAX_CUE_SECONDS
-                    or len(segment.text.strip()) > MAX_CUE_CHARS)
-        if not segment.words or not too_long:
-            cues.append(segment)
-            continue
-        group: list[Word] = []
-        for word in segment.words:
-            if group and (word.end - group[0].start > MAX_CUE_SECONDS
-                          or len("".join(w.word for w in [*group, word]).strip())
-                          > MAX_CUE_CHARS):
-                cues.append(_joined(group))
-                group = []
-            group.append(word)
-        if group:
-            cues.append(_joined(group))
-    return tuple(cues)
-
-
-def _joined(words: list[Word]) -> Segment:
-    return Segment(start=words[0].start, end=words[-1].end,
-                   text="".join(w.word for w in words).strip(), words=tuple(words))
-
-
-def to_vtt(segments: tuple[Segment, ...] | list[Segment]) -> str:
-    lines = ["WEBVTT", "Language: ko", ""]
-    for number, segment in enumerate(segments, start=1):
+def to_vtt(segments: tuple[Segment, ...] | list[Segment], until: float | None = None) -> str:
+    lines = ["WEBVTT", ""]
+    for number, segment in enumerate(timed_cues(segments, until), start=1):
         lines += [
             str(number),
             f"{_clock(segment.start, '.')} --> {_clock(segment.end, '.')}",
@@ -73,9 +45,9 @@ def to_vtt(segments: tuple[Segment, ...] | list[Segment]) -> str:
     return "\n".join(lines)
 
 
-def to_srt(segments: tuple[Segment, ...] | list[Segment]) -> str:
+def to_srt(segments: tuple[Segment, ...] | list[Segment], until: float | None = None) -> str:
     lines: list[str] = []
-    for number, segment in enumerate(segments, start=1):
+    for number, segment in enumerate(timed_cues(segments, until), start=1):
         lines += [
             str(number),
             f"{_clock(segment.start, ',')} --> {_clock(segment.end, ',')}",
@@ -85,8 +57,8 @@ def to_srt(segments: tuple[Segment, ...] | list[Segment]) -> str:
     return "\n".join(lines)
 
 
-def to_text(segments: tuple[Segment, ...] | list[Segment]) -> str:
-    return "\n".join(_cue_text(s.text) for s in segments if s.text.strip()) + "\n"
+def to_text(segments: tuple[Segment, ...] | list[Segment], until: float | None = None) -> str:
+    return "\n".join(_cue_text(s.text) for s in timed_cues(segments, until)) + "\n"
 
 
 def to_json(session: SessionPlan, language: str, model: str,

@@ -12,7 +12,11 @@ An entry says how the format's file is named, written, served and offered:
 - `content_type`: what storage and the web app send it as;
 - `kind`: what it is, in error messages ("cannot read subtitles ...");
 - `label` and `rank`: its link on the session page's download list, and that link's
-  place there.
+  place there;
+- `source`: the JSON, which holds the segments as transcribed: every other format is
+  written from them, so a finished transcript's other files can be written again from
+  its JSON (`rewrite_from_source`) when a writer or the cue rules change, without
+  running Whisper again.
 
 The order of `FORMATS` is the order the files are written and published in.
 """
@@ -23,11 +27,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.faults import checkpoint
 from pipeline.results import Segment, SessionPlan, TranscriptFiles
+from pipeline.transcripts.cues import CUE_RULES
 from pipeline.transcripts.formats import to_json, to_srt, to_text, to_vtt
 
 # (session, language, model, segments) -> the file's text
 Writer = Callable[[SessionPlan, str, str, tuple[Segment, ...]], str]
+
+WRITERS = 2  # bump when a writer changes what a file says (2: no `Language:` line in VTT)
+# What the files written from the JSON's segments say depends on: the transcribe stage
+# has it among its inputs, so a change runs the stage, which rewrites them from the JSON.
+WRITTEN_FROM_SOURCE = (WRITERS, CUE_RULES)
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,7 @@ class TranscriptFormat:
     kind: str
     label: str
     rank: int
+    source: bool = False
 
     def file_name(self, stem: str, language: str) -> str:
         return stem + self.suffix.format(language=language)
@@ -54,21 +66,21 @@ class TranscriptFormat:
 FORMATS: tuple[TranscriptFormat, ...] = (
     TranscriptFormat(
         name="vtt", suffix=".{language}.vtt", field="vtt",
-        write=lambda session, language, model, segments: to_vtt(segments),
+        write=lambda session, language, model, segments: to_vtt(segments, session.duration),
         content_type="text/vtt; charset=utf-8", kind="subtitles",
         label="자막 (WebVTT)", rank=1),
     TranscriptFormat(
         name="srt", suffix=".{language}.srt", field="srt",
-        write=lambda session, language, model, segments: to_srt(segments),
+        write=lambda session, language, model, segments: to_srt(segments, session.duration),
         content_type="application/x-subrip; charset=utf-8", kind="subtitles",
         label="자막 (SRT)", rank=2),
     TranscriptFormat(
         name="json", suffix=".json", field="json_path", write=to_json,
         content_type="application/json", kind="transcript",
-        label="녹취록 (JSON, 시간 정보 포함)", rank=4),
+        label="녹취록 (JSON, 시간 정보 포함)", rank=4, source=True),
     TranscriptFormat(
         name="txt", suffix=".txt", field="txt",
-        write=lambda session, language, model, segments: to_text(segments),
+        write=lambda session, language, model, segments: to_text(segments, session.duration),
         content_type="text/plain; charset=utf-8", kind="transcript",
         label="녹취록 (텍스트)", rank=3),
 )
@@ -91,3 +103,23 @@ def content_type_of(name: str) -> str | None:
         if name.lower().endswith(fmt.suffix[fmt.suffix.rindex("."):]):
             return fmt.content_type
     return None
+
+
+def rewrite_from_source(files: TranscriptFiles, session: SessionPlan, language: str,
+                        model: str, segments: tuple[Segment, ...]) -> tuple[Path, ...]:
+    """Write again each file of a finished transcript that its JSON's `segments` are
+    written into (every format but the JSON) whose text is not what the writers give
+    now, each whole or not at all; the paths written. A file that is missing is written."""
+    written: list[Path] = []
+    for fmt in FORMATS:
+        if fmt.source:
+            continue
+        path, text = fmt.path(files), fmt.write(session, language, model, segments)
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        partial_path = path.with_name(path.name + ".part")
+        partial_path.write_text(text, encoding="utf-8")
+        checkpoint("transcribe.write")
+        partial_path.replace(path)
+        written.append(path)
+    return tuple(written)

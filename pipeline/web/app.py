@@ -36,6 +36,12 @@ index.html, but it lives under {forum}/materials/):
   the files), which a sandbox forbids without `allow-downloads`. A file that
   publish did not write but that sits in one of these places gets no more: no
   script but ours runs there.
+- The series home page at the archive's root (index.html) runs its script (by hash)
+  with `connect-src 'self'`, to fetch the forums' search-index.json when a search
+  runs, and `img-src 'self'` for the posters; its sandbox keeps the origin, as a
+  fetch from an opaque origin would fail. The root's feed.xml and sitemap.xml are
+  ours, so they are shown as XML (Atom's and XML's types) under the strict policy
+  below rather than saved; each {forum}/search-index.json is JSON.
 - Everything else (materials, clips, transcripts, a file staff put there):
   `default-src 'none'; sandbox`, shown but never run (Chromium's PDF viewer still
   shows a PDF). HTML, SVG and XML ones are also `Content-Disposition:
@@ -68,7 +74,13 @@ from pipeline.errors import PipelineError
 from pipeline.storage.backend import content_type
 from pipeline.transcripts.registry import content_type_of
 from pipeline.web import page
-from pipeline.web.policy import NOSNIFF, STRICT_POLICY, archive_headers, public_message
+from pipeline.web.policy import (
+    NOSNIFF,
+    STRICT_POLICY,
+    archive_headers,
+    archive_type,
+    public_message,
+)
 from pipeline.web.query import ARCHIVE_PATH, BadRequest, Form, browser_link, search_query
 
 log = logging.getLogger(__name__)
@@ -102,10 +114,11 @@ class ArchiveFiles(StaticFiles):
                       status_code: int = 200) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         name = str(full_path)
-        media_type = content_type_of(name) or content_type(name)
+        relative = self._relative(name)
+        media_type = archive_type(relative, content_type_of(name) or content_type(name))
         if response.status_code == 200:  # not a 304, which has no body to describe
             response.headers["content-type"] = media_type
-        response.headers.update(archive_headers(self._relative(name), media_type))
+        response.headers.update(archive_headers(relative, media_type))
         return response
 
     def _relative(self, full_path: str) -> str:

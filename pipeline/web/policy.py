@@ -11,16 +11,20 @@ import re
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
+from pipeline.archive.pages import feed as feed_page
+from pipeline.archive.pages.document import page_script_hash
+from pipeline.archive.pages.home import HOME_SCRIPT
+from pipeline.archive.pages.player import PLAYER_JS
+from pipeline.archive.pages.search import INDEX_NAME as SEARCH_INDEX_NAME
 from pipeline.archive.pages.search import PAGE_NAME as SEARCH_PAGE_NAME
-from pipeline.archive.pages.search import SEARCH_JS, script_hash
-from pipeline.archive.pages.viewer import SEEK_JS
+from pipeline.archive.pages.search import SEARCH_JS
 
 NOSNIFF = {"X-Content-Type-Options": "nosniff"}
-# The inline scripts of this version's pages (viewer._document puts the seek script
-# between newlines): pages published by another version with another script show
+# The inline scripts of this version's pages (document.document puts the player's
+# script between newlines): pages published by another version with another script show
 # their video, subtitles and transcript but do not seek until published again.
-SEARCH_SCRIPT = script_hash(SEARCH_JS)
-SEEK_SCRIPT = script_hash("\n" + SEEK_JS + "\n")
+SEARCH_SCRIPT = page_script_hash(SEARCH_JS)
+PLAYER_SCRIPT = page_script_hash(PLAYER_JS)
 
 # Anything in the archive that is not one of our viewer pages: shown (a PDF in the
 # browser's viewer, an image, text) but in an opaque origin where nothing runs.
@@ -39,13 +43,22 @@ FORUM_POLICY = (f"default-src 'none'; style-src 'unsafe-inline'; {_COMMON}; "
 # allow-forms so that its form's submit event fires (the script cancels the send).
 SEARCH_POLICY = (f"default-src 'none'; script-src {SEARCH_SCRIPT}; "
                  f"style-src 'unsafe-inline'; {_COMMON}; sandbox allow-scripts allow-forms")
-# A session page: its seek script; the video, poster and subtitles beside it. Not an
+# A session page: its player's script; the video, poster and subtitles beside it. Not an
 # opaque origin: a <track> without a crossorigin attribute loads only from the page's
 # own origin (Chromium refuses it otherwise), hence allow-same-origin; the hash still
 # lets no other script run, and default-src 'none' lets none fetch anything.
-SESSION_POLICY = (f"default-src 'none'; script-src {SEEK_SCRIPT}; "
+SESSION_POLICY = (f"default-src 'none'; script-src {PLAYER_SCRIPT}; "
                   f"style-src 'unsafe-inline'; media-src 'self'; img-src 'self'; {_COMMON}; "
                   "sandbox allow-scripts allow-same-origin allow-downloads")
+
+# The series home page at the archive root: its script (by hash) fetches the forums'
+# search-index.json from this origin when a search runs, hence connect-src 'self' and
+# allow-same-origin (from an opaque origin the fetch would be a CORS request that
+# fails); the posters it shows are 'self' too. As on a session page, the hash is what
+# keeps any other script from running.
+HOME_POLICY = (f"default-src 'none'; script-src {HOME_SCRIPT}; style-src 'unsafe-inline'; "
+               f"img-src 'self'; connect-src 'self'; {_COMMON}; "
+               "sandbox allow-scripts allow-forms allow-same-origin")
 
 # Where publish writes our pages, by the rules of pipeline.storage.keys (a local
 # archive has no prefix): judged by place, never by name, since a material may be
@@ -53,9 +66,19 @@ SESSION_POLICY = (f"default-src 'none'; script-src {SEEK_SCRIPT}; "
 _FORUM_ID = r"[a-z0-9][a-z0-9-]*"
 _SESSION_SLUG = r"[0-9]{2,}-[a-z0-9][a-z0-9-]*"
 _PAGES = (
+    (re.compile(r"index\.html"), HOME_POLICY),
     (re.compile(rf"{_FORUM_ID}/index\.html"), FORUM_POLICY),
     (re.compile(rf"{_FORUM_ID}/{re.escape(SEARCH_PAGE_NAME)}"), SEARCH_POLICY),
     (re.compile(rf"{_FORUM_ID}/sessions/{_SESSION_SLUG}/index\.html"), SESSION_POLICY),
+)
+
+# Our data files, by place too, with their types: the feed and sitemap publish writes
+# at the root are shown as XML (escaped by us, and under the strict policy), not saved
+# as a material's XML would be; a forum's search index is plain JSON.
+_DATA = (
+    (re.compile(re.escape(feed_page.FEED_NAME)), feed_page.FEED_TYPE),
+    (re.compile(re.escape(feed_page.SITEMAP_NAME)), feed_page.SITEMAP_TYPE),
+    (re.compile(rf"{_FORUM_ID}/{re.escape(SEARCH_INDEX_NAME)}"), "application/json"),
 )
 
 # Files a browser would render as a document that can run script: never shown inline.
@@ -70,6 +93,17 @@ def page_policy(relative: str) -> str | None:
     """The policy of our generated page at `relative` (a /-separated path inside the
     archive folder), or None when no page of ours is there."""
     return next((policy for pattern, policy in _PAGES if pattern.fullmatch(relative)), None)
+
+
+def data_type(relative: str) -> str | None:
+    """The Content-Type of our data file at `relative`, or None when none of ours is there."""
+    return next((kind for pattern, kind in _DATA if pattern.fullmatch(relative)), None)
+
+
+def archive_type(relative: str, media_type: str) -> str:
+    """The Content-Type to serve the archive's file at `relative` with: ours for our data
+    files, else `media_type` (what publish would have set)."""
+    return data_type(relative) or media_type
 
 
 def is_markup(name: str, media_type: str) -> bool:
@@ -90,6 +124,8 @@ def archive_headers(relative: str, media_type: str) -> dict[str, str]:
     policy = page_policy(relative)
     if policy is not None:
         return {"Content-Security-Policy": policy, **NOSNIFF}
+    if data_type(relative) is not None:
+        return {"Content-Security-Policy": STRICT_POLICY, **NOSNIFF}
     base = media_type.split(";", 1)[0].strip().lower()
     if base.startswith(("video/", "audio/")):
         return {"Content-Security-Policy": MEDIA_POLICY, **NOSNIFF}

@@ -17,7 +17,7 @@ SEGMENTS = (
 
 def test_vtt_timing_and_escaping() -> None:
     vtt = to_vtt(SEGMENTS)
-    assert vtt.startswith("WEBVTT\n")
+    assert vtt.startswith("WEBVTT\n\n1\n")  # no header line: the spec allows none
     assert "00:00:00.500 --> 00:00:02.250" in vtt
     assert "01:01:01.000 --> 01:01:02.500" in vtt
     assert "A → B &lt;b> 끝" in vtt  # no stray cue terminator or tag
@@ -40,7 +40,7 @@ def test_text_has_one_line_per_segment() -> None:
 
 
 def test_long_segments_become_readable_cues_at_word_boundaries() -> None:
-    from pipeline.transcripts.formats import MAX_CUE_CHARS, MAX_CUE_SECONDS, readable_cues
+    from pipeline.transcripts.cues import MAX_CUE_CHARS, MAX_CUE_SECONDS, readable_cues
 
     words = tuple(Word(start=i * 0.8, end=i * 0.8 + 0.6, word=f" 단어{i}", probability=0.9)
                   for i in range(30))
@@ -67,9 +67,10 @@ def test_the_registry_names_files_as_before_and_fills_transcript_files(tmp_path:
 def test_the_registry_writes_every_format_from_the_same_segments() -> None:
     session = SessionPlan(number=1, id="keynote", title="기조강연", start=10, end=20)
     written = {fmt.name: fmt.write(session, "ko", "base", SEGMENTS) for fmt in FORMATS}
-    assert written == {"vtt": to_vtt(SEGMENTS), "srt": to_srt(SEGMENTS),
+    # The subtitle and text files end with the clip (the session's length).
+    assert written == {"vtt": to_vtt(SEGMENTS, 10.0), "srt": to_srt(SEGMENTS, 10.0),
                        "json": to_json(session, "ko", "base", SEGMENTS),
-                       "txt": to_text(SEGMENTS)}
+                       "txt": to_text(SEGMENTS, 10.0)}
 
 
 def test_the_registry_gives_content_types_and_download_labels() -> None:

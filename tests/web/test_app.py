@@ -22,8 +22,9 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from pipeline.archive.pages.search import script_hash
+from pipeline.archive.pages.document import script_hash
 from pipeline.cli import build_parser, main
+from pipeline.web.policy import archive_headers, archive_type, page_policy
 from tests.archive_fixtures import Tags
 from tests.web_archive import (
     FORUM,
@@ -393,6 +394,47 @@ def test_the_forum_and_search_pages_work_under_their_policies(browser: Any, app:
     hit = wait_for(page, "(() => { const a = document.querySelector('#hits li a'); "
                          "return a && a.getAttribute('href'); })()")
     assert hit == "sessions/02-panel/index.html#t=6"
+    assert refused == [] and pwned(page) is None
+    page.close()
+
+
+def test_the_series_home_feed_and_index_are_served_by_place(app: str) -> None:
+    """The home page runs its script and may fetch from the app's origin; the feed is
+    shown as Atom, not saved; a search index is JSON; anything else so named is not ours."""
+    status, headers, body = get(f"{app}/archive/index.html")
+    policy = headers["Content-Security-Policy"]
+    assert status == 200 and headers["X-Content-Type-Options"] == "nosniff"
+    assert policy.startswith("default-src 'none';") and "unsafe-eval" not in policy
+    [script] = inline_script_hashes(body.decode("utf-8"))
+    assert f"script-src {script};" in policy
+    assert "connect-src 'self'" in policy and "img-src 'self'" in policy
+    assert policy.endswith("sandbox allow-scripts allow-forms allow-same-origin")
+    status, headers, body = get(f"{app}/archive/feed.xml")
+    assert (status, headers["Content-Type"]) == (200, "application/atom+xml")
+    assert headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert "Content-Disposition" not in headers and body.startswith(b"<?xml")
+    status, headers, _ = get(f"{app}/archive/{FORUM.id}/search-index.json")
+    assert (status, headers["Content-Type"]) == (200, "application/json")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert archive_type("sitemap.xml", "text/xml") == "application/xml"
+    assert archive_headers(f"{FORUM.id}/materials/feed.xml", "text/xml")[
+        "Content-Disposition"] == 'attachment; filename="feed.xml"'  # a material: saved
+    assert page_policy(f"{FORUM.id}/materials/index.html") is None
+
+
+def test_the_series_home_searches_under_its_policy(browser: Any, app: str) -> None:
+    page = browser.new_page()
+    refused = refusals(page)
+    page.goto(f"{app}/archive/index.html")
+    page.fill("#q", MEASURE)
+    page.press("#q", "Enter")
+    hit = wait_for(page, "(() => { const a = document.querySelector('#hits li a'); "
+                         "return a && a.getAttribute('href'); })()")
+    assert hit == f"{FORUM.id}/sessions/02-panel/index.html#t=6"
+    page.click("#hits a")
+    page.wait_for_url(f"**/{FORUM.id}/sessions/02-panel/index.html#t=6")
+    assert video_time(page) == pytest.approx(6.2, abs=1.0)
     assert refused == [] and pwned(page) is None
     page.close()
 

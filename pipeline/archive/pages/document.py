@@ -39,6 +39,10 @@ video { width: 100%; max-height: 70vh; background: #000; }
 .skip-link { position: absolute; left: -999rem; }
 .skip-link:focus { position: static; display: inline-block; margin-bottom: .5rem; }
 main:focus { outline: none; }
+@media (pointer: coarse) {
+  button, select, input[type=search], input[type=text] { min-height: 44px; }
+  input[type=checkbox] { width: 1.5rem; height: 1.5rem; }
+}
 nav ul { list-style: none; padding: 0; display: flex; gap: 1rem; flex-wrap: wrap; }
 """.strip()
 
@@ -81,10 +85,11 @@ def size_text(size: int) -> str:
 
 
 def document(title: str, language: str, body: str, script: str = "",
-             head: str = "") -> str:
+             head: str = "", style: str = "") -> str:
     """A whole page: `head` is extra markup for <head> (meta tags), `script` an inline
-    script run at the end of the body."""
+    script run at the end of the body, `style` the page's own rules after `STYLE`."""
     script_tag = f"\n<script>\n{script}\n</script>" if script else ""
+    rules = f"{STYLE}\n{style}" if style else STYLE
     return (
         "<!doctype html>\n"
         f'<html lang="{escape(language)}">\n'
@@ -93,7 +98,7 @@ def document(title: str, language: str, body: str, script: str = "",
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n"
         f"{head}"
-        f"<style>\n{STYLE}\n</style>\n"
+        f"<style>\n{rules}\n</style>\n"
         "</head>\n"
         f"<body>\n{with_skip_link(body)}{script_tag}\n</body>\n"
         "</html>\n"
@@ -124,3 +129,8 @@ def script_hash(script: str) -> str:
     """The CSP source that allows exactly this inline script."""
     digest = hashlib.sha256(script.encode("utf-8")).digest()
     return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+def page_script_hash(script: str) -> str:
+    """The CSP source that allows `script` as `document` writes it (between newlines)."""
+    return script_hash(f"\n{script}\n")

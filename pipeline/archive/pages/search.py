@@ -13,6 +13,9 @@ through them in the browser:
   (file://) may not fetch a sibling file, and a presigned link signs the page
   alone; one object also means the page and its index always come from the same
   publish and are listed, verified and cached together (forum.json, no-cache).
+  The same index is also published beside it, as `search-index.json`
+  (`index_text`), for the series home page, which fetches it only when a search
+  runs there (`pipeline.archive.pages.home`); search.html never reads it.
 - **Matching.** Each word of the query, folded the same way, must occur in a
   segment's `norm` or in its session's title or speakers, and at least one of
   them in what was said; a session whose title or speakers alone hold every word
@@ -29,19 +32,23 @@ through them in the browser:
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from pipeline.archive.pages.document import STYLE, speakers_text
+from pipeline.archive.pages.document import (
+    document,
+    embedded_json,
+    page_script_hash,
+    speakers_text,
+)
 from pipeline.results import ForumSummary, Segment, SessionPlan
 from pipeline.transcripts.text import fold
 
 PAGE_NAME = "search.html"
+INDEX_NAME = "search-index.json"  # the same index as a file, for the series home page
 INDEX_VERSION = 1
 MAX_SHOWN = 100  # hits listed at once; the count says how many there are
 
@@ -55,19 +62,15 @@ button { font-size: 1rem; padding: .3rem .8rem; }
 mark { background: #fff3a3; padding: 0 .1em; }
 """.strip()
 
-# Everything it shows goes in through textContent or text nodes: a transcript line is
-# text, whatever it contains. `fold` must stay the JavaScript twin of text.fold
-# (upper then lower case stands in for Python's casefold: ß becomes ss in both).
-SEARCH_JS = r"""
-(function () {
-  "use strict";
-  var data = JSON.parse(document.getElementById("search-index").textContent);
-  var form = document.getElementById("search-form");
-  var input = document.getElementById("q");
-  var status = document.getElementById("status");
-  var list = document.getElementById("hits");
-  var MAX_SHOWN = __MAX_SHOWN__;
-
+# The matching and the showing, shared by search.html and the series home page
+# (`pipeline.archive.pages.home`), which put it inside their own script. Everything it
+# shows goes in through textContent or text nodes: a transcript line is text, whatever
+# it contains. `fold` must stay the JavaScript twin of text.fold (upper then lower case
+# stands in for Python's casefold: ß becomes ss in both). `find` takes an index's
+# sessions (`search_index`) and the folded words; `hitItem` is one hit as a list item,
+# its links made relative to the page by `base` (the forum's folder), and `about` (the
+# forum, on the home page) said after the speakers.
+MATCH_JS = r"""
   function fold(text) {
     return text.normalize("NFC").toUpperCase().toLowerCase().normalize("NFC")
       .replace(/\s+/g, "");
@@ -78,9 +81,9 @@ SEARCH_JS = r"""
   function has(texts, word) {
     return texts.some(function (t) { return t.indexOf(word) >= 0; });
   }
-  function find(ws) {
+  function find(sessions, ws) {
     var hits = [];
-    data.sessions.forEach(function (session) {
+    sessions.forEach(function (session) {
       var byTitle = ws.every(function (w) { return has(session.about, w); });
       session.segments.forEach(function (segment, index) {
         var said = false, all = true;
@@ -132,32 +135,51 @@ SEARCH_JS = r"""
     });
     element.appendChild(document.createTextNode(text.slice(cursor)));
   }
+  function meta(item, text) {
+    var span = document.createElement("span");
+    span.className = "meta";
+    span.textContent = " · " + text;
+    item.appendChild(span);
+  }
+  function hitItem(hit, ws, base, about) {
+    var item = document.createElement("li");
+    var link = document.createElement("a");
+    var start = hit.segment ? hit.segment.start : 0;
+    link.href = base + hit.session.href + (hit.segment ? "#t=" + Math.floor(start) : "");
+    link.textContent = "[" + clock(start) + "] " + hit.session.number + ". "
+      + hit.session.title;
+    item.appendChild(link);
+    if (hit.session.speakers) { meta(item, hit.session.speakers); }
+    if (about) { meta(item, about); }
+    var line = document.createElement("p");
+    marked(line, hit.segment ? hit.segment.text : "", ws);
+    item.appendChild(line);
+    return item;
+  }
+""".strip("\n")
+
+# search.html's own script: the shared functions over the index embedded in the page.
+SEARCH_JS = r"""
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("search-index").textContent);
+  var form = document.getElementById("search-form");
+  var input = document.getElementById("q");
+  var status = document.getElementById("status");
+  var list = document.getElementById("hits");
+  var MAX_SHOWN = __MAX_SHOWN__;
+
+__MATCH_JS__
   function show(query) {
     list.replaceChildren();
     var ws = words(query);
     if (ws.length === 0) { status.textContent = ""; return; }
-    var hits = find(ws);
+    var hits = find(data.sessions, ws);
     status.textContent = hits.length === 0 ? "일치하는 발언이 없습니다."
       : hits.length > MAX_SHOWN ? hits.length + "건 중 처음 " + MAX_SHOWN + "건"
       : hits.length + "건";
     hits.slice(0, MAX_SHOWN).forEach(function (hit) {
-      var item = document.createElement("li");
-      var link = document.createElement("a");
-      var start = hit.segment ? hit.segment.start : 0;
-      link.href = hit.session.href + (hit.segment ? "#t=" + Math.floor(start) : "");
-      link.textContent = "[" + clock(start) + "] " + hit.session.number + ". "
-        + hit.session.title;
-      item.appendChild(link);
-      if (hit.session.speakers) {
-        var who = document.createElement("span");
-        who.className = "meta";
-        who.textContent = " · " + hit.session.speakers;
-        item.appendChild(who);
-      }
-      var line = document.createElement("p");
-      marked(line, hit.segment ? hit.segment.text : "", ws);
-      item.appendChild(line);
-      list.appendChild(item);
+      list.appendChild(hitItem(hit, ws, "", ""));
     });
   }
   var timer = null;
@@ -176,7 +198,7 @@ SEARCH_JS = r"""
   var given = new URLSearchParams(location.search).get("q");
   if (given) { input.value = given; show(given); }
 })();
-""".strip().replace("__MAX_SHOWN__", str(MAX_SHOWN))
+""".strip().replace("__MAX_SHOWN__", str(MAX_SHOWN)).replace("__MATCH_JS__", MATCH_JS)
 
 
 @dataclass(frozen=True)
@@ -210,26 +232,18 @@ def search_index(forum: ForumSummary, sessions: Sequence[SearchSession]) -> dict
     }
 
 
-def embedded_json(data: Any) -> str:
-    """JSON that is safe inside a <script> element: no `<`, `>` or `&` in it at all.
-
-    The three only ever occur inside JSON strings, where the \\u escapes read back as
-    the same characters.
-    """
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def script_hash(script: str) -> str:
-    """The CSP source that allows exactly this inline script."""
-    digest = hashlib.sha256(script.encode("utf-8")).digest()
-    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+def index_text(forum: ForumSummary, sessions: Sequence[SearchSession]) -> str:
+    """`search-index.json`: `search_index` as compact JSON (served as application/json
+    with nosniff, so it needs none of `embedded_json`'s escapes)."""
+    return json.dumps(search_index(forum, sessions), ensure_ascii=False,
+                      separators=(",", ":"))
 
 
 def search_page(forum: ForumSummary, sessions: Sequence[SearchSession],
-                forum_href: str = "index.html") -> str:
-    """search.html: the form, an empty list for hits, the index and the script."""
-    policy = (f"default-src 'none'; script-src {script_hash(SEARCH_JS)}; "
+                forum_href: str = "index.html", head: str = "") -> str:
+    """search.html: the form, an empty list for hits, the index and the script; `head`
+    is its link preview tags (`pages.meta.head_tags`)."""
+    policy = (f"default-src 'none'; script-src {page_script_hash(SEARCH_JS)}; "
               "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
     body = (
         f'<nav aria-label="포럼">\n<ul>\n<li><a href="{escape(forum_href)}">'
@@ -248,19 +262,9 @@ def search_page(forum: ForumSummary, sessions: Sequence[SearchSession],
         '<ol id="hits" class="hits"></ol>\n'
         "</main>\n"
         f'<script type="application/json" id="search-index">'
-        f"{embedded_json(search_index(forum, sessions))}</script>\n"
-        f"<script>{SEARCH_JS}</script>"
+        f"{embedded_json(search_index(forum, sessions))}</script>"
     )
-    return (
-        "<!doctype html>\n"
-        f'<html lang="{escape(forum.language)}">\n'
-        "<head>\n"
-        '<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{escape(policy)}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>녹취록 검색 - {escape(forum.title)}</title>\n"
-        f"<style>\n{STYLE}\n{_EXTRA_CSS}\n</style>\n"
-        "</head>\n"
-        f"<body>\n{body}\n</body>\n"
-        "</html>\n"
-    )
+    head = (f'<meta http-equiv="Content-Security-Policy" content="{escape(policy)}">\n'
+            + head)
+    return document(f"녹취록 검색 - {forum.title}", forum.language, body, SEARCH_JS,
+                    style=_EXTRA_CSS, head=head)

@@ -20,6 +20,12 @@ from pipeline.archive.pages.document import (
     size_text,
     speakers_text,
 )
+from pipeline.archive.pages.player import (
+    CONTROLS_HTML,
+    PLAYER_CSS,
+    PLAYER_JS,
+    TRANSCRIPT_TOOLS_HTML,
+)
 from pipeline.results import ForumSummary, Segment, SessionPlan
 from pipeline.transcripts.registry import downloads
 
@@ -36,32 +42,6 @@ LANGUAGES = {"ko": "한국어", "en": "English"}
 # the video, then the transcript formats.
 DOWNLOADS = {"video": "영상 (MP4)", **downloads()}
 
-# Seeks the player to `#t=SECONDS`, so a transcript line can be linked to and
-# shared. Clicking the link already in the address bar fires no hashchange,
-# hence the click handler; the player may not know its duration yet, hence
-# waiting for loadedmetadata.
-SEEK_JS = """
-(function () {
-  var video = document.getElementById("player");
-  if (!video) { return; }
-  function seekTo(hash) {
-    var match = /^#t=(\\d+(?:\\.\\d+)?)$/.exec(hash);
-    if (!match) { return; }
-    var time = parseFloat(match[1]);
-    var go = function () { video.currentTime = time; };
-    if (video.readyState >= 1) { go(); }
-    else { video.addEventListener("loadedmetadata", go, { once: true }); }
-  }
-  window.addEventListener("load", function () { seekTo(location.hash); });
-  window.addEventListener("hashchange", function () { seekTo(location.hash); });
-  document.addEventListener("click", function (event) {
-    var link = event.target.closest ? event.target.closest('a[href^="#t="]') : null;
-    if (link && link.getAttribute("href") === location.hash) {
-      seekTo(location.hash);
-    }
-  });
-})();
-""".strip()
 
 
 @dataclass(frozen=True)
@@ -90,9 +70,11 @@ def forum_page(
     materials: Sequence[MaterialEntry],
     bundle: Link | None = None,
     search: Link | None = None,
+    head: str = "",
 ) -> str:
     """The forum's landing page: its sessions in programme order, then its materials
-    one by one and, as `bundle`, all of them in one zip; `search` links the forum's
+    one by one and, as `bundle`, all of them in one zip; `head` is the page's link
+    preview tags (`pages.meta.head_tags`); `search` links the forum's
     search page."""
     rows = "\n".join(
         "<tr>"
@@ -134,7 +116,7 @@ def forum_page(
         f"{search_item}</header>\n"
         f"<main>\n<h2>세션</h2>\n{session_block}\n{material_block}</main>"
     )
-    return document(forum.title, forum.language, body)
+    return document(forum.title, forum.language, body, head=head)
 
 
 def session_page(
@@ -148,22 +130,19 @@ def session_page(
     forum_href: str,
     previous: Link | None = None,
     following: Link | None = None,
+    head: str = "",
 ) -> str:
-    """One session: the video with subtitles, a seekable transcript, downloads.
+    """One session: the video with captions and the player's controls
+    (`pipeline.archive.pages.player`: following, find, a link to the moment, keys,
+    sound only), the transcript with a time link per line, downloads.
 
     `files` maps the roles of `DOWNLOADS` ("video" required, "vtt" for the
     subtitle track) to links relative to the page. `language` is the
     subtitles' language code. Without "vtt" the page shows the video alone.
+    `head` is the page's link preview tags and structured data (`pages.meta`).
+    Speaker names are not shown beside the lines yet: `Segment` has no speaker;
+    once it gains a `speaker` field, `_transcript` writes it before each line.
     """
-    video = _video(session.title, files, language)
-    lines = "\n".join(
-        f'<li><a href="{seek_fragment(seg.start)}" aria-label="영상 {clock(seg.start)}로 이동">'
-        f"{clock(seg.start)}</a> {escape(seg.text.strip())}</li>"
-        for seg in segments
-    )
-    transcript = (
-        f'<h2>녹취록</h2>\n<ol class="transcript">\n{lines}\n</ol>\n' if segments else ""
-    )
     download_items = "\n".join(
         f'<li><a href="{escape(files[role])}">{escape(label)}</a></li>'
         for role, label in DOWNLOADS.items()
@@ -176,10 +155,29 @@ def session_page(
         f"<header>\n<h1>{session.number}. {escape(session.title)}</h1>\n"
         + (f'<p class="meta">{escape(speakers)}</p>\n' if speakers else "")
         + f'<p class="meta">길이 {clock(duration)}</p>\n</header>\n'
-        f"<main>\n{video}\n{transcript}"
+        f"<main>\n{_video(session.title, files, language)}\n{CONTROLS_HTML}\n"
+        f"{_transcript(segments)}"
         f"<h2>내려받기</h2>\n<ul>\n{download_items}\n</ul>\n</main>"
     )
-    return document(f"{session.title} - {forum.title}", forum.language, body, SEEK_JS)
+    return document(f"{session.title} - {forum.title}", forum.language, body, PLAYER_JS,
+                    style=PLAYER_CSS, head=head)
+
+
+def _transcript(segments: Sequence[Segment]) -> str:
+    """The lines, each with its start as a `#t=` link (the script reads the starts
+    from these links) and its text in a span (which find rewrites). The link's name is
+    the time it shows (a label such as "영상 0:07로 이동" would not contain the visible
+    "0:07" as a word, and would add 40 bytes a line to a 2,500-line page)."""
+    if not segments:
+        return ""
+    lines = "\n".join(
+        f'<li><a href="{seek_fragment(seg.start)}">'
+        f"{clock(seg.start)}</a> <span>{escape(seg.text.strip())}</span></li>"
+        for seg in segments
+    )
+    return (f'<h2 id="transcript-title">녹취록</h2>\n{TRANSCRIPT_TOOLS_HTML}\n'
+            f'<ol class="transcript" id="transcript" aria-labelledby="transcript-title">\n'
+            f"{lines}\n</ol>\n")
 
 
 def _video(title: str, files: Mapping[str, str], language: str) -> str:
@@ -193,11 +191,12 @@ def _video(title: str, files: Mapping[str, str], language: str) -> str:
     )
     poster = f' poster="{escape(files["poster"])}"' if files.get("poster") else ""
     return (
+        '<div class="stage">\n'
         f'<video id="player" controls preload="metadata"{poster} '
         f'aria-label="{escape(title)} 영상">\n'
         f'<source src="{escape(video_href)}" type="video/mp4">{track}\n'
         f'<p>이 브라우저는 영상을 재생할 수 없습니다. <a href="{escape(video_href)}">'
-        "영상 파일을 내려받으세요</a>.</p>\n</video>"
+        "영상 파일을 내려받으세요</a>.</p>\n</video>\n</div>"
     )
 
 

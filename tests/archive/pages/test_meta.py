@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
 
 from pipeline.archive.pages.meta import (
     DESCRIPTION_CHARS,
@@ -15,7 +18,11 @@ from pipeline.archive.pages.meta import (
     iso_duration,
     video_object,
 )
+from pipeline.config.forum import Storage
+from pipeline.progress import LogProgress
 from pipeline.results import Segment
+from pipeline.stages.publish import PublishRequest, publish
+from tests.archive_fixtures import FORUM, SESSIONS
 
 
 class _Head(HTMLParser):
@@ -28,9 +35,9 @@ class _Head(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
-        if tag == "meta":
+        if tag == "meta" and "content" in values:
             self.meta[values.get("property") or values.get("name", "")] = values["content"]
-        elif tag == "link":
+        elif tag == "link" and "rel" in values:
             self.links[values["rel"]] = values["href"]
 
 
@@ -89,3 +96,55 @@ def test_video_object_is_json_ld_with_a_seek_action_that_cannot_end_its_element(
     assert data["description"] == data["name"]
     assert data["potentialAction"]["target"] == \
         "https://a.example/s/index.html#t={seek_to_second_number}"
+
+
+BASE = "https://archive.example.org/sort/"  # not contacted: pages only name it
+
+
+def head_of(path: Path) -> tuple[_Head, list[Any]]:
+    html = path.read_text(encoding="utf-8")
+    blocks = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    return parsed(html.split("</head>", 1)[0]), [json.loads(block) for block in blocks]
+
+
+def test_published_pages_preview_well_and_name_their_public_address(
+        make_request: Callable[[Storage], PublishRequest], tmp_path: Path) -> None:
+    folder = tmp_path / "archive"
+    publish(make_request(Storage(local=folder, public_base_url=BASE)), LogProgress())
+    forum = folder / FORUM.id
+    pages = {
+        "home": (folder / "index.html", f"{BASE}index.html"),
+        "forum": (forum / "index.html", f"{BASE}{FORUM.id}/index.html"),
+        "search": (forum / "search.html", f"{BASE}{FORUM.id}/search.html"),
+        "session": (forum / "sessions" / SESSIONS[0].slug / "index.html",
+                    f"{BASE}{FORUM.id}/sessions/{SESSIONS[0].slug}/index.html"),
+    }
+    for kind, (path, url) in pages.items():
+        head, _ = head_of(path)
+        assert head.links["canonical"] == head.meta["og:url"] == url, kind
+        assert head.meta["og:title"] and head.meta["og:description"], kind
+        assert head.meta["og:locale"] == "ko_KR", kind
+    head, data = head_of(pages["session"][0])
+    assert head.meta["og:type"] == "video.other"
+    assert head.meta["og:description"].startswith("안녕하십니까, 포럼을 시작하겠습니다.")
+    video = data[0]
+    assert video["@type"] == "VideoObject" and video["uploadDate"] == FORUM.date
+    assert re.fullmatch(rf"{re.escape(BASE)}{FORUM.id}/sessions/{SESSIONS[0].slug}/"
+                        rf"{SESSIONS[0].slug}\.mp4\?v=[0-9a-f]{{12}}", video["contentUrl"])
+    assert video["potentialAction"]["target"] == pages["session"][1] + \
+        "#t={seek_to_second_number}"
+    assert FORUM.date in head_of(pages["forum"][0])[0].meta["og:description"]
+    sitemap = (folder / "sitemap.xml").read_text(encoding="utf-8")
+    assert all(f"<loc>{url}</loc>" in sitemap for _, url in pages.values())
+
+
+def test_without_a_public_address_pages_name_none(
+        make_request: Callable[[Storage], PublishRequest], tmp_path: Path) -> None:
+    folder = tmp_path / "archive"
+    publish(make_request(Storage(local=folder)), LogProgress())
+    for path in [folder / "index.html", *sorted((folder / FORUM.id).rglob("*.html"))]:
+        head, data = head_of(path)
+        assert "canonical" not in head.links and "og:url" not in head.meta, path
+        assert head.meta["og:title"], path
+        assert all("potentialAction" not in block for block in data), path
+    assert not (folder / "sitemap.xml").exists()

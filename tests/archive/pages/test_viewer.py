@@ -7,13 +7,20 @@ file:// links, which Chromium can seek in.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipeline.archive.pages.document import script_hash
+from pipeline.archive.pages.player import PLAYER_JS
+from pipeline.archive.pages.viewer import session_page
 from pipeline.catalogue import SearchQuery, search
 from pipeline.cli import main
+from pipeline.results import ForumSummary, Segment, SessionPlan
+from pipeline.web.policy import PLAYER_SCRIPT, SESSION_POLICY
+from tests.archive_fixtures import Tags
 
 pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
@@ -120,3 +127,59 @@ def test_the_player_shows_a_poster_that_is_not_the_title_card(
     # The clip opens on the dark title card; the poster is the light speaker slide.
     assert stats is not None and first is not None and stats[1] >= FLAT_SPREAD
     assert stats[0] > first[0] + 40, (stats, first)
+
+
+# ----- the session page's HTML, without a browser -----
+
+PLAYER_CONTROLS = ("rate", "audio-only", "copy-link", "share-link", "find", "find-prev",
+                   "find-next", "follow", "to-current")
+
+
+def plain_session_page(title: str, segments: tuple[Segment, ...]) -> str:
+    forum = ForumSummary(id="f", title="포럼", date="2025-11-20", organiser="기관",
+                         language="ko")
+    plan = SessionPlan(number=1, id="s", title=title, start=0.0, end=12.0, speakers=())
+    return session_page(forum, plan, duration=12.0,
+                        files={"video": "s.mp4?v=1", "vtt": "s.ko.vtt?v=1"}, language="ko",
+                        segments=segments, forum_href="../../index.html")
+
+
+LINES = (Segment(start=0.0, end=2.0, text="안녕하십니까."),
+         Segment(start=3.25, end=5.0, text="<script>window.x = 1</script> & 측정"))
+
+
+def test_the_session_pages_script_is_one_constant_the_policy_allows() -> None:
+    """No page data inside the script: every session page carries the same one, the one
+    whose hash the web app's policy names."""
+    pages = [plain_session_page("가", LINES), plain_session_page("나 </script>", LINES[:1])]
+    scripts = [re.findall(r"<script>(.*?)</script>", html, flags=re.S) for html in pages]
+    assert scripts == [["\n" + PLAYER_JS + "\n"]] * 2
+    assert script_hash("\n" + PLAYER_JS + "\n") == PLAYER_SCRIPT
+    assert f"script-src {PLAYER_SCRIPT};" in SESSION_POLICY
+
+
+def test_controls_that_need_the_script_are_hidden_and_labelled() -> None:
+    html = plain_session_page("가", LINES)
+    tags = Tags(html)
+    labelled = {attrs["for"] for attrs in tags.all("label") if attrs.get("for")}
+    for control in PLAYER_CONTROLS:
+        assert html.count(f'id="{control}"') == 1, control
+        wrapped = re.search(rf'<label class="check"><input type="checkbox" id="{control}"[^>]*>'
+                            r" [가-힣 ]+</label>", html)
+        button = re.search(rf'<button type="button" id="{control}">[가-힣 ]+</button>', html)
+        assert control in labelled or wrapped or button, control
+    needs_script = [attrs for _, attrs in tags.tags if "data-player" in attrs]
+    assert len(needs_script) == 3 and all("hidden" in attrs for attrs in needs_script)
+    assert 'id="share" class="share" hidden' in html
+    [track] = tags.all("track")
+    assert "default" in track and track["srclang"] == "ko"
+
+
+def test_each_line_has_its_time_link_and_its_text_escaped() -> None:
+    html = plain_session_page("가", LINES)
+    assert '<li><a href="#t=0">0:00</a> <span>안녕하십니까.</span></li>' in html
+    assert ('<li><a href="#t=3.25">0:03</a> <span>&lt;script&gt;window.x = 1&lt;/script&gt;'
+            " &amp; 측정</span></li>") in html
+    without = plain_session_page("가", ())
+    assert 'id="transcript"' not in without and 'id="find"' not in without
+    assert 'id="copy-link"' in without  # the player's own controls stay
