@@ -22,10 +22,11 @@ from tests.web_archive import FORUM, MEASURE, SESSIONS, WebArchive, build_archiv
 
 pytestmark = pytest.mark.slow
 
-PAGES = {
-    "forum": "index.html",
-    "search": "search.html",
-    "session": f"sessions/{SESSIONS[0].slug}/index.html",
+PAGES = {  # under the archive root
+    "home": "index.html",
+    "forum": f"{FORUM.id}/index.html",
+    "search": f"{FORUM.id}/search.html",
+    "session": f"{FORUM.id}/sessions/{SESSIONS[0].slug}/index.html",
 }
 
 
@@ -68,7 +69,7 @@ def opened(context: Any, url: str) -> Any:
 
 @pytest.mark.parametrize("kind", sorted(PAGES))
 def test_axe_finds_no_violations(context: Any, served: str, kind: str) -> None:
-    page = opened(context, f"{served}/{FORUM.id}/{PAGES[kind]}")
+    page = opened(context, f"{served}/{PAGES[kind]}")
     assert page.evaluate("document.documentElement.lang") == "ko"
     assert axe_violations(page) == []
     page.close()
@@ -86,7 +87,7 @@ def test_axe_finds_no_violations_on_search_results(context: Any, served: str) ->
 @pytest.mark.parametrize("kind", sorted(PAGES))
 def test_a_phone_never_scrolls_sideways(phone: Any, served: str, kind: str,
                                         tmp_path: Path) -> None:
-    page = opened(phone, f"{served}/{FORUM.id}/{PAGES[kind]}")
+    page = opened(phone, f"{served}/{PAGES[kind]}")
     page.screenshot(path=str(tmp_path / f"{kind}-390.png"), full_page=True)
     assert horizontal_overflow(page) == 0
     page.close()
@@ -130,7 +131,7 @@ def test_the_keyboard_reaches_every_link_of_the_forum_page_with_a_visible_ring(
 @pytest.mark.parametrize("kind", sorted(PAGES))
 def test_the_first_tab_stop_skips_to_the_content(context: Any, served: str,
                                                   kind: str) -> None:
-    page = opened(context, f"{served}/{FORUM.id}/{PAGES[kind]}")
+    page = opened(context, f"{served}/{PAGES[kind]}")
     if page.evaluate("document.activeElement !== document.body"):
         # search.html puts the focus in its box, inside <main>, already
         assert page.evaluate("document.querySelector('main').contains(document.activeElement)")
