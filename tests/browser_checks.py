@@ -40,6 +40,12 @@ def audit_context(browser: Any, **options: Any) -> Any:
     return browser.new_context(bypass_csp=True, **options)
 
 
+def phone_context(browser: Any) -> Any:
+    """An audit context the size of a phone (`PHONE`), with touch."""
+    return audit_context(browser, viewport=PHONE, device_scale_factor=3, is_mobile=True,
+                         has_touch=True)
+
+
 def axe_violations(page: Any) -> list[str]:
     """axe-core's violations on the page as it is now, WCAG 2.x A and AA rules and axe's
     best practices, one line each: `rule (impact): first target`. [] when none."""

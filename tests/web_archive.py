@@ -133,3 +133,13 @@ def wait_for(page: Any, expression: str, timeout: float = 20.0) -> Any:
 def pwned(page: Any) -> Any:
     """What an injected script would have set; None when none ran."""
     return page.evaluate("window.__pwned === undefined ? null : String(window.__pwned)")
+
+
+def served_at(http_root: tuple[Path, str], name: str, folder: Path) -> str:
+    """`folder` served by the session's HTTP server (conftest's `http_root`) as `name`:
+    its base URL. Over HTTP, as from a bucket: Chromium loads subtitles only there."""
+    root, base = http_root
+    link = root / name
+    if not link.exists():
+        link.symlink_to(folder, target_is_directory=True)
+    return f"{base}/{name}"

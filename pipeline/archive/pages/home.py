@@ -146,21 +146,7 @@ __MATCH_JS__
       if (mine === latest) { shown(query, ws, indexes); }
     });
   }
-  var timer = null;
-  input.addEventListener("input", function () {
-    clearTimeout(timer);
-    timer = setTimeout(function () { show(input.value); }, 300);
-  });
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    clearTimeout(timer);
-    show(input.value);
-    try {
-      history.replaceState(null, "", "?q=" + encodeURIComponent(input.value));
-    } catch (e) { /* a file:// page may refuse; the search still shows */ }
-  });
-  var given = new URLSearchParams(location.search).get("q");
-  if (given) { input.value = given; show(given); }
+  wire(form, input, show, 300);
 })();
 """.strip()
 HOME_JS = (HOME_JS.replace("__MAX_SHOWN__", str(MAX_SHOWN))

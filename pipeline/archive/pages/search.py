@@ -69,7 +69,8 @@ mark { background: #fff3a3; padding: 0 .1em; }
 # stands in for Python's casefold: ß becomes ss in both). `find` takes an index's
 # sessions (`search_index`) and the folded words; `hitItem` is one hit as a list item,
 # its links made relative to the page by `base` (the forum's folder), and `about` (the
-# forum, on the home page) said after the speakers.
+# forum, on the home page) said after the speakers. `wire` runs `show` as the viewer
+# types (after `pause` ms), on Enter (keeping `?q=` in the address) and for a `?q=`.
 MATCH_JS = r"""
   function fold(text) {
     return text.normalize("NFC").toUpperCase().toLowerCase().normalize("NFC")
@@ -156,6 +157,23 @@ MATCH_JS = r"""
     item.appendChild(line);
     return item;
   }
+  function wire(form, input, show, pause) {
+    var timer = null;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () { show(input.value); }, pause);
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      clearTimeout(timer);
+      show(input.value);
+      try {
+        history.replaceState(null, "", "?q=" + encodeURIComponent(input.value));
+      } catch (e) { /* a file:// page may refuse; the search still shows */ }
+    });
+    var given = new URLSearchParams(location.search).get("q");
+    if (given) { input.value = given; show(given); }
+  }
 """.strip("\n")
 
 # search.html's own script: the shared functions over the index embedded in the page.
@@ -182,21 +200,7 @@ __MATCH_JS__
       list.appendChild(hitItem(hit, ws, "", ""));
     });
   }
-  var timer = null;
-  input.addEventListener("input", function () {
-    clearTimeout(timer);
-    timer = setTimeout(function () { show(input.value); }, 150);
-  });
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    clearTimeout(timer);
-    show(input.value);
-    try {
-      history.replaceState(null, "", "?q=" + encodeURIComponent(input.value));
-    } catch (e) { /* a file:// page may refuse; the search still shows */ }
-  });
-  var given = new URLSearchParams(location.search).get("q");
-  if (given) { input.value = given; show(given); }
+  wire(form, input, show, 150);
 })();
 """.strip().replace("__MAX_SHOWN__", str(MAX_SHOWN)).replace("__MATCH_JS__", MATCH_JS)
 

@@ -17,8 +17,13 @@ from typing import Any
 
 import pytest
 
-from tests.browser_checks import PHONE, audit_context, axe_violations, horizontal_overflow
-from tests.web_archive import FORUM, MEASURE, SESSIONS, WebArchive, build_archive
+from tests.browser_checks import (
+    audit_context,
+    axe_violations,
+    horizontal_overflow,
+    phone_context,
+)
+from tests.web_archive import FORUM, MEASURE, SESSIONS, WebArchive, build_archive, served_at
 
 pytestmark = pytest.mark.slow
 
@@ -37,12 +42,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> WebArchive:
 
 @pytest.fixture(scope="module")
 def served(archive: WebArchive, http_root: tuple[Path, str]) -> str:
-    """The archive folder over HTTP: its base URL."""
-    folder, base = http_root
-    link = folder / "a11y"
-    if not link.exists():
-        link.symlink_to(archive.folder, target_is_directory=True)
-    return f"{base}/a11y"
+    return served_at(http_root, "a11y", archive.folder)
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +54,7 @@ def context(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def phone(browser: Any) -> Iterator[Any]:
-    context = audit_context(browser, viewport=PHONE, device_scale_factor=3, is_mobile=True,
-                            has_touch=True)
+    context = phone_context(browser)
     yield context
     context.close()
 

@@ -24,7 +24,11 @@ from pipeline.progress import LogProgress
 from pipeline.results import Clip, Segment, SessionPlan, SpeakerRef
 from pipeline.stages.publish import PublishRequest, publish
 from tests.archive_fixtures import write_transcript
-from tests.browser_checks import PHONE, audit_context, axe_violations, horizontal_overflow
+from tests.browser_checks import (
+    axe_violations,
+    horizontal_overflow,
+    phone_context,
+)
 from tests.recordings import counter_video, run
 from tests.web_archive import (
     CLIP_SECONDS,
@@ -33,6 +37,7 @@ from tests.web_archive import (
     SEGMENTS,
     SESSIONS,
     pwned,
+    served_at,
     video_time,
     wait_for,
 )
@@ -74,18 +79,12 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def served(archive: Path, http_root: tuple[Path, str]) -> str:
-    """The archive root over HTTP: its base URL."""
-    folder, base = http_root
-    link = folder / "home-page"
-    if not link.exists():
-        link.symlink_to(archive, target_is_directory=True)
-    return f"{base}/home-page"
+    return served_at(http_root, "home-page", archive)
 
 
 @pytest.fixture(scope="module")
 def phone(browser: Any) -> Iterator[Any]:
-    context = audit_context(browser, viewport=PHONE, device_scale_factor=3, is_mobile=True,
-                            has_touch=True)
+    context = phone_context(browser)
     yield context
     context.close()
 

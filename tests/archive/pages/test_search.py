@@ -28,6 +28,7 @@ from tests.web_archive import (
     WebArchive,
     build_archive,
     pwned,
+    served_at,
     video_time,
 )
 
@@ -42,11 +43,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> WebArchive:
 @pytest.fixture(scope="module")
 def served(archive: WebArchive, http_root: tuple[Path, str]) -> str:
     """The forum's folder over HTTP (conftest's server on 127.0.0.1): its base URL."""
-    folder, base = http_root
-    link = folder / "search-page"
-    if not link.exists():
-        link.symlink_to(archive.folder, target_is_directory=True)
-    return f"{base}/search-page/{FORUM.id}"
+    return f"{served_at(http_root, 'search-page', archive.folder)}/{FORUM.id}"
 
 
 def embedded(html: str) -> Any:

@@ -19,7 +19,12 @@ import pytest
 from pipeline.archive.pages.document import Link
 from pipeline.archive.pages.viewer import session_page
 from pipeline.results import Segment, SessionPlan
-from tests.browser_checks import PHONE, audit_context, axe_violations, horizontal_overflow
+from tests.browser_checks import (
+    audit_context,
+    axe_violations,
+    horizontal_overflow,
+    phone_context,
+)
 from tests.web_archive import FORUM, SEGMENTS, SESSIONS, build_archive, wait_for
 
 OPENING = SESSIONS[0]
@@ -333,7 +338,7 @@ def test_axe_and_a_phone_find_nothing_wrong(browser: Any, served: str) -> None:
     page.click("#copy-link")
     assert axe_violations(page) == []
     context.close()
-    phone = audit_context(browser, viewport=PHONE, is_mobile=True, has_touch=True)
+    phone = phone_context(browser)
     for url in (page_url(served), f"{served}/title/index.html"):
         page = opened(phone, url)
         page.fill("#find", "측정")
