@@ -1,0 +1,1 @@
+"""Caption review: staff correct transcripts, and the corrections reach the archive."""
