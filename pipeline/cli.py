@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(commands, common)
     _add_plan_and_validate(commands, common)
     from pipeline.commands.asr import add_parsers as add_asr
+    from pipeline.commands.corrections import add_parser as add_corrections
+    from pipeline.commands.review import add_parser as add_review
     from pipeline.commands.search import add_parsers as add_search
     from pipeline.commands.serve import add_parser as add_serve
     from pipeline.commands.verify import add_parser as add_verify
@@ -61,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_asr(commands, common)  # transcribe, models
     add_verify(commands, common)
     add_serve(commands, common)
+    add_corrections(commands, common)
+    add_review(commands, common)
     return parser
 
 
@@ -95,6 +99,12 @@ def _add_run(commands: Subcommands, common: argparse.ArgumentParser) -> None:
                      help="redo the selected stages even when their outputs are up to date")
     run.add_argument("--dry-run", action="store_true",
                      help="show what each stage would do, change nothing")
+    run.add_argument("--discard-reviews", action="store_true",
+                     help="drop the staff's reviewed transcripts: each review file is moved "
+                          "aside (not deleted) and its session transcribed again; asks first "
+                          "on a terminal")
+    run.add_argument("--yes", action="store_true",
+                     help="with --discard-reviews: do not ask (needed without a terminal)")
 
 
 def _add_plan_and_validate(commands: Subcommands, common: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ Paths are absolute; times are seconds as floats.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -120,11 +121,30 @@ class TranscriptFiles(Record):
     json_path: Path
     txt: Path
     quality: Path | None = None  # quality.json: speech ratio, drops, confidence (for staff)
+    # The session's review (pipeline.review), when staff started one: never published, but
+    # listed, so that a change of it alone (cues confirmed) publishes the pages again.
+    review: Path | None = None
 
     def all(self) -> tuple[Path, ...]:
         """Every file, in the order of the fields."""
         paths = (getattr(self, name) for name in type(self).model_fields)
         return tuple(path for path in paths if isinstance(path, Path))
+
+
+class ReviewProgress(Record):
+    """A session's review by staff (`pipeline.review`): cues reviewed of the total, and
+    what the transcribe run that made the transcript did with it."""
+
+    reviewed: int
+    total: int
+    # "rewrote": the files were written from the review (no Whisper); "kept": Whisper ran
+    # again and the `kept` reviewed cues were kept; None: the review was already applied.
+    applied: Literal["rewrote", "kept"] | None = None
+    kept: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.total > 0 and self.reviewed == self.total
 
 
 class Transcript(Record):
@@ -137,6 +157,7 @@ class Transcript(Record):
     # words); the transcribe stage reads them back from `files.json_path`.
     segments: tuple[Segment, ...] = Field(default=(), exclude=True)
     model: str
+    review: ReviewProgress | None = None  # the session's review, when staff started one
 
 
 class MaterialFile(Record):

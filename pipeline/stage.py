@@ -61,6 +61,8 @@ class RunOptions:
     cut_mode: str | None = None  # --cut-mode; None: the config's split.mode
     until_stage: str | None = None  # stop after this stage (`sort-archive plan`: "plan")
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT  # seconds a download waits for data
+    # --discard-reviews: move the sessions' reviews aside before transcribing (confirmed)
+    discard_reviews: bool = False
 
 
 @dataclass
@@ -82,6 +84,7 @@ class RunReport:
     uploaded: int = 0
     failures: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # finished, but worth a look
+    reviews: list[str] = field(default_factory=list)  # what the run did with reviews, progress
     results: dict[str, BaseModel] = field(default_factory=dict)  # by stage name
     # Seconds of recording the sessions cover (the runner sets it from the plan): each
     # stage's time is shown against it as a real-time factor, so staff see where an hour goes.

@@ -99,8 +99,8 @@ def test_unknown_stage(tmp_path: Path) -> None:
                           "unknown stage", "publish")
 
 
-@pytest.mark.parametrize("command", ["run", "validate", "search", "index", "demo", "transcribe",
-                                     "models", "verify"])
+@pytest.mark.parametrize("command", sorted(
+    build_parser()._subparsers._group_actions[0].choices))  # type: ignore[union-attr]
 def test_every_command_has_help_and_an_example(command: str) -> None:
     sub = build_parser()._subparsers._group_actions[0].choices[command]  # type: ignore[union-attr]
     assert sub.description and sub.epilog and "example" in sub.epilog

@@ -38,6 +38,14 @@ class ListedObject(_Entry):
     content_type: str
 
 
+class ReviewEntry(_Entry):
+    """How much of a session's transcript staff have reviewed (`pipeline.review`)."""
+
+    reviewed: int  # cues reviewed
+    total: int  # cues in all
+    complete: bool  # every cue reviewed: the pages show "검수 완료"
+
+
 class SessionEntry(_Entry):
     """A session as planned (number to speakers), then what publish made of it."""
 
@@ -53,6 +61,7 @@ class SessionEntry(_Entry):
     language: str | None  # of the transcript; None without one
     # The transcript's opening lines (`pages.meta.describe`): feeds and link previews.
     description: str = ""
+    review: ReviewEntry | None = None  # None: no review started (and not written)
 
 
 class MaterialEntry(_Entry):
@@ -87,7 +96,11 @@ class ForumManifest(_Entry):
 
     def text(self) -> str:
         """The file's text: the same forum gives the same bytes."""
-        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
+        data = self.model_dump(mode="json")
+        for session in data["sessions"]:  # a forum without reviews keeps its bytes
+            if session.get("review") is None:
+                session.pop("review", None)
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 def parse_manifest(data: bytes, *, listing: bool = True) -> ForumManifest:

@@ -30,6 +30,7 @@ from pipeline.archive.forum_json import (
     BundleEntry,
     ForumManifest,
     MaterialEntry,
+    ReviewEntry,
     SessionEntry,
 )
 from pipeline.archive.pages import search as search_page
@@ -176,7 +177,14 @@ def _session_page(forum: ForumSummary, outs: list[SessionObjects], index: int,
         if out.transcript else (),
         forum_href="../../index.html", previous=neighbour(index - 1),
         following=neighbour(index + 1), head=_session_head(forum, out, forum_url),
+        reviewed=_reviewed(out),
     )
+
+
+def _reviewed(out: SessionObjects) -> bool:
+    """Staff reviewed every cue of the session's transcript: the "검수 완료" badge."""
+    review = out.transcript.review if out.transcript else None
+    return review is not None and review.complete
 
 
 def _forum_meta(forum: ForumSummary, outs: list[SessionObjects],
@@ -211,7 +219,8 @@ def _forum_page(forum: ForumSummary, outs: list[SessionObjects],
                 materials: list[tuple[MaterialFile, StoredItem]],
                 bundle: StoredItem | None, forum_url: str | None) -> str:
     entries = [pages.SessionEntry(out.clip.session, out.clip.duration,
-                                  f"sessions/{quote(out.clip.session.slug)}/index.html")
+                                  f"sessions/{quote(out.clip.session.slug)}/index.html",
+                                  reviewed=_reviewed(out))
                for out in outs]
     material_entries = [
         pages.MaterialEntry(_name(item.key), material.kind, material.title, item.size,
@@ -251,7 +260,10 @@ def _session_entry(out: SessionObjects) -> SessionEntry:
         duration=out.clip.duration,
         keys={**{role: item.key for role, item in out.files.items()}, "page": out.page_key},
         language=out.transcript.language if out.transcript else None,
-        description=describe(out.transcript.segments) if out.transcript else "")
+        description=describe(out.transcript.segments) if out.transcript else "",
+        review=ReviewEntry(reviewed=review.reviewed, total=review.total,
+                           complete=review.complete)
+        if out.transcript and (review := out.transcript.review) else None)
 
 
 def _body(forum: ForumSummary, outs: list[SessionObjects],

@@ -5,6 +5,9 @@ its own, so both texts are normalised first: Unicode NFC (decomposed Hangul from
 some sources would otherwise never match), no punctuation or symbols, no
 whitespace, Latin letters folded to lower case. CER is then the edit distance
 between the two character sequences over the reference length.
+
+`alignment` gives the edits themselves (a Levenshtein backtrace), so a benchmark can say
+which hypothesis characters are wrong (scripts/bench/review.py).
 """
 
 from __future__ import annotations
@@ -32,6 +35,47 @@ def edit_distance(reference: str, hypothesis: str) -> int:
                                previous[j - 1] + (ref_char != hyp_char)))
         previous = current
     return previous[-1]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One step of an alignment: "=" (same character), "sub", "ins" (a hypothesis character
+    the reference lacks) or "del" (a reference character the hypothesis lacks), with the
+    positions it covers; `ref` is None for "ins", `hyp` None for "del"."""
+
+    op: str
+    ref: int | None
+    hyp: int | None
+
+
+def alignment(reference: str, hypothesis: str) -> list[Edit]:
+    """A cheapest alignment of two (already normalised) texts, in order; its edits other
+    than "=" number exactly `edit_distance(reference, hypothesis)`. Of equally cheap
+    paths, the backtrace prefers a match or substitution, then a deletion, then an
+    insertion."""
+    rows, cols = len(reference), len(hypothesis)
+    cost = [list(range(cols + 1))]
+    for i in range(1, rows + 1):
+        previous, current = cost[-1], [i]
+        ref_char = reference[i - 1]
+        for j in range(1, cols + 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (ref_char != hypothesis[j - 1])))
+        cost.append(current)
+    edits: list[Edit] = []
+    i, j = rows, cols
+    while i or j:
+        if i and j and cost[i][j] == cost[i - 1][j - 1] + (reference[i - 1] != hypothesis[j - 1]):
+            i, j = i - 1, j - 1
+            edits.append(Edit("=" if reference[i] == hypothesis[j] else "sub", i, j))
+        elif i and cost[i][j] == cost[i - 1][j] + 1:
+            i -= 1
+            edits.append(Edit("del", i, None))
+        else:
+            j -= 1
+            edits.append(Edit("ins", None, j))
+    edits.reverse()
+    return edits
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline.asr.engine import SAMPLE_RATE, Decoded
+from pipeline.results import Word
 
 COMPRESSION_LIMIT = 2.4  # openai-whisper's own threshold for a looping decode
 REPEAT_LIMIT = 4
 LOW_ENERGY_DBFS = -45.0
-LOW_CONFIDENCE_LOGPROB = -1.0  # a segment below this is listed as a low-confidence span
+# Low-confidence spans (quality.json; the review editor flags the cues they touch): runs of
+# words whose aligned probability is below LOW_CONFIDENCE_WORD, chosen by recall of the
+# wrong characters against the share of text flagged on the twelve Korean talks
+# (docs/benchmarks.md, "Caption review: which lines to flag"); and, as before, a whole
+# segment whose avg_logprob is below LOW_CONFIDENCE_LOGPROB (text invented over music).
+LOW_CONFIDENCE_WORD = 0.72
+LOW_CONFIDENCE_LOGPROB = -1.0
 OUTROS = tuple(re.compile(pattern, re.IGNORECASE) for pattern in (
     r"시청\s*(해|하여)?\s*주셔서\s*감사(합니다|드립니다)",
     r"구독\s*(과|하고|,)?\s*좋아요",
@@ -156,10 +163,29 @@ def assess(kept: list[Decoded], dropped: list[Drop], duration: float,
         quality.mean_logprob = round(float(sum(s.avg_logprob * w for s, w in zip(kept, weights,
                                                                             strict=True))
                                            / sum(weights)), 3)
-    quality.low_confidence = [Span(s.start, s.end, s.text) for s in kept
-                              if s.avg_logprob < LOW_CONFIDENCE_LOGPROB]
+    quality.low_confidence = low_confidence_spans(kept)
     quality.flags = flags(quality)
     return quality
+
+
+def low_confidence_spans(segments: list[Decoded]) -> list[Span]:
+    """Where a reviewer should look first, in order: a segment whose avg_logprob is below
+    LOW_CONFIDENCE_LOGPROB, whole; in the others, each run of consecutive words Whisper
+    gave a probability below LOW_CONFIDENCE_WORD, with its words' times and text."""
+    found: list[Span] = []
+    for segment in segments:
+        if segment.avg_logprob < LOW_CONFIDENCE_LOGPROB:
+            found.append(Span(segment.start, segment.end, segment.text))
+            continue
+        run: list[Word] = []
+        for word in (*segment.words, None):
+            if word is not None and word.probability < LOW_CONFIDENCE_WORD:
+                run.append(word)
+            elif run:
+                found.append(Span(run[0].start, run[-1].end,
+                                  "".join(w.word for w in run).strip()))
+                run = []
+    return found
 
 
 def flags(quality: Quality) -> list[str]:

@@ -37,6 +37,8 @@ def print_report(report: RunReport, *, dry_run: bool) -> None:
             print(f"  archive:     {report.archive_url}")
         if report.catalogue:
             print(f"  catalogue:   {report.catalogue}")
+        for line in report.reviews:
+            print(f"  review:      {line}")
         for warning in report.warnings:
             print(f"  check:       {warning}")
 

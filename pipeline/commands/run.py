@@ -26,6 +26,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config, materials_root=args.settings.materials_root)
     whisper_settings(config.forum.whisper, config, args.settings)  # a known engine
     forum_materials(config, require=True)  # each file there, inside its root
+    from pipeline.review.corrections import forum_corrections
+
+    forum_corrections(config)  # a corrections_file: there, inside the config's folder
     forum = config.forum
     print(f"{args.config}: ok: {forum.id}, {len(forum.sessions)} session(s), "
           f"{len(forum.materials)} material(s)")
@@ -92,7 +95,39 @@ def _options(args: argparse.Namespace, config: ForumConfig, settings: Settings,
         wait_for_lock=getattr(args, "wait", False),
         cut_mode=getattr(args, "cut_mode", None),
         fetch_timeout=settings.fetch_timeout,
+        discard_reviews=getattr(args, "discard_reviews", False),
     )
+
+
+def _confirm_discard(args: argparse.Namespace, options: list[RunOptions],
+                     configs: list[ForumConfig]) -> None:
+    """`--discard-reviews` drops human work: asked on a terminal (y/N), refused without
+    one unless `--yes` says so; `--yes` alone is a mistake."""
+    from pipeline.review.reviews import review_summary
+    from pipeline.runner import selected_stages
+
+    if not getattr(args, "discard_reviews", False):
+        if getattr(args, "yes", False):
+            raise UsageError("--yes only confirms --discard-reviews",
+                             "leave it out, or add --discard-reviews")
+        return
+    if options[0].dry_run:
+        return  # a dry run moves nothing
+    if "transcribe" not in selected_stages(options[0]):
+        raise UsageError("--discard-reviews needs the transcribe stage",
+                         "run without --only/--from, or with --from transcribe")
+    files, cues = review_summary([o.work_root / c.forum.id for o, c in zip(options, configs,
+                                                                           strict=True)])
+    if not files or args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("--discard-reviews would drop the staff's reviews, and there is no "
+                         "terminal to ask", "add --yes to discard them without asking")
+    answer = input(f"discard {files} review(s) with {cues} reviewed cue(s)? They are moved "
+                   "aside, not deleted, and the sessions transcribed again. [y/N] ")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise UsageError("the reviews were kept: --discard-reviews was not confirmed",
+                         "run without --discard-reviews to use them")
 
 
 def _executor(args: argparse.Namespace, work_roots: list[Path]) -> Executor:
@@ -107,6 +142,7 @@ def _executor(args: argparse.Namespace, work_roots: list[Path]) -> Executor:
 
 def _run(args: argparse.Namespace, config_paths: list[Path],
          work_root: Path | None = None) -> int:
+    from pipeline.review.corrections import forum_corrections
     from pipeline.runner import run_forums
 
     settings: Settings = args.settings
@@ -114,11 +150,13 @@ def _run(args: argparse.Namespace, config_paths: list[Path],
                for path in config_paths]  # every config is checked first
     for config in configs:  # a material leading outside its root stops the run here
         forum_materials(config, require=False)
+        forum_corrections(config)  # and so does a broken corrections_file:
     ids = [config.forum.id for config in configs]
     if len(set(ids)) != len(ids):
         raise UsageError(f"the same forum id is given twice ({', '.join(ids)})",
                          "list each forum config once")
     options = [_options(args, config, settings, work_root) for config in configs]
+    _confirm_discard(args, options, configs)
     executor = _executor(args, sorted({o.work_root.resolve() for o in options}))
     try:
         runs = run_forums(configs, options, progress(args), executor,

@@ -12,8 +12,12 @@ EPILOG = """example:
   sort-archive verify config/forums/2021-07-02-sort-1.yaml
   sort-archive verify config/forums/demo.yaml --deep     # read every object back
 
-exit status: 0 the archive is whole; 12 objects are missing or altered (one line each on
-stdout); 6 the storage cannot be reached or read
+Where the forum's work folder is on this machine (--work-dir, default
+$SORT_ARCHIVE_WORK_DIR or ./work), its review files (the staff's corrected transcripts,
+which the next run publishes) are read too: a damaged one is a problem, one line each.
+
+exit status: 0 the archive is whole; 12 objects are missing or altered, or a review file
+is damaged (one line each on stdout); 6 the storage cannot be reached or read
 """
 
 
@@ -28,11 +32,16 @@ def add_parser(commands: argparse._SubParsersAction,  # type: ignore[type-arg]
     verify.add_argument("--deep", action="store_true",
                         help="read every object back and hash it, instead of trusting the "
                              "sha256 stored with it (a local folder is always read)")
+    verify.add_argument("--work-dir", type=Path,
+                        help="work folder root whose review files are checked too (default "
+                             "$SORT_ARCHIVE_WORK_DIR or ./work; skipped when the forum has "
+                             "no folder there)")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from pipeline.archive.verify import verify_archive
     from pipeline.config.loader import load_config
+    from pipeline.review.reviews import damaged_reviews
     from pipeline.storage.forum import resolved_storage
 
     config = load_config(args.config, materials_root=args.settings.materials_root)
@@ -40,12 +49,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
                             deep=args.deep)
     for problem in report.problems:
         print(problem.line())
+    damaged = damaged_reviews((args.work_dir or args.settings.work_root) / config.forum.id)
+    for line in damaged:
+        print(f"review: {line}")
     how = "read back" if report.deep else "checked"
     if not report.whole:
         raise VerifyError(f"{report.forum_id}: {len(report.problems)} problem(s) in "
                           f"{report.where} ({report.listed} object(s) listed)",
                           "run the pipeline again to upload what is missing or altered "
                           "(`sort-archive run CONFIG --only publish --force`)")
+    if damaged:
+        raise VerifyError(f"{report.forum_id}: {len(damaged)} damaged review file(s) in the "
+                          "work folder", "restore each from its history or a backup; the "
+                          "next run fails those sessions until then")
     print(f"{report.forum_id}: whole: {report.listed} object(s) {how} in {report.where}")
     return ExitCode.OK
 

@@ -264,6 +264,10 @@ class Forum(_Strict):
     # Misheard form -> correct form, applied to transcripts after decoding (logged; the
     # raw text stays in the JSON). Prompting Whisper with terms was measured worse.
     corrections: dict[str, str] = Field(default_factory=dict)
+    # A YAML file of `corrections:` shared by the forums of a series (`sort-archive
+    # corrections --accept --series FILE`), inside the config's folder; the forum's own
+    # `corrections:` win over it (read by pipeline.review.corrections.forum_corrections).
+    corrections_file: Path | None = None
     sessions: list[Session] = Field(default_factory=list)
     materials: list[Material] = Field(default_factory=list)
     storage: Storage = Field(default_factory=_default_storage)
@@ -281,6 +285,14 @@ class Forum(_Strict):
         return value
 
     _slug = field_validator("id")(classmethod(lambda cls, value: ascii_slug(value)))
+
+    @field_validator("corrections_file")
+    @classmethod
+    def _inside(cls, value: Path) -> Path:
+        if value.is_absolute() or ".." in value.parts or not value.parts:
+            raise ValueError(f"'{value}' must be a path inside the config's folder, without "
+                             "'..' (e.g. series.corrections.yaml)")
+        return value
 
     @field_validator("sessions")
     @classmethod

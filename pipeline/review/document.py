@@ -24,11 +24,13 @@ never discards human corrections.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -64,6 +66,9 @@ class ReviewCue(_Record):
     reviewed: bool = False  # a person saved it
     asr_text: str | None = None  # what Whisper said, before any person's change
     flagged: bool = False  # holds a low-confidence span (quality.json)
+    # The words are spread evenly over the cue (after an edit) until the aligner times them
+    # again (pipeline.web.review_align); False: timed by Whisper's aligner.
+    words_provisional: bool = False
 
     def segment(self) -> Segment:
         return Segment(start=self.start, end=self.end, text=self.text, words=self.words,
@@ -106,7 +111,9 @@ class ReviewDocument(_Record):
 class HistoryEntry(_Record):
     at: str  # ISO 8601, UTC
     session: str
-    action: Literal["edit", "split", "merge", "review", "merge-transcript"]
+    # "correction": an accepted `corrections:` entry applied to an unreviewed cue
+    # (pipeline.review.corrections)
+    action: Literal["edit", "split", "merge", "review", "merge-transcript", "correction"]
     cues: tuple[str, ...]  # the ids it touched
     before: tuple[ReviewCue, ...] = ()
     after: tuple[ReviewCue, ...] = ()
@@ -119,6 +126,20 @@ def review_path(json_path: Path) -> Path:
 
 def history_path(review: Path) -> Path:
     return review.with_name(review.name.removesuffix(REVIEW_SUFFIX) + HISTORY_SUFFIX)
+
+
+@contextlib.contextmanager
+def review_lock(path: Path) -> Iterator[None]:
+    """Hold the lock of the review at `path` (an flock on a hidden file beside it) for a
+    read-modify-write: the editor's saves and a re-transcription's merge never interleave,
+    in one process or several."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
 
 
 def now() -> str:
@@ -208,15 +229,18 @@ def merge_transcript(document: ReviewDocument, segments: Sequence[Segment], mode
                      ) -> tuple[ReviewDocument, list[HistoryEntry]]:
     """`document` after a new transcription into `segments` (by `model`): every reviewed
     cue kept as it is; the unreviewed ones replaced by the new segments that overlap no
-    reviewed cue. Returns the document and the history entry saying so."""
+    reviewed cue (flagged where the forum's corrections changed Whisper's text). Returns the document and the history entry saying so."""
     kept = [cue for cue in document.cues if cue.reviewed]
     fresh = [seg for seg in segments if seg.text.strip() and not any(
         cue.start < seg.end and seg.start < cue.end for cue in kept)]
     numbered = document
     new_cues: list[ReviewCue] = []
     for seg in fresh:
+        # A line the forum's corrections changed is flagged: a person should see it.
         cue = ReviewCue(id=numbered.next_id(), start=seg.start, end=seg.end,
-                        text=seg.text.strip(), words=seg.words, asr_text=seg.text.strip())
+                        text=seg.text.strip(), words=seg.words,
+                        asr_text=(seg.raw_text or seg.text).strip(),
+                        flagged=seg.raw_text is not None)
         new_cues.append(cue)
         numbered = numbered.model_copy(update={"cues": (*numbered.cues, cue)})
     cues = tuple(sorted([*kept, *new_cues], key=lambda cue: (cue.start, cue.end)))

@@ -106,13 +106,16 @@ def content_type_of(name: str) -> str | None:
 
 
 def rewrite_from_source(files: TranscriptFiles, session: SessionPlan, language: str,
-                        model: str, segments: tuple[Segment, ...]) -> tuple[Path, ...]:
+                        model: str, segments: tuple[Segment, ...], *,
+                        source: bool = False) -> tuple[Path, ...]:
     """Write again each file of a finished transcript that its JSON's `segments` are
     written into (every format but the JSON) whose text is not what the writers give
-    now, each whole or not at all; the paths written. A file that is missing is written."""
+    now, each whole or not at all; the paths written. A file that is missing is written.
+    With `source`, the JSON too: `segments` then come from elsewhere (a reviewed
+    transcript, `pipeline.review`), and every format is written from them."""
     written: list[Path] = []
     for fmt in FORMATS:
-        if fmt.source:
+        if fmt.source and not source:
             continue
         path, text = fmt.path(files), fmt.write(session, language, model, segments)
         if path.is_file() and path.read_text(encoding="utf-8") == text:

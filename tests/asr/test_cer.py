@@ -6,7 +6,16 @@ import unicodedata
 
 import pytest
 
-from pipeline.asr.cer import Score, cer, edit_distance, normalise, score, total
+from pipeline.asr.cer import (
+    Edit,
+    Score,
+    alignment,
+    cer,
+    edit_distance,
+    normalise,
+    score,
+    total,
+)
 
 
 def test_normalise_drops_spaces_punctuation_and_folds() -> None:
@@ -46,3 +55,29 @@ def test_pooled_total_weights_by_reference_length() -> None:
     pooled = total([Score(1, 10), Score(3, 30), Score(0, 60)])
     assert pooled == Score(4, 100) and pooled.cer == pytest.approx(0.04)
     assert total([]).cer == 0.0
+
+
+def test_alignment_names_each_edit_by_hand() -> None:
+    assert alignment("사회적가치", "사회적까치") == [
+        Edit("=", 0, 0), Edit("=", 1, 1), Edit("=", 2, 2), Edit("sub", 3, 3), Edit("=", 4, 4)]
+    assert alignment("사회적가치", "사회가치") == [
+        Edit("=", 0, 0), Edit("=", 1, 1), Edit("del", 2, None), Edit("=", 3, 2),
+        Edit("=", 4, 3)]
+    assert alignment("가치", "가나치") == [Edit("=", 0, 0), Edit("ins", None, 1),
+                                         Edit("=", 1, 2)]
+    assert alignment("", "가") == [Edit("ins", None, 0)]
+    assert alignment("가", "") == [Edit("del", 0, None)]
+
+
+@pytest.mark.parametrize(("reference", "hypothesis"), [
+    ("kitten", "sitting"), ("협업", "업협"), ("사회적가치를측정합니다", "사회 까치 측정 했습니다"),
+    ("", ""), ("abcabc", "cbacba"),
+])
+def test_alignment_costs_the_edit_distance_and_covers_both_texts(
+        reference: str, hypothesis: str) -> None:
+    edits = alignment(reference, hypothesis)
+    assert sum(e.op != "=" for e in edits) == edit_distance(reference, hypothesis)
+    assert [e.ref for e in edits if e.ref is not None] == list(range(len(reference)))
+    assert [e.hyp for e in edits if e.hyp is not None] == list(range(len(hypothesis)))
+    assert all((reference[e.ref] == hypothesis[e.hyp]) == (e.op == "=")
+               for e in edits if e.ref is not None and e.hyp is not None)

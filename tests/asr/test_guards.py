@@ -8,8 +8,19 @@ import numpy as np
 import pytest
 
 from pipeline.asr.engine import SAMPLE_RATE, Decoded
-from pipeline.asr.guards import assess, flags, guard, judge, speech_spans
+from pipeline.asr.guards import (
+    LOW_CONFIDENCE_LOGPROB,
+    LOW_CONFIDENCE_WORD,
+    Span,
+    assess,
+    flags,
+    guard,
+    judge,
+    low_confidence_spans,
+    speech_spans,
+)
 from pipeline.demo import find_speech_dir
+from pipeline.results import Word
 from pipeline.settings import Settings
 
 TALK = "data/6rmA7KCV7ZiE/MJ0_NG4dsCY"
@@ -83,6 +94,44 @@ def test_guard_counts_every_drop_with_its_reason_and_the_report_flags(
     assert quality.mean_logprob == pytest.approx(-0.3)
     assert len(quality.as_dict()["dropped"]) == 2 and quality.as_dict()["dropped"][0]["reason"]
     assert quality.flags == ["2 segments were dropped as hallucinations against 1 kept"]
+
+
+def words(*spoken: tuple[str, float]) -> tuple[Word, ...]:
+    """Words half a second each from 10 s, with the given probabilities."""
+    return tuple(Word(start=10 + i / 2, end=10.4 + i / 2, word=text, probability=probability)
+                 for i, (text, probability) in enumerate(spoken))
+
+
+def test_low_confidence_spans_are_runs_of_unlikely_words() -> None:
+    below, at = LOW_CONFIDENCE_WORD - 0.01, LOW_CONFIDENCE_WORD
+    sure = segment(10, 13, "사회적 가치를 측정하는 혁신 방법", avg_logprob=-0.2,
+                   words=words((" 사회적", 0.98), (" 가치를", below), (" 측정하는", 0.05),
+                               (" 혁신", at), (" 방법", 0.2)))
+    # A run of unlikely words is one span, with its words' times and text; a word at the
+    # threshold is not unlikely.
+    assert low_confidence_spans([sure]) == [Span(10.5, 11.4, "가치를 측정하는"),
+                                            Span(12.0, 12.4, "방법")]
+
+
+def test_a_doubtful_segment_is_listed_whole_and_confident_words_are_not() -> None:
+    # Text Whisper invents over music has a low avg_logprob: listed whole, as before.
+    doubtful = segment(10, 12, "음악 음악", avg_logprob=LOW_CONFIDENCE_LOGPROB - 0.4,
+                       words=words((" 음악", 0.93), (" 음악", 0.91)))
+    # A confident segment with confident words, or without words, lists nothing.
+    confident = segment(20, 22, "공공기관 혁신", avg_logprob=LOW_CONFIDENCE_LOGPROB + 0.7,
+                        words=words((" 공공기관", 0.93), (" 혁신", 0.91)))
+    wordless = segment(23, 24, "네", avg_logprob=-0.3)
+    assert low_confidence_spans([doubtful, confident, wordless]) \
+        == [Span(10, 12, "음악 음악")]
+
+
+def test_quality_report_lists_the_low_confidence_words(audio: np.ndarray) -> None:
+    spans = speech_spans(audio)
+    kept = [segment(4.2, 8.5, "사회적 기업에 대해서", avg_logprob=-0.3,
+                    words=words((" 사회적", 0.97), (" 기업에", 0.12), (" 대해서", 0.9)))]
+    quality = assess(kept, [], len(audio) / SAMPLE_RATE, spans)
+    assert quality.as_dict()["low_confidence"] == [{"start": 10.5, "end": 10.9,
+                                                    "text": "기업에"}]
 
 
 def test_flags_name_what_to_check() -> None:

@@ -142,3 +142,64 @@ def test_a_model_that_cannot_load_ends_the_stage_not_each_session(
     broken = replace(base, settings=replace(base.settings, model=str(tmp_path / "nothing")))
     with pytest.raises(ModelError, match="models list"):
         transcribe(broken, LogProgress())
+
+
+def test_reviewed_text_wins_without_whisper_and_survives_a_model_change(
+        tmp_path: Path, speech_recording: tuple[Path, list[str]]) -> None:
+    """A review is written out without Whisper; a decoding change runs Whisper again and
+    keeps the reviewed cue (merged, saved, said); a damaged review stops its session
+    before Whisper."""
+    from dataclasses import replace
+
+    from pipeline.review.document import (
+        HistoryEntry,
+        load_review,
+        now,
+        read_history,
+        review_path,
+        save_review,
+    )
+    from pipeline.review.reviews import start_review
+    from pipeline.stages.transcribe import review_lines
+    from tests.progress_recorder import RecordingProgress
+
+    audio, _ = speech_recording
+    base = request(audio, tmp_path, 8.0)
+    files = transcribe(base, LogProgress()).transcripts[0].files
+    document = start_review(files.json_path, files.quality)
+    cue = document.cues[0]
+    mine = cue.model_copy(update={"text": "사람이 고친 첫 줄", "reviewed": True, "version": 1})
+    review = review_path(files.json_path)
+    save_review(review, document.model_copy(update={"cues": (mine, *document.cues[1:])}),
+                [HistoryEntry(at=now(), session=document.session, action="edit",
+                              cues=(cue.id,), before=(cue,), after=(mine,))])
+
+    rewritten = transcribe(base, LogProgress())
+    assert rewritten.transcribed == 0 and not rewritten.failures
+    progress = rewritten.transcripts[0].review
+    assert progress is not None and progress.applied == "rewrote"
+    assert (progress.reviewed, progress.total) == (1, len(document.cues))
+    assert "사람이 고친 첫 줄" in files.vtt.read_text(encoding="utf-8")
+    first = json.loads(files.json_path.read_text(encoding="utf-8"))["segments"][0]
+    assert (first["text"], first["raw_text"]) == (mine.text, cue.asr_text)
+    assert transcribe(base, LogProgress()).transcribed == 0  # the review's checksum recorded
+
+    greedy = replace(base, settings=replace(base.settings, decode=replace(
+        base.settings.decode, beam_size=1)))
+    notes = RecordingProgress()
+    again = transcribe(greedy, notes)
+    assert again.transcribed == 1  # Whisper ran again...
+    kept = again.transcripts[0].review
+    assert kept is not None and (kept.applied, kept.kept) == ("kept", 1)
+    assert "사람이 고친 첫 줄" in files.vtt.read_text(encoding="utf-8")  # ...and the cue stayed
+    merged = load_review(review)
+    assert merged is not None and mine in merged.cues and merged.model == "base"
+    assert read_history(review)[-1].action == "merge-transcript"
+    assert any("kept 1 reviewed cue(s) in 01-keynote" in note for note in notes.notes)
+    assert "kept 1 reviewed cue(s) in 01-keynote" in review_lines(again.transcripts, True)
+    assert transcribe(greedy, LogProgress()).transcribed == 0
+
+    review.write_text('{"format": 1, "cues": [', encoding="utf-8")
+    damaged = transcribe(replace(greedy, settings=replace(greedy.settings, decode=replace(
+        greedy.settings.decode, beam_size=2))), LogProgress())
+    assert damaged.transcribed == 0 and "damaged" in damaged.failures["01-keynote"]

@@ -42,6 +42,13 @@ LANGUAGES = {"ko": "한국어", "en": "English"}
 # the video, then the transcript formats.
 DOWNLOADS = {"video": "영상 (MP4)", **downloads()}
 
+# "검수 완료" (reviewed): a session whose every caption staff have checked. Text, not
+# colour alone; dark green on white is 7.4:1.
+BADGE = ('<span class="badge" title="사람이 자막과 녹취록을 모두 검수했습니다">'
+         "검수 완료</span>")
+BADGE_CSS = (".badge { display: inline-block; border: 1px solid #1b5e20; color: #1b5e20; "
+             "border-radius: 0.3em; padding: 0 0.4em; font-size: 0.875em; }")
+
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class SessionEntry:
     plan: SessionPlan
     duration: float
     href: str
+    reviewed: bool = False  # every cue reviewed by staff: the "검수 완료" badge
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,8 @@ def forum_page(
     rows = "\n".join(
         "<tr>"
         f"<td>{entry.plan.number}</td>"
-        f'<td><a href="{escape(entry.href)}">{escape(entry.plan.title)}</a></td>'
+        f'<td><a href="{escape(entry.href)}">{escape(entry.plan.title)}</a>'
+        f'{" " + BADGE if entry.reviewed else ""}</td>'
         f"<td>{escape(speakers_text(entry.plan.speakers))}</td>"
         f"<td>{clock(entry.duration)}</td>"
         "</tr>"
@@ -116,7 +125,9 @@ def forum_page(
         f"{search_item}</header>\n"
         f"<main>\n<h2>세션</h2>\n{session_block}\n{material_block}</main>"
     )
-    return document(forum.title, forum.language, body, head=head)
+    badge = any(entry.reviewed for entry in sessions)
+    return document(forum.title, forum.language, body, head=head,
+                    style=BADGE_CSS if badge else "")
 
 
 def session_page(
@@ -131,6 +142,7 @@ def session_page(
     previous: Link | None = None,
     following: Link | None = None,
     head: str = "",
+    reviewed: bool = False,
 ) -> str:
     """One session: the video with captions and the player's controls
     (`pipeline.archive.pages.player`: following, find, a link to the moment, keys,
@@ -140,6 +152,7 @@ def session_page(
     subtitle track) to links relative to the page. `language` is the
     subtitles' language code. Without "vtt" the page shows the video alone.
     `head` is the page's link preview tags and structured data (`pages.meta`).
+    `reviewed`: staff reviewed every cue, shown as a "검수 완료" badge by the title.
     Speaker names are not shown beside the lines yet: `Segment` has no speaker;
     once it gains a `speaker` field, `_transcript` writes it before each line.
     """
@@ -154,13 +167,14 @@ def session_page(
         f'<nav aria-label="포럼">\n<ul>\n{nav}\n</ul>\n</nav>\n'
         f"<header>\n<h1>{session.number}. {escape(session.title)}</h1>\n"
         + (f'<p class="meta">{escape(speakers)}</p>\n' if speakers else "")
-        + f'<p class="meta">길이 {clock(duration)}</p>\n</header>\n'
+        + f'<p class="meta">길이 {clock(duration)}</p>\n'
+        + (f"<p>{BADGE}</p>\n" if reviewed else "") + "</header>\n"
         f"<main>\n{_video(session.title, files, language)}\n{CONTROLS_HTML}\n"
         f"{_transcript(segments)}"
         f"<h2>내려받기</h2>\n<ul>\n{download_items}\n</ul>\n</main>"
     )
     return document(f"{session.title} - {forum.title}", forum.language, body, PLAYER_JS,
-                    style=PLAYER_CSS, head=head)
+                    style=f"{PLAYER_CSS}\n{BADGE_CSS}" if reviewed else PLAYER_CSS, head=head)
 
 
 def _transcript(segments: Sequence[Segment]) -> str:
