@@ -14,11 +14,14 @@ import contextlib
 import hashlib
 import io
 import json
+import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from playwright.sync_api import expect
 
 from pipeline.catalogue import SearchQuery, search
 from pipeline.cli import main
@@ -32,7 +35,11 @@ from pipeline.review.document import (
     save_review,
 )
 from pipeline.review.reviews import start_review
+from pipeline.web.review import create_review_app
+from pipeline.web.review_work import Workspace
+from pipeline.web.server import server_config
 from tests.browser_checks import audit_context, axe_violations
+from tests.web.threaded import uvicorn_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -79,20 +86,45 @@ def forum(small_demo: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str
             "whisper": (folder / f"{SESSION}.json").read_text(encoding="utf-8")}
 
 
+def review_in_browser(browser: Any, work_dir: Path, slug: str, lines: int | None,
+                      fix: Callable[[int, str], str]) -> None:
+    """A reviewer in `sort-archive review`'s editor (the real server, in Chromium): the
+    session's first `lines` cues (None: all) each saved with Enter, as `fix` rewrites
+    them (index, text -> text)."""
+    token = secrets.token_urlsafe(32)
+    app = create_review_app(Workspace(work_dir), token, forum_title="demo")
+    config = server_config(app, log_level="warning", forwarded_allow_ips=None)
+    with uvicorn_in_thread(config, start_within=20) as base:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{base}/#token={token}")
+        page.locator(f'#sessions a[href*="{slug}"]').click()
+        cues = page.locator("#cues li")
+        expect(cues.first).to_be_visible()
+        cues.first.locator(".cue-play").click()
+        box = page.locator("#edit-text")
+        for index in range(cues.count() if lines is None else lines):
+            expect(cues.nth(index)).to_have_attribute("aria-current", "true")
+            box.fill(fix(index, box.input_value()))
+            box.press("Enter")
+            expect(page.locator("#status")).to_contain_text("저장했습니다")
+        context.close()
+
+
 @pytest.fixture(scope="module")
-def edited(forum: dict[str, Any]) -> dict[str, Any]:
-    """A reviewer corrects the second line of one session and confirms the others; then
-    the pipeline runs again."""
-    transcript = forum["folder"] / f"{SESSION}.json"
-    document = start_review(transcript, forum["folder"] / f"{SESSION}.quality.json")
-    line = document.cues[1]
-    assert "마이너로" in line.text, line.text
-    history = []
-    for index in range(len(document.cues)):
-        text = line.text.replace("마이너로", CORRECTED) if index == 1 else None
-        document, entry = edit(document, index, text)
-        history.append(entry)
-    save_review(review_path(transcript), document, history)
+def edited(forum: dict[str, Any], browser: Any) -> dict[str, Any]:
+    """A reviewer corrects the second line of one session in the editor and confirms
+    the others; then the pipeline runs again."""
+
+    def fix(index: int, text: str) -> str:
+        if index != 1:
+            return text
+        assert "마이너로" in text, text
+        return text.replace("마이너로", CORRECTED)
+
+    review_in_browser(browser, forum["folder"].parent.parent, SESSION, None, fix)
+    document = load_review(review_path(forum["folder"] / f"{SESSION}.json"))
+    assert document is not None and document.complete
     before = snapshot(forum["archive"])
     with contextlib.redirect_stdout(io.StringIO()) as out:
         code = main(forum["args"])
@@ -239,3 +271,28 @@ def test_confirming_every_cue_alone_republishes_only_the_pages(
     assert {key for key in changed if "/sessions/" in key} == {
         f"{FORUM}/sessions/{slug}/index.html"}, sorted(changed)
     assert {f"{FORUM}/forum.json", f"{FORUM}/index.html"} <= changed
+
+
+def test_a_model_change_keeps_the_reviewed_cues(forum: dict[str, Any], browser: Any,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Last in the module: a line corrected in the editor survives Whisper running again
+    over the whole forum with other decoding options (beam 1)."""
+    slug = sorted(path.name for path in forum["folder"].parent.iterdir())[0]
+    line = "검수자가 고친 첫 줄입니다"
+    review_in_browser(browser, forum["folder"].parent.parent, slug, 1, lambda i, text: line)
+    raw = yaml.safe_load(forum["config"].read_text(encoding="utf-8"))
+    raw["whisper"] = {**(raw.get("whisper") or {}), "beam_size": 1}
+    forum["config"].write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False),
+                               encoding="utf-8")
+    capsys.readouterr()
+    assert main(forum["args"]) == 0
+    out = capsys.readouterr().out
+    assert "transcribed 3 session(s)" in out, out  # Whisper ran again for every session
+    assert f"kept 1 reviewed cue(s) in {slug}" in out, out
+    folder = forum["folder"].parent / slug
+    document = load_review(review_path(folder / f"{slug}.json"))
+    assert document is not None and document.cues[0].text == line
+    assert document.cues[0].reviewed
+    assert line in (folder / f"{slug}.ko.vtt").read_text(encoding="utf-8")
+    published = forum["archive"] / FORUM / "sessions" / slug / f"{slug}.ko.vtt"
+    assert line in published.read_text(encoding="utf-8")
