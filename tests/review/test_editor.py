@@ -236,6 +236,41 @@ def test_every_write_needs_the_token_its_origin_and_this_host(work: WorkFolder,
     assert work.review().cues[1].reviewed
 
 
+def test_in_chromium_a_page_of_another_site_cannot_write(
+        context: Any, work: WorkFolder, served: Served, http_root: tuple[Path, str]) -> None:
+    """An attacker's page, served from another origin, tries what a browser lets it: a
+    cross-site form post (no preflight) and fetches with and without a guessed token.
+    None of them writes; the editor without the token in its address writes nothing."""
+    folder, base = http_root
+    url = f"{served.base}/api/sessions/{OPENING.slug}/cues/c0002/review"
+    (folder / "csrf.html").write_text(
+        '<!doctype html><html lang="en"><title>x</title><form id="f" method="post" '
+        f'enctype="text/plain" action="{url}"><input name=\'{{"version":0,"a":"\' '
+        'value=\'"}\'></form>', encoding="utf-8")
+    before = files_of(work)
+    page = context.new_page()
+    page.goto(f"{base}/csrf.html")
+    outcomes = page.evaluate("""async (url) => {
+        const tries = [{}, {"X-Review-Token": "guessed"}], out = [];
+        for (const headers of tries) {
+            try {
+                const answer = await fetch(url, {method: "POST", body: '{"version":0}',
+                    headers: {...headers, "Content-Type": "application/json"}});
+                out.push(answer.status);
+            } catch (error) { out.push("refused"); }
+        }
+        return out;
+    }""", url)
+    assert all(outcome in ("refused", 403) for outcome in outcomes), outcomes
+    with page.expect_navigation():
+        page.evaluate("document.getElementById('f').submit()")
+    assert "403" in page.content() or "token" in page.content().lower()
+    tokenless = context.new_page()
+    tokenless.goto(f"{served.base}/")
+    tokenless.wait_for_timeout(500)
+    assert files_of(work) == before and not work.review_file().exists()
+
+
 def test_bad_input_is_answered_4xx_and_changes_nothing(work: WorkFolder,
                                                        served: Served) -> None:
     edit = f"/api/sessions/{OPENING.slug}/cues/c0002/edit"
