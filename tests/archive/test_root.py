@@ -127,15 +127,16 @@ def sitemap_urls(data: bytes) -> list[str]:
 def test_a_sitemap_needs_a_public_base_url_and_lists_absolute_urls(
     tmp_path: Path, make_request: MakeRequest, s3_endpoint: str, s3: Any, bucket: str,
 ) -> None:
+    # not contacted: the host is only named
     storage = Storage(local=tmp_path / "archive", public_base_url="https://archive.example.org/")
     publish(make_request(storage), RecordingProgress())
-    base = "https://archive.example.org/"
+    base = "https://archive.example.org/"  # not contacted
     assert sitemap_urls((tmp_path / "archive" / "sitemap.xml").read_bytes()) == [
         f"{base}index.html", f"{base}sort-2025/index.html", f"{base}sort-2025/search.html",
         *(f"{base}sort-2025/sessions/{plan.slug}/index.html" for plan in SESSIONS)]
 
     in_bucket = s3_storage(s3_endpoint, bucket, prefix="/시리즈/forums/",
-                           public_base_url="https://cdn.example.org/sort")
+                           public_base_url="https://cdn.example.org/sort")  # not contacted
     assert public_base(in_bucket) == ("https://cdn.example.org/sort/"
                                       "%EC%8B%9C%EB%A6%AC%EC%A6%88/forums/")
     publish(make_request(in_bucket), RecordingProgress())
@@ -149,12 +150,14 @@ def test_a_sitemap_needs_a_public_base_url_and_lists_absolute_urls(
 
 def test_public_base_url_belongs_to_the_bucket_for_s3() -> None:
     with pytest.raises(ValidationError, match=r"s3\.public_base_url"):
+        # not contacted: the host is only named
         Storage.model_validate({"s3": {"bucket": "b"}, "public_base_url": "https://x.org/"})
     with pytest.raises(ValidationError, match="public_base_url"):  # a URL, with its scheme
         Storage.model_validate({"local": "a", "public_base_url": "archive.example.org"})
     assert public_base(Storage(local=Path("a"))) is None
+    # not contacted: the host is only named
     assert public_base(Storage(local=Path("a"), public_base_url="https://x.org/a")) == (
-        "https://x.org/a/")
+        "https://x.org/a/")  # not contacted
 
 
 def race(monkeypatch: pytest.MonkeyPatch, first: Callable[[], Any],

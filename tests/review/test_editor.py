@@ -218,9 +218,11 @@ def test_every_write_needs_the_token_its_origin_and_this_host(work: WorkFolder,
         assert call(served, path, body, token="x" * 43)[0] == 403, action
         assert call(served, path, body, token=served.token[:-1])[0] == 403, action
         assert call(served, path, body, origin=None)[0] == 403, action
+        # not contacted: the host is only named
         assert call(served, path, body, origin="http://evil.example")[0] == 403, action
         assert call(served, path, body, origin="null")[0] == 403, action
         status, answer = call(served, path, body, host=f"evil.example:{port}",
+                              # not contacted: the host is only named
                               origin=f"http://evil.example:{port}")  # DNS rebinding
         assert status == 400 and "127.0.0.1" in answer["error"], action
     for path in ("/api/sessions", f"/api/sessions/{OPENING.slug}"):  # reads need it too

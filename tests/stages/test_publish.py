@@ -163,14 +163,16 @@ def test_missing_credentials_say_which_variables_to_set(
 def test_public_base_url_is_used_for_links(
     s3_endpoint: str, s3: Any, bucket: str, make_request: Callable[[Storage], PublishRequest],
 ) -> None:
+    # not contacted: the host is only named
     storage = s3_storage(s3_endpoint, bucket, public_base_url="https://media.example.org/sort/")
     result = publish(make_request(storage), RecordingProgress())
 
+    # not contacted: the host is only named
     assert result.forum_url == "https://media.example.org/sort/sort-2025/index.html"
     version = hashlib.sha256(make_request(storage).materials[0].path.read_bytes()).hexdigest()
     # Served as immutable, so a link from outside carries the version as the pages do.
     assert {o.url for o in result.objects if o.key.endswith(".pdf")} == {
-        f"https://media.example.org/sort/sort-2025/materials/{quote(MATERIAL)}"
+        f"https://media.example.org/sort/sort-2025/materials/{quote(MATERIAL)}"  # not contacted
         f"?v={version[:12]}"}
 
 

@@ -94,8 +94,8 @@ def test_video_object_is_json_ld_with_a_seek_action_that_cannot_end_its_element(
     data = json.loads(body.group(1))
     assert data["@type"] == "VideoObject" and data["duration"] == "PT30M0S"
     assert data["description"] == data["name"]
-    assert data["potentialAction"]["target"] == \
-        "https://a.example/s/index.html#t={seek_to_second_number}"
+    assert data["potentialAction"]["target"] == (  # not contacted: only named
+        "https://a.example/s/index.html#t={seek_to_second_number}")
 
 
 BASE = "https://archive.example.org/sort/"  # not contacted: pages only name it
