@@ -229,7 +229,8 @@ def merge_transcript(document: ReviewDocument, segments: Sequence[Segment], mode
                      ) -> tuple[ReviewDocument, list[HistoryEntry]]:
     """`document` after a new transcription into `segments` (by `model`): every reviewed
     cue kept as it is; the unreviewed ones replaced by the new segments that overlap no
-    reviewed cue (flagged where the forum's corrections changed Whisper's text). Returns the document and the history entry saying so."""
+    reviewed cue (flagged where the forum's corrections changed Whisper's text). Returns
+    the document and the history entry saying so."""
     kept = [cue for cue in document.cues if cue.reviewed]
     fresh = [seg for seg in segments if seg.text.strip() and not any(
         cue.start < seg.end and seg.start < cue.end for cue in kept)]

@@ -30,13 +30,17 @@ def summarise(meta: dict[str, Any], results: dict[str, list[dict[str, Any]]],
         mix = [r for r in results[name] if r["kind"] != "part of a word"]
         walls = [r["wall"] for r in mix]
         cpus = [r["cpu"] for r in mix]
+        worst = max(mix, key=lambda r: r["wall"])
         summary[name] = {
             "build_wall_s": meta["build"][name]["wall_s"],
             "build_cpu_s": meta["build"][name]["cpu_s"],
             "size": meta["sizes"][name], "size_ratio": meta["sizes"][name] / meta["text_bytes"],
             "p50": percentile(walls, 0.5), "p95": percentile(walls, 0.95),
             "p50_cpu": percentile(cpus, 0.5), "p95_cpu": percentile(cpus, 0.95),
-            "max": max(walls), "recall": sum(found[name]) / len(found[name]),
+            "p95_best": percentile([r.get("best_wall", r["wall"]) for r in mix], 0.95),
+            "max": worst["wall"], "worst": {k: worst.get(k) for k in ("query", "kind", "wall",
+                                                                       "matches")},
+            "recall": sum(found[name]) / len(found[name]),
             "found": sum(found[name]),
         }
     return summary
@@ -55,39 +59,58 @@ def print_summary(meta: dict[str, Any], summary: dict[str, Any], plan: Plan) -> 
         s = summary[name]
         rows.append((label, f"{s['build_wall_s']:.0f} s", f"{s['build_cpu_s']:.0f} s",
                      _mb(s["size"]), f"x{s['size_ratio']:.2f}", _ms(s["p50"]), _ms(s["p95"]),
-                     _ms(s["p50_cpu"]), _ms(s["p95_cpu"]), f"{s['found']}/30 ({s['recall']:.0%})"))
+                     _ms(s["p50_cpu"]), _ms(s["p95_cpu"]), _ms(s["max"]), _ms(s["p95_best"]),
+                     f"{s['found']}/30 ({s['recall']:.0%})"))
     rows.append(("ratio ours / baseline", f"x{o['build_wall_s'] / b['build_wall_s']:.1f}",
                  f"x{o['build_cpu_s'] / b['build_cpu_s']:.1f}", f"x{o['size'] / b['size']:.2f}",
                  "", f"x{o['p50'] / b['p50']:.2f}", f"x{o['p95'] / b['p95']:.2f}",
                  f"x{o['p50_cpu'] / b['p50_cpu']:.2f}", f"x{o['p95_cpu'] / b['p95_cpu']:.2f}",
+                 f"x{o['max'] / b['max']:.2f}", f"x{o['p95_best'] / b['p95_best']:.2f}",
                  f"x{o['recall'] / max(b['recall'], 1e-9):.1f}"))
     print_table(("index", "build wall", "build CPU", "catalogue", "size / text", "p50", "p95",
-                 "p50 CPU", "p95 CPU", "recall (30 cases)"), rows)
+                 "p50 CPU", "p95 CPU", "worst query", "p95 (best of N, extra)",
+                 "recall (30 cases)"), rows)
+
+
+def _worst(rows: list[dict[str, Any]]) -> str:
+    worst = max(rows, key=lambda r: r["wall"])
+    matches = f", {worst['matches']:,} matches" if "matches" in worst else ""
+    return f"{worst['query']} ({_ms(worst['wall'])}{matches})"
 
 
 def print_kinds(results: dict[str, list[dict[str, Any]]]) -> None:
-    """Latency and hits by query kind; then the slowest queries."""
+    """Latency by query kind (medians of the passes; p50 and p95 over the queries, the
+    worst query), the best-of-N p95 as an extra column; then the slowest queries."""
     print()
-    print_table(("query kind", "n", "ours p50", "ours p95", "baseline p50", "baseline p95",
-                 "ours hits (mean)", "baseline hits (mean)"))
+    print_table(("query kind", "n", "ours p50", "ours p95", "ours worst (matches)",
+                 "ours p95 (best of N)", "baseline p50", "baseline p95", "ours hits (mean)",
+                 "baseline hits (mean)"))
     for kind in [k for k, _ in QUERY_MIX] + ["part of a word"]:
         if kind == "part of a word":
-            print(table_row("*not in the 200:*", *[""] * 7))
+            print(table_row("*not in the 200:*", *[""] * 9))
         ours_rows = [r for r in results["ours"] if r["kind"] == kind]
         old_rows = [r for r in results["baseline"] if r["kind"] == kind]
         ow, bw = [r["wall"] for r in ours_rows], [r["wall"] for r in old_rows]
+        best = [r.get("best_wall", r["wall"]) for r in ours_rows]
         print(table_row(kind, str(len(ours_rows)), _ms(percentile(ow, .5)),
-                        _ms(percentile(ow, .95)), _ms(percentile(bw, .5)),
-                        _ms(percentile(bw, .95)),
+                        _ms(percentile(ow, .95)), _worst(ours_rows), _ms(percentile(best, .95)),
+                        _ms(percentile(bw, .5)), _ms(percentile(bw, .95)),
                         f"{statistics.mean(r['hits'] for r in ours_rows):.1f}",
                         f"{statistics.mean(r['hits'] for r in old_rows):.1f}"))
     print()
     for name in ("ours", "baseline"):
         slow = sorted((r for r in results[name] if r["kind"] != "part of a word"),
                       key=lambda r: -r["wall"])[:12]
-        print(f"slowest {name}: " + ", ".join(
+        print(f"slowest {name} (median of the passes): " + ", ".join(
             f"{r['query']} {_ms(r['wall'])}"
             + (f" ({r['matches']:,} matches)" if "matches" in r else "") for r in slow))
+
+
+def kind_goals(results: dict[str, list[dict[str, Any]]]) -> dict[str, float]:
+    """Each kind's p95 (ours, medians of the passes), parts of words included."""
+    kinds = [k for k, _ in QUERY_MIX] + ["part of a word"]
+    return {kind: percentile([r["wall"] for r in results["ours"] if r["kind"] == kind], .95)
+            for kind in kinds if any(r["kind"] == kind for r in results["ours"])}
 
 
 def print_recall(found: dict[str, list[bool]]) -> None:
@@ -118,9 +141,14 @@ def report(meta: dict[str, Any], results: dict[str, list[dict[str, Any]]],
     print_recall(found)
     print_build(meta)
     o = summary["ours"]
-    goals = {"size": o["size_ratio"] <= 3.0, "p95": o["p95"] < 0.050, "recall": o["recall"] >= .95}
-    print(f"goals: index <= 3x text: {goals['size']} (x{o['size_ratio']:.2f});"
-          f" p95 < 50 ms: {goals['p95']} ({_ms(o['p95'])}); recall >= 95%: {goals['recall']}"
-          f" ({o['recall']:.0%})")
-    return {"summary": summary, "goals": goals, "rounds": rounds,
-            "load_end": os.getloadavg(), "sqlite": sqlite3.sqlite_version}
+    per_kind = kind_goals(results)
+    goals = {"size": o["size_ratio"] <= 2.5, "p95_every_kind": max(per_kind.values()) < 0.050,
+             "worst": o["max"] < 0.150, "recall": o["found"] >= 29}
+    print(f"goals: index <= 2.5x text: {goals['size']} (x{o['size_ratio']:.2f});"
+          f" p95 < 50 ms for every kind: {goals['p95_every_kind']}"
+          f" (highest {_ms(max(per_kind.values()))}); worst query < 150 ms: {goals['worst']}"
+          f" ({_ms(o['max'])}, {o['worst']['query']}); recall >= 29/30: {goals['recall']}"
+          f" ({o['found']}/30)")
+    return {"summary": summary, "goals": goals, "p95_by_kind": per_kind, "rounds": rounds,
+            "timing": "median of the timed passes", "load_end": os.getloadavg(),
+            "sqlite": sqlite3.sqlite_version}

@@ -19,10 +19,11 @@ same seeded records:
 Measured in one run: build time (wall and CPU), catalogue size against the UTF-8
 bytes of the segment text, p50/p95 latency of 200 mixed queries (one, two, three+
 syllable words, predicates in dictionary form, two-word phrases as spoken; each the
-best of `--rounds` timed passes after one warm-up pass), and recall on 30 labelled
-morphology cases (query, segment that must be found), whose target segments sit in a
-forum of their own among synthetic segments and are searched with that forum as the
-filter and a limit above its size.
+median of `--rounds` timed passes after one warm-up pass; p50 and p95 over the queries,
+overall and per kind, and the worst query; the best pass only as an extra column), and
+recall on 30 labelled morphology cases (query, segment that must be found), whose
+target segments sit in a forum of their own among synthetic segments and are searched
+with that forum as the filter and a limit above its size.
 
 Catalogues are cached in build/bench-search/<hours>h/ (`--rebuild` builds them anew).
 Analysis runs in `--jobs` processes, one forum each, and one process writes.
@@ -56,7 +57,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                         help="processes analysing forums (1: write_forum in this process)")
     parser.add_argument("--rounds", type=int, default=5,
-                        help="timed passes per query (its best is kept)")
+                        help="timed passes per query (their median is kept)")
     parser.add_argument("--build-only", action="store_true",
                         help="build (or check) the catalogues, measure nothing")
     parser.add_argument("--estimate", action="store_true",

@@ -65,3 +65,30 @@ def test_search_bench_command_line_is_unchanged() -> None:
     for option in ("--hours", "--rebuild", "--jobs", "--rounds", "--build-only", "--estimate"):
         assert option in shown
     assert "Search at scale: our catalogue" in shown
+
+
+def test_the_report_takes_each_querys_median_and_names_the_worst_query(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(BENCH))
+        report = importlib.import_module("_search_report")
+        measure = importlib.import_module("_search_measure")
+    rows = [{"kind": kind, "query": f"{kind}{n}", "wall": 0.001 * (n + 1), "cpu": 0.001,
+             "best_wall": 0.0005, "hits": 20, "matches": 100 * n}
+            for kind, count in measure.QUERY_MIX for n in range(count)]
+    rows.append({"kind": "part of a word", "query": "조각", "wall": 0.9, "cpu": 0.9,
+                 "best_wall": 0.9, "hits": 1})
+    results = {"ours": rows, "baseline": rows}
+    meta = {"build": {n: {"wall_s": 1.0, "cpu_s": 1.0} for n in ("ours", "baseline")},
+            "sizes": {"ours": 200, "baseline": 100}, "text_bytes": 100, "segments": 10,
+            "breakdown": {"ours": {}, "baseline": {}}, "jobs": 1}
+    found = {"ours": [True] * 29 + [False], "baseline": [False] * 30}
+    summary = report.report(meta, results, found, SimpleNamespace(hours=1, forums=1), 5)
+    ours = summary["summary"]["ours"]
+    assert ours["worst"]["query"] == "2 syllables49"  # the worst of the 200, not the parts
+    assert ours["p95_best"] == 0.0005
+    assert summary["p95_by_kind"]["part of a word"] == 0.9
+    assert summary["goals"] == {"size": True, "p95_every_kind": False, "worst": True,
+                                "recall": True}
+    shown = capsys.readouterr().out
+    assert "best of N" in shown and "2 syllables49 (50.0 ms, 4,900 matches)" in shown
