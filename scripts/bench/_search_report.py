@@ -152,3 +152,25 @@ def report(meta: dict[str, Any], results: dict[str, list[dict[str, Any]]],
     return {"summary": summary, "goals": goals, "p95_by_kind": per_kind, "rounds": rounds,
             "timing": "median of the timed passes", "load_end": os.getloadavg(),
             "sqlite": sqlite3.sqlite_version}
+
+
+def growth_line(meta: dict[str, Any], results: dict[str, list[dict[str, Any]]],
+                plan: Plan) -> dict[str, Any]:
+    """Ours alone (a growth run): build, size, p50, p95, the worst query, p95 per kind."""
+    mix = [r for r in results["ours"] if r["kind"] != "part of a word"]
+    walls = [r["wall"] for r in mix]
+    worst = max(mix, key=lambda r: r["wall"])
+    line = {"hours": plan.hours, "segments": meta["segments"], "text_bytes": meta["text_bytes"],
+            "build_wall_s": meta["build"]["ours"]["wall_s"], "size": meta["sizes"]["ours"],
+            "size_ratio": meta["sizes"]["ours"] / meta["text_bytes"],
+            "p50": percentile(walls, .5), "p95": percentile(walls, .95),
+            "worst": {k: worst.get(k) for k in ("query", "wall", "matches")},
+            "p95_by_kind": kind_goals(results), "load_end": os.getloadavg()[0]}
+    print_table(("hours", "segments", "build wall", "catalogue", "size / text", "p50", "p95",
+                 "worst query (matches)"),
+                [(f"{plan.hours:g}", f"{meta['segments']:,}", f"{line['build_wall_s']:.0f} s",
+                  _mb(line["size"]), f"x{line['size_ratio']:.2f}", _ms(line["p50"]),
+                  _ms(line["p95"]), _worst(mix))])
+    print("p95 by kind: " + ", ".join(f"{k} {_ms(v)}" for k, v in line["p95_by_kind"].items())
+          + f"; load {line['load_end']:.1f}")
+    return line

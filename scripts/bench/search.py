@@ -33,7 +33,7 @@ kept as it was), _search_build.py (both catalogues), _search_measure.py (queries
 recall) and _search_report.py (the tables); shared helpers in _common.py.
 
 Usage: .venv/bin/python scripts/bench/search.py [--hours 1000] [--rebuild] [--jobs 2]
-       [--rounds 5] [--build-only] [--estimate]
+       [--rounds 5] [--build-only] [--estimate] [--ours-only]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from _common import ROOT, bench_parser, write_json
 from _search_archive import Plan, speech_sentences
 from _search_build import ensure_built
 from _search_measure import estimate, make_queries, measure, recall, word_parts
-from _search_report import report
+from _search_report import growth_line, report
 
 BUILD = ROOT / "build" / "bench-search"
 
@@ -62,6 +62,8 @@ def main() -> None:
                         help="build (or check) the catalogues, measure nothing")
     parser.add_argument("--estimate", action="store_true",
                         help="only time the analysis of one forum and extrapolate")
+    parser.add_argument("--ours-only", action="store_true",
+                        help="a growth run: time ours alone (no baseline, no recall)")
     args = parser.parse_args()
     sentences = speech_sentences()
     if args.estimate:
@@ -75,6 +77,11 @@ def main() -> None:
         return
     queries = make_queries(sentences) + word_parts(sentences)
     print(f"timing {len(queries)} queries ({args.rounds} rounds)", flush=True)
+    if args.ours_only:
+        line = growth_line(meta, measure(queries, args.rounds, folder / "ours.sqlite", None),
+                           plan)
+        write_json(folder / "growth.json", line)
+        return
     results = measure(queries, args.rounds, folder / "ours.sqlite", folder / "baseline.sqlite")
     found = recall(folder / "ours.sqlite", folder / "baseline.sqlite")
     summary = report(meta, results, found, plan, args.rounds)

@@ -61,7 +61,9 @@ def test_the_registry_names_files_as_before_and_fills_transcript_files(tmp_path:
     assert [path.name for path in files.all()] == [
         "01-keynote.ko.vtt", "01-keynote.ko.srt", "01-keynote.json", "01-keynote.txt"]
     assert [fmt.path(files) for fmt in FORMATS] == list(files.all())
-    assert set(TranscriptFiles.model_fields) == {fmt.field for fmt in FORMATS} | {"quality"}
+    # and the two files beside them that are not transcript formats
+    assert set(TranscriptFiles.model_fields) == \
+        {fmt.field for fmt in FORMATS} | {"quality", "review"}
 
 
 def test_the_registry_writes_every_format_from_the_same_segments() -> None:
