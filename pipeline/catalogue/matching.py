@@ -26,6 +26,7 @@ TRIGRAM = 3  # the vocabulary's trigram index cannot match shorter fragments; th
 # A fragment is searched as at most this many written words holding it, the shortest
 # first (the closest to what was typed): 사 alone is inside thousands.
 WORD_MATCHES = 200
+SCORE = "bm25(passages_fts, 1.0, 0.0)"  # the text's terms; a group token weighs nothing
 _FORUM_RANGE = ("BETWEEN (SELECT first_passage FROM forums WHERE id = ?)"
                 " AND (SELECT last_passage FROM forums WHERE id = ?)")
 
@@ -33,6 +34,12 @@ _FORUM_RANGE = ("BETWEEN (SELECT first_passage FROM forums WHERE id = ?)"
 def quote(text: str) -> str:
     """An FTS5 string: literal, whatever it contains."""
     return '"' + text.replace('"', '""') + '"'
+
+
+def in_text(expression: str) -> str:
+    """An FTS5 query of `passages_fts` that looks at the text's terms only, never at the
+    group tokens beside them (see `groups`)."""
+    return f"body : ({expression})"
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,7 @@ def substring_match(db: sqlite3.Connection, words: list[str]) -> str | None:
         if not phrases:
             return None
         parts.append("(" + " OR ".join(map(quote, phrases)) + ")")
-    return " AND ".join(parts) if parts else None
+    return in_text(" AND ".join(parts)) if parts else None
 
 
 def morphological(terms: list[str], lookups: Lookups, forum_id: str | None, where: str,
@@ -110,10 +117,10 @@ def morphological(terms: list[str], lookups: Lookups, forum_id: str | None, wher
     else:
         ctes.append("in_order AS (SELECT rowid AS id FROM passages_fts"
                     " WHERE passages_fts MATCH ?)")
-        params.append(quote(" ".join(terms)))
+        params.append(in_text(quote(" ".join(terms))))
         phrase = "id IN (SELECT id FROM in_order)"
-    everywhere = " AND ".join(map(quote, unique))
-    main = ("SELECT rowid AS id, bm25(passages_fts) AS score FROM passages_fts"
+    everywhere = in_text(" AND ".join(map(quote, unique)))
+    main = (f"SELECT rowid AS id, {SCORE} AS score FROM passages_fts"
             " WHERE passages_fts MATCH ?")
     main_params: list[object] = [everywhere]
     if forum_id is not None:  # a forum's passages lie between its first and last
@@ -128,10 +135,10 @@ def morphological(terms: list[str], lookups: Lookups, forum_id: str | None, wher
             # Covered whole: its passages that say any of the terms are spoken matches.
             query = " AND ".join(map(quote, rest)) if rest else " OR ".join(map(quote, unique))
             params += [head.first, head.last, 1 + TITLE_WEIGHT * len(head.covered) / len(unique),
-                       query, not rest]
+                       in_text(query), not rest]
         ctes.append(
             "head_rows AS MATERIALIZED (SELECT passages_fts.rowid AS id,"
-            " bm25(passages_fts) * h.boost AS score FROM heads h JOIN passages_fts"
+            f" {SCORE} * h.boost AS score FROM heads h JOIN passages_fts"
             " ON passages_fts MATCH h.q AND passages_fts.rowid BETWEEN h.first AND h.last)")
         main += " AND rowid NOT IN (SELECT id FROM head_rows)"
         selects += [f"SELECT id, score, 1 AS spoken, {phrase} AS phrase, 1 AS morph"

@@ -39,6 +39,11 @@ def _day(date: str) -> int:
         return 0  # an undated forum sorts as the oldest
 
 
+def first_id_from(date: datetime.date) -> int:
+    """The lowest passage id a forum held on or after `date` can have."""
+    return int(date.strftime("%Y%m%d")) * PER_DAY * PER_FORUM
+
+
 def forum_block(db: sqlite3.Connection, forum_id: str, date: str) -> int:
     """The lowest block of `date` no other forum's passages use (call it after the
     forum's own rows are deleted, so a rewrite keeps its block)."""

@@ -20,6 +20,11 @@ trigram index; passages are renumbered so that their ids sort like search
 results (see `order`), and forums, sessions and materials record their first
 and last passage instead of two indexes on `passages`; `catalogue_meta` names
 the analyzer the terms came from.
+Version 4 (see `groups`): `passages_fts` gets a second column, `grp`, each
+passage's group (its length and its most frequent term's count), which bounds
+its bm25 score, and `passage_groups` counts the passages of each group: a page of
+a frequent term scores a few hundred matches instead of all of them. The terms
+are indexed again, which for a large archive takes minutes (Kiwi).
 
 Writers and readers. `connect` is the one write connection (the index stage's
 writer, the rebuild, a migration): it creates or upgrades the file and puts it
@@ -145,6 +150,16 @@ _V3_INDEXES = (
         word, terms UNINDEXED, tokenize='trigram', columnsize=0)""",
 )
 
+# Each passage's group (see `groups`) in a second column, weighted 0 in bm25, and each
+# group's count of passages.
+_V4 = (
+    "DROP TABLE passages_fts",
+    """CREATE VIRTUAL TABLE passages_fts USING fts5(
+        body, grp, content='', tokenize='unicode61 remove_diacritics 0')""",
+    """CREATE TABLE passage_groups (
+        grp TEXT PRIMARY KEY, passages INTEGER NOT NULL) WITHOUT ROWID""",
+)
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -171,10 +186,17 @@ def _upgrade_to_v2(db: sqlite3.Connection, analyzer: Analyzer) -> None:
 
 
 def _upgrade_to_v3(db: sqlite3.Connection, analyzer: Analyzer) -> None:
+    # The term indexes are left empty: migration 4 replaces `passages_fts` and indexes
+    # everything (the migrations always run to the latest version in one transaction).
     for statement in _V3:
         db.execute(statement)
     renumber(db)
     for statement in _V3_INDEXES:
+        db.execute(statement)
+
+
+def _upgrade_to_v4(db: sqlite3.Connection, analyzer: Analyzer) -> None:
+    for statement in _V4:
         db.execute(statement)
     reindex(db, analyzer)
 
@@ -183,6 +205,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "forums, sessions, segments; trigram search", _create_v1),
     Migration(2, "Korean morphological search, material pages, speakers", _upgrade_to_v2),
     Migration(3, "contentless term index, word vocabulary for substrings", _upgrade_to_v3),
+    Migration(4, "passage groups: a frequent term's page without scoring every match",
+              _upgrade_to_v4),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 COMPACTED_BY = 3  # a catalogue upgraded past this version is vacuumed: it shrank

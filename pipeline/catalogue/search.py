@@ -42,10 +42,11 @@ from typing import Any
 
 from pipeline.catalogue.analyzer import Analyzer, default_analyzer, nfc, word_key
 from pipeline.catalogue.matching import Lookups, morphological
-from pipeline.catalogue.order import order_key
+from pipeline.catalogue.order import first_id_from, order_key
 from pipeline.catalogue.reader import read
 from pipeline.catalogue.schema import check_file
 from pipeline.catalogue.snippets import make_snippet, substring_spans
+from pipeline.catalogue.topk import GROUPED_FROM, Ranked, best_spoken
 from pipeline.errors import CatalogueError
 
 # What a search may ask, for every edge that takes one (the CLI and the web app).
@@ -171,18 +172,24 @@ def _words(text: str, analyzer: Analyzer) -> list[str]:
 
 
 def _rows(db: sqlite3.Connection, terms: list[str], words: list[str],
-          query: SearchQuery) -> list[tuple[Any, ...]]:
+          query: SearchQuery, grouped_from: int = GROUPED_FROM) -> list[tuple[Any, ...]]:
     """The page's rows (and one more, for `more`), in ranking order.
 
     A common word matches much of a large archive (하다: 30% of the passages of the
-    1,000-hour benchmark), so its matches are not all joined and sorted: FTS5 keeps
-    the best `offset + limit + 1` of them in a bounded sort, whose key is the whole
-    ranking (phrase, score, then the passage id, which sorts newest forum first in
-    programme order: see `order`). Only when those do not fill the page are the
-    substring matches added, again the first ones only.
+    1,000-hour benchmark), so its matches are not all joined and sorted. Without a
+    filter by forum or speaker, and when every term has `grouped_from` passages, the
+    best `offset + limit + 1` are found group by group (see `topk`). Otherwise FTS5
+    keeps them in a bounded sort, whose key is the whole ranking (phrase, score, then
+    the passage id, which sorts newest forum first in programme order: see `order`).
+    Only when those do not fill the page are the substring matches added, again the
+    first ones only.
     """
     lookups = Lookups(db, terms, words, query.forum_id)
     top = query.offset + query.limit + 1
+    ranked = _grouped(db, terms, lookups, query, top, grouped_from)
+    if ranked is not None:
+        sql, params = _page(ranked, query)
+        return db.execute(sql, params).fetchall()
     sql, params = _sql(terms, lookups, query, top=top)
     rows = db.execute(sql, params).fetchall()
     if len(rows) > query.limit or lookups.substring is None:
@@ -190,6 +197,33 @@ def _rows(db: sqlite3.Connection, terms: list[str], words: list[str],
     # Fewer morphological matches than `top`: all of them are among those ranked.
     sql, params = _sql(terms, lookups, query, top=top, substring=True)
     return db.execute(sql, params).fetchall()
+
+
+def _grouped(db: sqlite3.Connection, terms: list[str], lookups: Lookups, query: SearchQuery,
+             top: int, grouped_from: int) -> list[Ranked] | None:
+    """The page's spoken matches found group by group, or None where that does not apply:
+    a forum or speaker filter (few matches), or a `since` that the passage ids cannot
+    express (a forum whose date is not a day)."""
+    if query.forum_id is not None or (query.speaker is not None and query.speaker.strip()):
+        return None
+    min_id = None
+    if query.since is not None:
+        min_id = first_id_from(query.since)
+        (differing,) = db.execute(
+            "SELECT count(*) FROM forums WHERE first_passage IS NOT NULL"
+            " AND (date >= ?) != (first_passage >= ?)",
+            (query.since.isoformat(), min_id)).fetchone()
+        if differing:
+            return None
+    return best_spoken(db, terms, lookups.heads, top, min_id=min_id, grouped_from=grouped_from)
+
+
+def _page(ranked: list[Ranked], query: SearchQuery) -> tuple[str, list[object]]:
+    """The page of matches found by `topk`, with what a hit shows."""
+    values = ", ".join(["(?, ?, 1, ?, 1)"] * len(ranked))
+    params: list[object] = [x for r in ranked for x in (r.id, r.score, int(r.phrase))]
+    return _page_sql([f"found (id, score, spoken, phrase, morph) AS (VALUES {values})"],
+                     params, query)
 
 
 def _sql(terms: list[str], lookups: Lookups, query: SearchQuery, top: int | None = None,
@@ -218,7 +252,14 @@ def _sql(terms: list[str], lookups: Lookups, query: SearchQuery, top: int | None
     ctes.append(f"found AS ({found})")
     # Both kinds of match are filtered already, and a match through a title or speakers
     # alone is already its session's (or material's) first passage (see `matching`).
-    params += [query.limit + 1, query.offset]
+    return _page_sql(ctes, params, query)
+
+
+def _page_sql(ctes: list[str], params: list[object],
+              query: SearchQuery) -> tuple[str, list[object]]:
+    """`found` (id, score, spoken, phrase, morph), ranked, paged and joined to what a hit
+    shows."""
+    params = [*params, query.limit + 1, query.offset]
     sql = (
         f"WITH {', '.join(ctes)} SELECT {_COLUMNS}, found.morph, found.phrase, found.spoken"
         " FROM found JOIN passages p ON p.id = found.id"

@@ -14,6 +14,10 @@ file name) once, with the range of its passages, instead of on every passage:
 at 1,000 hours they made more than half of the term index. It is small, so it
 keeps its content and is edited like a table.
 
+Each passage also has its group token (`grp`, see `groups`), derived from its terms, so
+a delete names it too; `passage_groups` counts each group's passages and is kept here,
+with the index.
+
 `words` is the vocabulary of written words (`word_key`, e.g. 한국가스공사의) with
 the terms each stood for where it was written, in a trigram index: the substring
 search looks a fragment up there (가스공사 -> 한국가스공사의 -> 한국가스공사) and
@@ -32,6 +36,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from pipeline.catalogue.analyzer import Analyzer
+from pipeline.catalogue.groups import count_groups, group_token
 
 log = logging.getLogger("pipeline.index")
 BATCH = 500  # passages analysed at once when re-indexing
@@ -69,8 +74,9 @@ def insert_terms(db: sqlite3.Connection, ids: list[int], terms: list[PassageTerm
     """Index passages' text (rowid = passages.id), and add their new written words to the
     vocabulary. `known`: the vocabulary, when the caller keeps it across calls (it is
     updated)."""
-    db.executemany("INSERT INTO passages_fts (rowid, body) VALUES (?, ?)",
-                   [(i, t.body) for i, t in zip(ids, terms, strict=True)])
+    rows = [(i, t.body, group_token(t.body)) for i, t in zip(ids, terms, strict=True)]
+    db.executemany("INSERT INTO passages_fts (rowid, body, grp) VALUES (?, ?, ?)", rows)
+    count_groups(db, [grp for _, _, grp in rows], 1)
     if known is None:
         known = set(db.execute("SELECT word, terms FROM words"))
     new = sorted({pair for t in terms for pair in t.words} - known)
@@ -86,9 +92,13 @@ def delete_terms(db: sqlite3.Connection, analyzer: Analyzer, first: int, last: i
                         " AND forum_id = ? ORDER BY id", (first, last, forum_id))
     while rows := cursor.fetchmany(BATCH):
         terms = analyzer.index_terms([text for _, text in rows])
-        db.executemany("INSERT INTO passages_fts (passages_fts, rowid, body)"
-                       " VALUES ('delete', ?, ?)",
-                       [(i, " ".join(t)) for (i, _), t in zip(rows, terms, strict=True)])
+        bodies = [" ".join(t) for t in terms]
+        groups = [group_token(body) for body in bodies]
+        db.executemany("INSERT INTO passages_fts (passages_fts, rowid, body, grp)"
+                       " VALUES ('delete', ?, ?, ?)",
+                       [(i, body, grp) for (i, _), body, grp
+                        in zip(rows, bodies, groups, strict=True)])
+        count_groups(db, groups, -1)
     db.execute("DELETE FROM headings_fts WHERE rowid BETWEEN ? AND ?", (first, last))
 
 
@@ -123,6 +133,7 @@ def index_headings(db: sqlite3.Connection, analyzer: Analyzer,
 def reindex(db: sqlite3.Connection, analyzer: Analyzer) -> None:
     """Index every passage and heading anew under `analyzer` (in the caller's transaction)."""
     db.execute("INSERT INTO passages_fts (passages_fts) VALUES ('delete-all')")
+    db.execute("DELETE FROM passage_groups")
     db.execute("DELETE FROM headings_fts")
     db.execute("DELETE FROM words")
     known: set[tuple[str, str]] = set()

@@ -20,6 +20,7 @@ from _search_baseline import old_search
 
 from pipeline.catalogue import SearchQuery, search
 from pipeline.catalogue.analyzer import default_analyzer
+from pipeline.catalogue.matching import in_text, quote
 from pipeline.catalogue.writer import analyse
 
 # Query mix: how many of each kind (200 in all).
@@ -94,8 +95,7 @@ def measure(queries: list[tuple[str, str]], rounds: int, ours: Path,
     try:  # how many passages have all the query's terms: what our ranking works through
         for row in results["ours"]:
             terms = [t for t in analyzer.query_terms(row["query"]) if any(c.isalnum() for c in t)]
-            expression = " AND ".join('"' + t.replace('"', '""') + '"'
-                                      for t in dict.fromkeys(terms))
+            expression = in_text(" AND ".join(map(quote, dict.fromkeys(terms))))
             row["matches"] = db.execute(
                 "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?",
                 (expression,)).fetchone()[0] if terms else 0

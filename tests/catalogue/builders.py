@@ -127,7 +127,8 @@ def indexed_terms(db: sqlite3.Connection) -> dict[int, tuple[str, str, str]]:
     db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.indexed"
                " USING fts5vocab(main, passages_fts, instance)")
     bodies: dict[int, list[str]] = {}
-    for term, doc in db.execute("SELECT term, doc FROM temp.indexed ORDER BY doc, offset"):
+    for term, doc in db.execute("SELECT term, doc FROM temp.indexed WHERE col = 'body'"
+                                " ORDER BY doc, offset"):
         bodies.setdefault(int(doc), []).append(str(term))
     headings = db.execute("SELECT rowid, last_passage, heading, speakers FROM headings_fts"
                           ).fetchall()

@@ -184,7 +184,7 @@ def test_an_older_catalogue_that_this_user_cannot_upgrade_says_what_to_do() -> N
         with as_reader(), pytest.raises(CatalogueError) as caught:
             search(path, SearchQuery("만들다"))
     line = caught.value.one_line()
-    assert "schema version 1, older than this sort-archive reads (3)" in line
+    assert "schema version 1, older than this sort-archive reads (4)" in line
     assert "cannot upgrade it" in line and "index --rebuild" in line
 
 

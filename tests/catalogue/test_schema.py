@@ -26,7 +26,7 @@ def tables(path: Path) -> set[str]:
 
 def test_migrations_are_numbered_one_by_one() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert SCHEMA_VERSION == 3
+    assert SCHEMA_VERSION == 4
 
 
 def test_a_new_catalogue_is_the_latest_version_in_wal_mode(tmp_path: Path) -> None:
@@ -142,10 +142,45 @@ def test_a_version_2_catalogue_is_upgraded_in_place_and_shrinks(tmp_path: Path) 
         assert db.execute("SELECT first_passage FROM materials").fetchall() == [(block + 6,)]
         assert db.execute("SELECT value FROM catalogue_meta WHERE key = 'analyzer'"
                           ).fetchone()[0] == default_analyzer().identity
-    # The upgraded index is exact: a version 3 writer replaces the forum cleanly.
+    # The upgraded index is exact: a version 4 writer replaces the forum cleanly.
     write_forum(path, forum_2024())
     with sqlite3.connect(path) as db, sqlite3.connect(tmp_path / "fresh.sqlite") as fresh:
         assert sorted(indexed_terms(db).values()) == sorted(indexed_terms(fresh).values())
+
+
+# `passages_fts` as version 3 created it (schema.py `_V3_INDEXES` at git 9621cd6), verbatim.
+V3_PASSAGES_FTS = """CREATE VIRTUAL TABLE passages_fts USING fts5(
+        body, content='', tokenize='unicode61 remove_diacritics 0')"""
+
+
+def v3_catalogue(path: Path) -> Path:
+    """A catalogue as version 3 wrote it: today's, less the groups (version 4's change)."""
+    write_forum(path, forum_2024())
+    db = sqlite3.connect(path, isolation_level=None)
+    texts = db.execute("SELECT id, text FROM passages ORDER BY id").fetchall()
+    bodies = default_analyzer().index_terms([text for _, text in texts])
+    db.execute("DROP TABLE passages_fts")
+    db.execute("DROP TABLE passage_groups")
+    db.execute(V3_PASSAGES_FTS)
+    db.executemany("INSERT INTO passages_fts (rowid, body) VALUES (?, ?)",
+                   [(i, " ".join(b)) for (i, _), b in zip(texts, bodies, strict=True)])
+    db.execute("PRAGMA user_version = 3")
+    db.close()
+    return path
+
+
+def test_a_version_3_catalogue_gets_its_groups(tmp_path: Path) -> None:
+    path = v3_catalogue(tmp_path / "v3.sqlite")
+    fresh = write_fresh(tmp_path / "fresh.sqlite")
+    queries = ("사회적가치", "선언문 채택", "윤태범", "얘기하다", "회적기", "자료집")
+    expected = {q: [h.as_json() for h in search(fresh, SearchQuery(q)).hits] for q in queries}
+    for query, hits in expected.items():  # the first search upgrades it
+        assert [h.as_json() for h in search(path, SearchQuery(query)).hits] == hits, query
+    assert version(path) == SCHEMA_VERSION
+    with sqlite3.connect(path) as db, sqlite3.connect(fresh) as other:
+        assert indexed_terms(db) == indexed_terms(other)
+        assert (db.execute("SELECT * FROM passage_groups ORDER BY grp").fetchall()
+                == other.execute("SELECT * FROM passage_groups ORDER BY grp").fetchall())
 
 
 def write_fresh(path: Path) -> Path:
