@@ -44,6 +44,7 @@ _PUNCTUATION = frozenset({"SF", "SP", "SS", "SSO", "SSC", "SE", "SO", "SW", "SB"
 # Hosts for telling particles from words: one ends in a consonant, one in a vowel,
 # so both 을/를, 은/는, 과/와, 으로/로 attach to one of them grammatically.
 _HOSTS = ("사람", "나무")
+QUERY_WORDS = 4096  # typed words whose analysis is kept (a few hundred bytes each)
 
 
 class Analyzer(Protocol):
@@ -69,8 +70,10 @@ class Analyzer(Protocol):
         """The terms of a query, in order; empty when it has no searchable word."""
         ...
 
-    def spans(self, text: str, terms: Collection[str]) -> list[tuple[int, int]]:
-        """Where in `text` (character offsets) the given terms come from, to highlight."""
+    def spans(self, texts: Sequence[str],
+              terms: Collection[str]) -> list[list[tuple[int, int]]]:
+        """Where in each text (character offsets) the given terms come from, to highlight:
+        the texts of a page at once (one call to the analyser, not one per hit)."""
         ...
 
 
@@ -177,6 +180,10 @@ class KiwiAnalyzer:
         # Kiwi's C++ core is not documented as thread-safe; a web app may search from
         # several threads, and a query takes well under a millisecond.
         self._lock = threading.Lock()
+        # A search asks about each word of its query twice (its terms, and whether it is a
+        # word for the substring search), and archivists page through a query: what a
+        # typed word is, is kept for the next ask (a few Kiwi calls a word).
+        self._query_word = lru_cache(maxsize=QUERY_WORDS)(self._classify_word)
 
     def _tokenize(self, texts: Sequence[str]) -> list[list[_Token]]:
         if not texts:
@@ -202,9 +209,9 @@ class KiwiAnalyzer:
         terms: list[str] = []
         run: list[str] = []  # consecutive ordinary words, analysed together for context
         for word in [*nfc(query).split(), ""]:
-            lemma = self._dictionary_form(word) if word else None
+            lemma, only_function = self._query_word(word) if word else (None, False)
             if word and lemma is None:
-                if not self._only_function(word):
+                if not only_function:
                     run.append(word)
                 continue
             if run:
@@ -214,6 +221,12 @@ class KiwiAnalyzer:
             if lemma is not None:
                 terms.append(lemma)
         return terms
+
+    def _classify_word(self, word: str) -> tuple[str | None, bool]:
+        """A typed word's dictionary form (a predicate typed as such, else None), and
+        whether it is nothing but particles or endings."""
+        lemma = self._dictionary_form(word)
+        return lemma, lemma is None and self._only_function(word)
 
     def _dictionary_form(self, word: str) -> str | None:
         """`word` when an archivist typed a predicate's dictionary form (만들다, 보다):
@@ -229,11 +242,12 @@ class KiwiAnalyzer:
                 return nfc(word.casefold())
         return None
 
-    def spans(self, text: str, terms: Collection[str]) -> list[tuple[int, int]]:
+    def spans(self, texts: Sequence[str],
+              terms: Collection[str]) -> list[list[tuple[int, int]]]:
         if not terms:
-            return []
-        (tokens,) = self._tokenize([text])
-        return [(start, end) for term, start, end in _terms(tokens) if term in terms]
+            return [[] for _ in texts]
+        return [[(start, end) for term, start, end in _terms(tokens) if term in terms]
+                for tokens in self._tokenize(texts)]
 
     def _only_function(self, word: str) -> bool:
         """True for a word that is nothing but particles, endings or punctuation."""

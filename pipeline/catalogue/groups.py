@@ -10,13 +10,18 @@ passage's length in tokens. Each fraction grows with f(t) and falls with D. So e
 passage carries one group token in the `grp` column of `passages_fts`: its length L (the
 terms of its text) and the largest frequency M of any of its terms. No passage of the
 group can score better than the fraction at f = M, D = L + 1 (the group token is a token
-of the row too), times the query's idf sum: `bound`.
+of the row too), weighted by each query term's idf and summed (`topk`'s bound).
 
-The token is `g{L}m{M}` for L up to `EXACT_LENGTH` and M up to `OPEN_FREQUENCY - 1`;
-longer passages share a group with the lowest length of their step (`LENGTH_STEPS`)
-and more frequent terms share `m5`, whose bound takes f as unbounded. At 1,000 hours of
-the search benchmark's archive (750,532 passages) that makes 162 groups, and the best
-page of 하다 (226,764 matches) lies within 26 of them, which hold 96 of its matches.
+A frequent term is mostly there once: a group whose passages repeat another term bounds
+it loosely. So the token also says which term repeats, when one does: `r` and the
+term's bucket (its CRC-32 modulo `BUCKETS`), or `rx` when several do. For a query term
+of another bucket, the group bounds it as a term that is there at most once.
+
+The token is `g{L}m{M}`, then `r{bucket}` or `rx` when M > 1, for L up to
+`EXACT_LENGTH` and M up to `OPEN_FREQUENCY - 1`; longer passages share a group with the
+lowest length of their step (`LENGTH_STEPS`) and more frequent terms share `m5`, whose
+bound takes f as unbounded. Lengths and frequencies are FTS5's, from the text's terms
+split as its `unicode61` tokenizer splits them (`fts_tokens`).
 
 The `grp` column is weighted 0 in bm25, so it adds nothing to a score; its only effect
 is D one token longer for every passage alike. `passage_groups` counts each group's
@@ -30,6 +35,7 @@ import math
 import re
 import sqlite3
 import unicodedata
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 
@@ -38,17 +44,28 @@ B = 0.75
 EXACT_LENGTH = 48  # segments are 1 to 46 terms long at 1,000 hours: every length its group
 LENGTH_STEPS = (49, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048, 4096)
 OPEN_FREQUENCY = 5  # m5: a term 5 times or more
-_TOKEN = re.compile(r"g(\d+)m(\d+)")
+BUCKETS = 16  # which term repeats, as its hash modulo this
+SEVERAL = "x"  # more than one term repeats
+_TOKEN = re.compile(r"g(\d+)m(\d+)(?:r(\d+|x))?")
 
 
 def group_token(body: str) -> str:
     """The group of a passage whose indexed text (its terms, space-separated) is `body`."""
-    tokens = fts_tokens(body)
-    length = len(tokens)
-    most = max(Counter(tokens).values(), default=0)
+    counts = Counter(fts_tokens(body))
+    length = sum(counts.values())
+    most = max(counts.values(), default=0)
     if length > EXACT_LENGTH:
         length = max(step for step in LENGTH_STEPS if step <= length)
-    return f"g{length}m{min(most, OPEN_FREQUENCY)}"
+    token = f"g{length}m{min(most, OPEN_FREQUENCY)}"
+    repeated = [t for t, n in counts.items() if n > 1]
+    if repeated:
+        token += "r" + (str(bucket(repeated[0])) if len(repeated) == 1 else SEVERAL)
+    return token
+
+
+def bucket(token: str) -> int:
+    """The bucket of an FTS5 token: stable across runs and machines (not `hash`)."""
+    return zlib.crc32(token.encode("utf-8")) % BUCKETS
 
 
 def fts_tokens(body: str) -> list[str]:
@@ -73,15 +90,25 @@ class Group:
     token: str
     length: int  # the shortest passage it may hold, in terms
     frequency: float  # the highest frequency of a term in it (inf: unbounded)
+    repeats: str  # "": no term repeats; a bucket: only a term of that bucket; SEVERAL
     passages: int
 
-    def fraction(self, average_length: float) -> float:
+    def fraction(self, average_length: float, term_buckets: frozenset[str]) -> float:
         """The largest `f (k1 + 1) / (f + k1 (1 - b + b D / avgdl))` a passage of the group
-        can have (the whole of it, k1 + 1, for unbounded f)."""
-        norm = K1 * (1 - B + B * (self.length + 1) / average_length)
-        if math.isinf(self.frequency):
+        can have for a term whose FTS5 tokens fall in `term_buckets` (a term that cannot
+        be the repeated one is there at most once)."""
+        frequency = self.frequency
+        if self.repeats and self.repeats != SEVERAL and self.repeats not in term_buckets:
+            frequency = min(frequency, 1.0)
+        if math.isinf(frequency):
             return K1 + 1
-        return self.frequency * (K1 + 1) / (self.frequency + norm)
+        norm = K1 * (1 - B + B * (self.length + 1) / average_length)
+        return frequency * (K1 + 1) / (frequency + norm)
+
+
+def term_buckets(term: str) -> frozenset[str]:
+    """The buckets a query term's FTS5 tokens fall in."""
+    return frozenset(str(bucket(token)) for token in fts_tokens(term))
 
 
 def groups(db: sqlite3.Connection) -> list[Group]:
@@ -94,7 +121,7 @@ def groups(db: sqlite3.Connection) -> list[Group]:
             continue  # not ours: never searched, so never trusted as a bound
         length, most = int(match.group(1)), int(match.group(2))
         frequency = math.inf if most >= OPEN_FREQUENCY else float(most)
-        found.append(Group(token, length, frequency, int(passages)))
+        found.append(Group(token, length, frequency, match.group(3) or "", int(passages)))
     return found
 
 

@@ -160,7 +160,9 @@ def search(catalogue: Path, query: SearchQuery, *,
         return SearchResults(query.text, [], [])
     words = _words(query.text, analyzer)
     rows = read(catalogue, lambda db: _rows(db, terms, words, query), analyzer=analyzer)
-    hits = [_hit(row, set(terms), words, analyzer) for row in rows[:query.limit]]
+    page = rows[:query.limit]
+    marks = analyzer.spans([row[0] for row in page], set(terms))
+    hits = [_hit(row, spans, words) for row, spans in zip(page, marks, strict=True)]
     return SearchResults(query.text, hits, terms, more=len(rows) > query.limit)
 
 
@@ -288,11 +290,11 @@ def _filters(query: SearchQuery) -> tuple[str, list[object]]:
     return " AND ".join(where), params
 
 
-def _hit(row: tuple[Any, ...], terms: set[str], words: list[str],
-         analyzer: Analyzer) -> SearchHit:
+def _hit(row: tuple[Any, ...], term_spans: list[tuple[int, int]],
+         words: list[str]) -> SearchHit:
     (text, start, end, page, forum_id, forum_title, forum_date, session_id, slug, title,
      speakers, clip_url, page_url, material, material_url, by_terms, by_phrase, spoken) = row
-    spans = analyzer.spans(text, terms) + substring_spans(text, words)
+    spans = term_spans + substring_spans(text, words)
     if session_id is not None:
         base = page_url or clip_url
         url = f"{base.split('#', 1)[0]}#t={max(0, int(start))}" if base else None

@@ -7,12 +7,14 @@ a group that bounds its score (see `groups`), so the page is searched for among 
 groups whose bound is best first:
 
 1. A round scores the matches in the next groups only (FTS5 intersects the terms with
-   `grp : (g1 OR g2 ...)`), enough groups to hold about twice the matches still needed
-   (from each group's count and the rarest term's share of the passages), and keeps the
-   best `top` of all rounds so far.
-2. Once `top` are kept, every group whose bound reaches the worst of them is scored in
-   one more round, and then no passage left unscored can rank among them. Ties included:
-   a group whose bound equals the worst kept score (to within `TOLERANCE`) is scored.
+   `grp : (g1 OR g2 ...)`) and keeps the best `top` of all rounds so far. The first
+   round takes enough groups to hold about twice `top` matches (from each group's count
+   and the rarest term's share of the passages), each further round 8 times more: a
+   group's bound is loose when its most frequent term is another one, so the page's
+   groups are found in a few rounds, not guessed from the first.
+2. Once `top` are kept and the next group's bound cannot reach the worst of them, no
+   passage left unscored can rank among them: that is the page. Ties included: a group
+   whose bound equals the worst kept score (to within `TOLERANCE`) is scored.
 
 So the page is the one ranking every match gives (`tests/catalogue/test_topk.py`
 compares them), at the cost of the matches in the page's groups. The order is the
@@ -37,13 +39,14 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.catalogue.groups import Group, fts_totals, groups, idf
+from pipeline.catalogue.groups import Group, fts_totals, groups, idf, term_buckets
 from pipeline.catalogue.matching import SCORE, TITLE_WEIGHT, Head, in_text, quote
 from pipeline.catalogue.order import POSITION_BITS
 
 GROUPED_FROM = 4000  # the rarest term's passages from which the groups are used
 TOLERANCE = 1e-9  # the bound is computed here, the score in FTS5: allow for rounding
-MARGIN = 2.0  # a round's groups should hold this many times the matches still needed
+MARGIN = 2.0  # the first round's groups should hold this many times the matches needed
+GROWTH = 8.0  # and each further round's this many times more than the one before
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,14 @@ class _Search:
     restrict: str  # SQL after WHERE ... MATCH ?: the rowids allowed
     params: tuple[object, ...]
     phrase: bool  # what the rows found are
-    bound: float  # the query's idf sum: a group's bound is this times its fraction
+    weights: tuple[tuple[float, frozenset[str]], ...]  # each term's idf and buckets
     share: float  # what share of a group's passages is expected to match
     average_length: float
+
+    def bound(self, group: Group) -> float:
+        """The best score (negated) a passage of `group` can have."""
+        return sum(idf_ * group.fraction(self.average_length, buckets)
+                   for idf_, buckets in self.weights)
 
 
 def best_spoken(db: sqlite3.Connection, terms: Sequence[str], heads: Sequence[Head],
@@ -89,9 +97,10 @@ def best_spoken(db: sqlite3.Connection, terms: Sequence[str], heads: Sequence[He
     restrict, params = _restriction(heads, min_id)
     search = _Search(in_text(" AND ".join(map(quote, unique))), restrict, params,
                      phrase=len(terms) == 1,
-                     bound=sum(idf(rows, n) for n in counts),
+                     weights=tuple((idf(rows, n), term_buckets(t))
+                                   for t, n in zip(unique, counts, strict=True)),
                      share=min(counts) / rows, average_length=tokens / rows)
-    ordered = sorted(groups(db), key=lambda g: -g.fraction(search.average_length))
+    ordered = sorted(groups(db), key=lambda g: -search.bound(g))
     found = (_body(db, search, ordered, terms, top, rows)
              + _head_rows(db, unique, terms, heads, min_id))
     if len(found) < top:
@@ -133,18 +142,15 @@ def _rounds(db: sqlite3.Connection, search: _Search, ordered: list[Group], need:
     while remaining:
         if len(found) >= need:
             worst = -found[need - 1].score * (1 - TOLERANCE)
-            taken = [g for g in remaining
-                     if g.fraction(search.average_length) * search.bound >= worst]
-            if not taken:
+            if search.bound(remaining[0]) < worst:
+                break  # no group left can hold a better match (bounds fall along the list)
+        taken, expected = [], 0.0
+        for group in remaining:
+            taken.append(group)
+            expected += group.passages * search.share
+            if expected >= margin * need:
                 break
-        else:
-            taken, expected = [], 0.0
-            for group in remaining:
-                taken.append(group)
-                expected += group.passages * search.share
-                if expected >= margin * (need - len(found)):
-                    break
-            margin *= 4  # too few where expected: the next round reaches further
+        margin *= GROWTH
         remaining = remaining[len(taken):]
         scored = _score(db, search, taken, phrase_set, need)
         found = heapq.nsmallest(need, found + scored, key=Ranked.key)
@@ -161,8 +167,9 @@ def _score(db: sqlite3.Connection, search: _Search, taken: list[Group] | None,
     params: list[object] = [search.match + within, *search.params]
     if phrase_set is not None:
         # The phrase set the rows must be in is limited to the same groups; the one they
-        # must not be in is smaller than a page, and is not.
-        sql += (f" AND rowid {'' if phrase_set.inside else 'NOT '}IN (SELECT rowid FROM"
+        # must not be in is smaller than a page, and is not. `+rowid`: a filter, never a
+        # list of rowids to look up one by one (each lookup would set up bm25 again).
+        sql += (f" AND +rowid {'' if phrase_set.inside else 'NOT '}IN (SELECT rowid FROM"
                 " passages_fts WHERE passages_fts MATCH ?)")
         params.append(phrase_set.match + within if phrase_set.inside else phrase_set.match)
     sql += f" ORDER BY score, rowid >> {POSITION_BITS} DESC, rowid LIMIT ?"

@@ -75,11 +75,11 @@ def test_decomposed_hangul_is_normalised(kiwi: KiwiAnalyzer) -> None:
 
 def test_spans_point_at_the_words_in_the_text(kiwi: KiwiAnalyzer) -> None:
     text = "여섯 기관이 선언문을 채택했습니다."
-    spans = kiwi.spans(text, set(kiwi.query_terms("선언문 채택")))
+    (spans,) = kiwi.spans([text], set(kiwi.query_terms("선언문 채택")))
     assert [text[start:end] for start, end in spans] == ["선언문", "채택"]
     text = "만든 것과 만들어 온 것"
-    assert [text[s:e] for s, e in kiwi.spans(text, {"만들다"})] == ["만든", "만들"]
-    assert kiwi.spans(text, set()) == []
+    assert [text[s:e] for s, e in kiwi.spans([text], {"만들다"})[0]] == ["만든", "만들"]
+    assert kiwi.spans([text, text], set()) == [[], []]
 
 
 def test_kiwi_is_built_once_per_process() -> None:

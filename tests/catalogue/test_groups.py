@@ -11,19 +11,30 @@ from pathlib import Path
 import pytest
 
 from pipeline.catalogue import ForumRecord, write_forum
-from pipeline.catalogue.groups import fts_tokens, fts_totals, group_token, groups, idf
+from pipeline.catalogue.groups import (
+    bucket,
+    fts_tokens,
+    fts_totals,
+    group_token,
+    groups,
+    idf,
+    term_buckets,
+)
 from pipeline.catalogue.matching import SCORE, in_text, quote
 from pipeline.results import ForumSummary
 from tests.catalogue.builders import FORUM_2024, FORUM_2025, forum_2024, session
 
-TEXTS = ("가치 가치 가치 성과", "성과", "사회적 가치를 높입니다", "3.5 퍼센트 3.5",
+TEXTS = ("가치 가치 가치 성과", "가치 성과 가치 성과 측정", "성과 성과 가치", "성과",
+         "사회적 가치를 높입니다", "3.5 퍼센트 3.5",
          "네", "오늘 말씀드릴 성과는 세 가지입니다 가치 가치 가치 가치 가치 가치",
          " ".join(["공공기관"] * 60))
 
 
 @pytest.mark.parametrize(("body", "token"), [
-    ("가치 가치 성과", "g3m2"), ("", "g0m0"), ("3.5 3", "g3m2"), ("AI ai", "g2m2"),
-    (" ".join(["가치"] * 7), "g7m5"), (" ".join(f"t{i}" for i in range(60)), "g49m1"),
+    ("가치 가치 성과", f"g3m2r{bucket('가치')}"), ("", "g0m0"), ("성과", "g1m1"),
+    ("3.5 3", f"g3m2r{bucket('3')}"), ("AI ai", f"g2m2r{bucket('ai')}"),
+    ("가치 성과 가치 성과", "g4m2rx"), (" ".join(["가치"] * 7), f"g7m5r{bucket('가치')}"),
+    (" ".join(f"t{i}" for i in range(60)), "g49m1"),
     (" ".join(f"t{i}" for i in range(5000)), "g4096m1")])
 def test_a_passage_s_group_is_its_length_and_most_frequent_term(body: str, token: str) -> None:
     assert group_token(body) == token
@@ -77,17 +88,18 @@ def test_no_match_scores_better_than_its_group_s_bound(two_forums: Path) -> None
     with sqlite3.connect(two_forums) as db:
         bodies, grps = _read_back(db)
         rows, tokens = fts_totals(db)
-        bound = {g.token: g.fraction(tokens / rows) for g in groups(db)}
+        by_token = {g.token: g for g in groups(db)}
         terms = sorted({t for body in bodies.values() for t in body})
         pairs = [[a, b] for a in terms[:6] for b in terms[-6:] if a != b]
         checked = tight = 0
         for query in [[t] for t in terms] + pairs:
             matches = [len({d for d, body in bodies.items() if t in body}) for t in query]
-            idf_sum = sum(idf(rows, n) for n in matches)
+            weights = [(idf(rows, n), term_buckets(t)) for t, n in zip(query, matches, strict=True)]
             match = in_text(" AND ".join(map(quote, query)))
             for doc, score in db.execute(f"SELECT rowid, {SCORE} FROM passages_fts"
                                          " WHERE passages_fts MATCH ?", (match,)):
-                limit = idf_sum * bound[grps[doc]]
+                group = by_token[grps[doc]]
+                limit = sum(w * group.fraction(tokens / rows, b) for w, b in weights)
                 assert -score <= limit * (1 + 1e-12), (query, doc, score, limit)
                 checked += 1
                 tight += math.isclose(-score, limit, rel_tol=1e-12)
