@@ -46,6 +46,7 @@ from pipeline.catalogue.order import POSITION_BITS
 GROUPED_FROM = 4000  # the rarest term's passages from which the groups are used
 TOLERANCE = 1e-9  # the bound is computed here, the score in FTS5: allow for rounding
 MARGIN = 2.0  # the first round's groups should hold this many times the matches needed
+PHRASES_COUNTED = 20_000  # a phrase's passages are counted up to this (for the rounds' size)
 GROWTH = 8.0  # and each further round's this many times more than the one before
 
 
@@ -123,7 +124,7 @@ def _body(db: sqlite3.Connection, search: _Search, ordered: list[Group],
     if search.phrase:
         return _rounds(db, search, ordered, top, None)
     phrase = in_text(quote(" ".join(terms)))
-    in_phrase = _count(db, phrase, search.restrict, search.params)
+    in_phrase = _count(db, phrase, search.restrict, search.params, up_to=max(top, PHRASES_COUNTED))
     holding = dataclasses.replace(search, phrase=True, share=in_phrase / rows)
     if in_phrase >= top:  # the page holds phrases only: searched for among the groups
         return _rounds(db, holding, ordered, top, _PhraseSet(phrase, inside=True))
@@ -140,12 +141,13 @@ def _rounds(db: sqlite3.Connection, search: _Search, ordered: list[Group], need:
         return []
     remaining, found, margin = list(ordered), list[Ranked](), MARGIN
     while remaining:
-        if len(found) >= need:
-            worst = -found[need - 1].score * (1 - TOLERANCE)
-            if search.bound(remaining[0]) < worst:
-                break  # no group left can hold a better match (bounds fall along the list)
+        worst = -found[need - 1].score * (1 - TOLERANCE) if len(found) >= need else 0.0
+        if search.bound(remaining[0]) < worst:
+            break  # no group left can hold a better match (bounds fall along the list)
         taken, expected = [], 0.0
         for group in remaining:
+            if search.bound(group) < worst:
+                break  # nor can this one or any after it
             taken.append(group)
             expected += group.passages * search.share
             if expected >= margin * need:
@@ -180,24 +182,30 @@ def _score(db: sqlite3.Connection, search: _Search, taken: list[Group] | None,
 def _head_rows(db: sqlite3.Connection, unique: list[str], terms: Sequence[str],
                heads: Sequence[Head], min_id: int | None) -> list[Ranked]:
     """Every spoken match in the sessions whose heading covers some of the terms, scored
-    as `matching` scores them."""
-    found = []
+    as `matching` scores them. Sessions whose headings cover the same terms are scored in
+    one statement: each statement counts its terms' passages again for bm25."""
+    alike: dict[frozenset[str], list[tuple[int, int]]] = {}
     for head in heads:
         first = head.first if min_id is None else max(head.first, min_id)
-        if first > head.last:
-            continue
-        rest = [t for t in unique if t not in head.covered]
+        if first <= head.last:
+            alike.setdefault(head.covered, []).append((first, head.last))
+    phrase = in_text(quote(" ".join(terms)))
+    found = []
+    for covered, ranges in alike.items():
+        rest = [t for t in unique if t not in covered]
         query = " AND ".join(map(quote, rest)) if rest else " OR ".join(map(quote, unique))
-        boost = 1 + TITLE_WEIGHT * len(head.covered) / len(unique)
+        within = (" AND rowid BETWEEN ? AND ? AND ("
+                  + " OR ".join(["rowid BETWEEN ? AND ?"] * len(ranges)) + ")")
+        bounds = [ranges[0][0], ranges[-1][1], *(n for pair in ranges for n in pair)]
         phrases: set[int] | None = None
         if len(terms) > 1:
             phrases = {int(i) for (i,) in db.execute(
-                "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?"
-                " AND rowid BETWEEN ? AND ?", (in_text(quote(" ".join(terms))), first,
-                                               head.last))}
+                f"SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?{within}",
+                (phrase, *bounds))}
+        boost = 1 + TITLE_WEIGHT * len(covered) / len(unique)
         for i, score in db.execute(
                 f"SELECT rowid, {SCORE} * ? FROM passages_fts WHERE passages_fts MATCH ?"
-                " AND rowid BETWEEN ? AND ?", (boost, in_text(query), first, head.last)):
+                f"{within}", (boost, in_text(query), *bounds)):
             found.append(Ranked(int(i), float(score), phrases is None or int(i) in phrases))
     return found
 
@@ -215,7 +223,10 @@ def _restriction(heads: Sequence[Head], min_id: int | None) -> tuple[str, tuple[
 
 
 def _count(db: sqlite3.Connection, match: str, restrict: str = "",
-           params: tuple[object, ...] = ()) -> int:
-    (count,) = db.execute("SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?"
-                          f"{restrict}", (match, *params)).fetchone()
+           params: tuple[object, ...] = (), up_to: int | None = None) -> int:
+    """How many passages match (at most `up_to`: counting stops there)."""
+    sql = f"SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?{restrict}"
+    if up_to is not None:
+        sql += f" LIMIT {int(up_to)}"
+    (count,) = db.execute(f"SELECT count(*) FROM ({sql})", (match, *params)).fetchone()
     return int(count)
