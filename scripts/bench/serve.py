@@ -6,7 +6,11 @@ The load: search.py's 200 mixed queries and 20 parts of words, as /api/search (J
 and as the HTML search page (one request in four), one in five asking a later page
 (offset 20 or 100), in a seeded shuffled order. Each concurrency level (a baseline of 1,
 then --clients) sends at most --requests requests and runs at most --seconds seconds,
-after a warm-up of one request per query at concurrency 1. Reported per level:
+after a warm-up of one request per query at concurrency 1 (which also fills the
+analyser's cache of typed words: the levels measure queries asked before). A third
+level has the --clients pause between searches (--think, mean seconds, exponential,
+seeded), as archivists reading their hits do; the second is the closed loop, clients
+that never pause: the server's capacity. Reported per level:
 requests per second, p50 and p95 of the response time, the slowest request, errors
 (any status but 200, or a failed connection: there must be none), and the ratios of
 the loaded level against the baseline measured in the same run.
@@ -39,6 +43,7 @@ SERVE_START_S = 60.0  # Kiwi's model loads before the first answer
 @dataclass(frozen=True)
 class Level:
     clients: int
+    think_s: float
     requests: int
     seconds: float
     times: list[float]
@@ -46,7 +51,7 @@ class Level:
     slowest: str
 
     def row(self) -> dict[str, float | int | str]:
-        return {"clients": self.clients, "requests": self.requests,
+        return {"clients": self.clients, "think_s": self.think_s, "requests": self.requests,
                 "rps": self.requests / self.seconds, "p50": percentile(self.times, .5),
                 "p95": percentile(self.times, .95), "max": max(self.times),
                 "errors": len(self.errors), "slowest": self.slowest}
@@ -99,15 +104,19 @@ def _get(port: int, path: str) -> tuple[float, str | None]:
     return time.perf_counter() - started, problem
 
 
-def run_level(port: int, load: list[str], clients: int, limit_s: float) -> Level:
-    """`clients` threads taking the next path until the load or the time runs out."""
+def run_level(port: int, load: list[str], clients: int, limit_s: float,
+              think_s: float = 0.0) -> Level:
+    """`clients` threads taking the next path until the load or the time runs out; with
+    `think_s`, each pauses after an answer for a time drawn (seeded) from an exponential
+    distribution of that mean, as an archivist reads the hits before the next search."""
     lock = threading.Lock()
     queue = iter(load)
     times: list[tuple[float, str]] = []
     errors: list[str] = []
     deadline = time.perf_counter() + limit_s
 
-    def client() -> None:
+    def client(number: int) -> None:
+        pauses = random.Random(f"{SEED}/think/{number}")
         while time.perf_counter() < deadline:
             with lock:
                 path = next(queue, None)
@@ -118,16 +127,19 @@ def run_level(port: int, load: list[str], clients: int, limit_s: float) -> Level
                 times.append((spent, path))
                 if problem:
                     errors.append(problem)
+            if think_s > 0:
+                time.sleep(min(pauses.expovariate(1 / think_s), deadline - time.perf_counter(),
+                               10 * think_s) if time.perf_counter() < deadline else 0)
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     spent = time.perf_counter() - started
     worst = max(times)
-    return Level(clients, len(times), spent, [t for t, _ in times], errors,
+    return Level(clients, think_s, len(times), spent, [t for t, _ in times], errors,
                  f"{worst[1]} {worst[0] * 1000:.0f} ms")
 
 
@@ -137,6 +149,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=600, help="at most, per level")
     parser.add_argument("--seconds", type=float, default=120.0, help="at most, per level")
+    parser.add_argument("--think", type=float, default=3.0,
+                        help="archivists' mean pause between searches, seconds (a third level"
+                             " besides the closed loop; 0: none)")
     args = parser.parse_args()
     folder = BUILD / f"{args.hours:g}h"
     catalogue = folder / "ours.sqlite"
@@ -148,6 +163,8 @@ def main() -> None:
     try:
         warm = run_level(port, sorted(set(load)), 1, SERVE_START_S)  # Kiwi, page cache
         levels = [run_level(port, load, n, args.seconds) for n in (1, args.clients)]
+        if args.think > 0:
+            levels.append(run_level(port, load, args.clients, args.seconds, args.think))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -155,11 +172,12 @@ def main() -> None:
     print(f"serve at {args.hours:g} hours: {len(load)} requests per level at most,"
           f" {args.seconds:g} s at most; warm-up {warm.requests} requests, {len(warm.errors)}"
           f" errors; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
-    print_table(("clients", "requests", "requests/s", "p50", "p95", "slowest", "errors"),
-                [(str(r["clients"]), str(r["requests"]), f"{r['rps']:.1f}",
+    print_table(("clients", "think", "requests", "requests/s", "p50", "p95", "slowest",
+                 "errors"),
+                [(str(r["clients"]), f"{r['think_s']:g} s", str(r["requests"]), f"{r['rps']:.1f}",
                   f"{float(r['p50']) * 1000:.0f} ms", f"{float(r['p95']) * 1000:.0f} ms",
                   str(r["slowest"]), str(r["errors"])) for r in rows])
-    base, loaded = rows
+    base, loaded = rows[:2]
     print(f"ratios {args.clients} clients / 1: " + ", ".join(
         f"{name} x{float(loaded[key]) / float(base[key]):.2f}"
         for key, name in (("rps", "requests/s"), ("p50", "p50"), ("p95", "p95"))))
