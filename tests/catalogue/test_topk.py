@@ -64,8 +64,12 @@ QUERIES = ["가치", "성과", "가치 성과", "사회적 가치", "성과 측�
 @pytest.mark.parametrize("text", QUERIES)
 @pytest.mark.parametrize(("limit", "offset"), [(1, 0), (5, 0), (20, 0), (20, 7), (10, 300)])
 @pytest.mark.parametrize("since", [None, datetime.date(2022, 1, 1)])
+# 1: every query goes by the groups, phrases too; 60: a phrase of fewer passages is
+# scored whole, and the rounds find the rest.
+@pytest.mark.parametrize("grouped_from", [1, 60])
 def test_the_grouped_page_is_the_one_ranking_every_match_gives(
-        varied: Path, text: str, limit: int, offset: int, since: datetime.date | None) -> None:
+        varied: Path, text: str, limit: int, offset: int, since: datetime.date | None,
+        grouped_from: int) -> None:
     analyzer = default_analyzer()
     query = SearchQuery(text, limit=limit, offset=offset, since=since)
     terms = analyzer.query_terms(text)
@@ -74,13 +78,34 @@ def test_the_grouped_page_is_the_one_ranking_every_match_gives(
     try:
         statements: list[str] = []
         db.set_trace_callback(statements.append)
-        grouped = search_module._rows(db, terms, words, query, grouped_from=1)
+        grouped = search_module._rows(db, terms, words, query, grouped_from=grouped_from)
         rounds = sum("grp : (" in s for s in statements)
         expected = everything_ranked(db, terms, words, query)[:limit + 1]
     finally:
         db.close()
     assert grouped == expected
-    assert rounds >= 1  # the groups were used, not the ranking of every match
+    if grouped_from == 1:
+        assert rounds >= 1  # the groups were used, not the ranking of every match
+
+
+def test_a_phrase_of_few_passages_is_scored_whole_and_the_rest_found_in_rounds(
+        varied: Path) -> None:
+    analyzer = default_analyzer()
+    db = sqlite3.connect(f"file:{varied}?mode=ro", uri=True)
+    try:
+        (phrases,) = db.execute("SELECT count(*) FROM passages_fts WHERE passages_fts MATCH"
+                                " 'body : \"오늘 성과\"'").fetchone()
+        assert 0 < phrases < 60
+        statements: list[str] = []
+        db.set_trace_callback(statements.append)
+        query = SearchQuery("오늘 성과", limit=20, offset=phrases)  # the page straddles both
+        terms = analyzer.query_terms(query.text)
+        grouped = search_module._rows(db, terms, [], query, grouped_from=60)
+        db.set_trace_callback(None)
+        assert grouped == everything_ranked(db, terms, [], query)[:21]
+        assert any("grp : (" in s and "NOT IN" in s for s in statements)
+    finally:
+        db.close()
 
 
 def test_a_round_scores_a_fraction_of_the_matches(varied: Path) -> None:
