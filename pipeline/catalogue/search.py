@@ -155,10 +155,11 @@ def search(catalogue: Path, query: SearchQuery, *,
     """
     analyzer = analyzer or default_analyzer()
     check_file(catalogue)  # even for a query that has no terms to look up
-    terms = [t for t in analyzer.query_terms(query.text) if any(c.isalnum() for c in t)]
+    analysed = analyzer.query_terms(query.text)
+    terms = [t for t in analysed if any(c.isalnum() for c in t)]
     if not terms:
         return SearchResults(query.text, [], [])
-    words = _words(query.text, analyzer)
+    words = _words(query.text, analyzer, analysed)
     rows = read(catalogue, lambda db: _rows(db, terms, words, query), analyzer=analyzer)
     page = rows[:query.limit]
     marks = analyzer.spans([row[0] for row in page], set(terms))
@@ -166,11 +167,14 @@ def search(catalogue: Path, query: SearchQuery, *,
     return SearchResults(query.text, hits, terms, more=len(rows) > query.limit)
 
 
-def _words(text: str, analyzer: Analyzer) -> list[str]:
+def _words(text: str, analyzer: Analyzer, analysed: list[str] | None = None) -> list[str]:
     """The query's words for the substring search: as the vocabulary keeps words, those
-    with a term of their own."""
-    return [key for w in nfc(text).split()
-            if analyzer.query_terms(w) and (key := word_key(w))]
+    with a term of their own. `analysed`: the whole query's terms, which are a one-word
+    query's own (not analysed again)."""
+    split = nfc(text).split()
+    if len(split) == 1 and analysed is not None:
+        return [key for key in [word_key(split[0])] if analysed and key]
+    return [key for w in split if analyzer.query_terms(w) and (key := word_key(w))]
 
 
 def _rows(db: sqlite3.Connection, terms: list[str], words: list[str],
