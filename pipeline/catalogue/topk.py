@@ -239,8 +239,9 @@ def _restriction(heads: Sequence[Head], min_id: int | None) -> tuple[str, tuple[
 def _count(db: sqlite3.Connection, match: str, restrict: str = "",
            params: tuple[object, ...] = (), up_to: int | None = None) -> int:
     """How many passages match (at most `up_to`: counting stops there)."""
-    sql = f"SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?{restrict}"
+    sql = f"SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?{restrict}"
     if up_to is not None:
-        sql += f" LIMIT {int(up_to)}"
-    (count,) = db.execute(f"SELECT count(*) FROM ({sql})", (match, *params)).fetchone()
+        sql = (f"SELECT count(*) FROM (SELECT rowid FROM passages_fts WHERE passages_fts"
+               f" MATCH ?{restrict} LIMIT {int(up_to)})")
+    (count,) = db.execute(sql, (match, *params)).fetchone()
     return int(count)
