@@ -13,7 +13,9 @@ groups whose bound is best first:
    group's bound is loose when its most frequent term is another one, so the page's
    groups are found in a few rounds, not guessed from the first.
 2. Once `top` are kept and the next group's bound cannot reach the worst of them, no
-   passage left unscored can rank among them: that is the page. Ties included: a group
+   passage left unscored can rank among them: that is the page. A round that would cost
+   more than scoring every match (many groups, for a term whose matches lie in groups of
+   weak bounds: see `ROUND_GROUPS`) scores every match instead. Ties included: a group
    whose bound equals the worst kept score (to within `TOLERANCE`) is scored.
 
 So the page is the one ranking every match gives (`tests/catalogue/test_topk.py`
@@ -21,8 +23,9 @@ compares them), at the cost of the matches in the page's groups. The order is th
 search's: the query's terms as a phrase first, then the score, then the passage id
 (see `order`). For a query of several terms, when fewer than `GROUPED_FROM` passages
 hold the phrase, they are all scored in one statement (cheaper than rounds: each round
-counts its terms' passages again), and when they are fewer than `top`, the groups are
-searched for the rest.
+counts its terms' passages again); when they fill the page, that is all (whatever the
+number of passages with the terms apart), and when not, the groups are searched for the
+rest.
 
 Sessions whose heading covers some of the terms (`matching.Head`) are scored whole, as
 `matching` does, and left out of the rounds. This path is only taken when at least
@@ -50,6 +53,11 @@ TOLERANCE = 1e-9  # the bound is computed here, the score in FTS5: allow for rou
 PHRASES_COUNTED = 20_000  # a phrase's passages are counted up to this (for the rounds' size)
 MARGIN = 2.0  # the first round's groups should hold this many times the matches needed
 GROWTH = 8.0  # and each further round's this many times more than the one before
+# FTS5 steps through an OR of group tokens child by child: a round costs about its groups
+# times the steps (the fewer of its passages and the matches) times 23 ns, and scoring a
+# match about 1 µs. At 4,000 hours 월 (24,456 matches) took 621 ms in a round of 1,107
+# groups; scoring all its matches, about 30.
+ROUND_GROUPS = 43  # the ratio of the two
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,7 @@ class _Search:
     share: float  # what share of a group's passages is expected to match
     average_length: float
     grouped_from: int  # the matches from which rounds are worth their statements
+    matches: int  # how many passages have every term (at least)
 
     def bound(self, group: Group) -> float:
         """The best score (negated) a passage of `group` can have."""
@@ -87,38 +96,47 @@ def best_spoken(db: sqlite3.Connection, terms: Sequence[str], heads: Sequence[He
                 top: int, *, min_id: int | None = None,
                 grouped_from: int = GROUPED_FROM) -> list[Ranked] | None:
     """The best `top` spoken matches of `terms`, in the page's order (passages from
-    `min_id` on); None when fewer than `grouped_from` passages have all the terms (scoring
-    them all is cheaper than the rounds) or fewer than `top` spoken matches exist."""
+    `min_id` on). None when the caller had better rank every match: fewer than
+    `grouped_from` passages have all the terms (and their phrase does not fill the page),
+    or fewer than `top` spoken matches exist."""
     unique = list(dict.fromkeys(terms))
+    restrict, params = _restriction(heads, min_id)
+    match = in_text(" AND ".join(map(quote, unique)))
+    in_phrase = None
+    if len(terms) > 1:
+        phrase = in_text(quote(" ".join(terms)))
+        in_phrase = _count(db, phrase, restrict, params, up_to=max(top, PHRASES_COUNTED))
+        if top <= in_phrase < grouped_from:  # a page of phrases, few: all scored at once
+            whole = _Search(match, restrict, params, True, (), 0.0, 1.0, grouped_from,
+                            in_phrase)
+            return _page(_score(db, whole, None, _PhraseSet(phrase, inside=True), top)
+                         + _head_rows(db, unique, terms, heads, min_id), top)
     counts = []
     for term in unique:  # each term's passages: bm25's idf, and so the bound's
         counts.append(_count(db, in_text(quote(term))))
         if counts[-1] < grouped_from:
             return None
     rows, tokens = fts_totals(db)
-    if rows <= 0 or not unique:
-        return None
-    restrict, params = _restriction(heads, min_id)
-    match = in_text(" AND ".join(map(quote, unique)))
-    in_phrase = None
-    if len(terms) > 1:  # the phrase's passages, and then the terms' together, if need be
-        phrase = in_text(quote(" ".join(terms)))
-        in_phrase = _count(db, phrase, restrict, params, up_to=max(top, PHRASES_COUNTED))
     together = counts[0] if in_phrase is None else in_phrase
     if together < grouped_from:  # two frequent words may seldom meet (가지 다: 483)
         together = _count(db, match, restrict, params, up_to=grouped_from)
-        if together < grouped_from:
-            return None
+    if rows <= 0 or together < grouped_from:
+        return None
     search = _Search(match, restrict, params, phrase=len(terms) == 1,
                      weights=tuple((idf(rows, n), term_buckets(t))
                                    for t, n in zip(unique, counts, strict=True)),
                      share=together / rows, average_length=tokens / rows,
-                     grouped_from=grouped_from)
+                     grouped_from=grouped_from, matches=together)
     ordered = sorted(groups(db), key=lambda g: -search.bound(g))
-    found = (_body(db, search, ordered, terms, top, rows, in_phrase)
-             + _head_rows(db, unique, terms, heads, min_id))
+    return _page(_body(db, search, ordered, terms, top, rows, in_phrase)
+                 + _head_rows(db, unique, terms, heads, min_id), top)
+
+
+def _page(found: list[Ranked], top: int) -> list[Ranked] | None:
+    """The best `top` of `found`; None when fewer spoken matches than that exist (then
+    title matches may follow them on the page)."""
     if len(found) < top:
-        return None  # every spoken match is on the page, and title matches may follow
+        return None
     return sorted(found, key=Ranked.key)[:top]
 
 
@@ -167,10 +185,18 @@ def _rounds(db: sqlite3.Connection, search: _Search, ordered: list[Group], need:
             if expected >= margin * need:
                 break
         margin *= GROWTH
+        if _costlier_than_all(search, taken):
+            return _score(db, search, None, phrase_set, need)
         remaining = remaining[len(taken):]
         scored = _score(db, search, taken, phrase_set, need)
         found = heapq.nsmallest(need, found + scored, key=Ranked.key)
     return found  # all there are, when fewer than `need`
+
+
+def _costlier_than_all(search: _Search, taken: list[Group]) -> bool:
+    """Whether a round of `taken` would cost more than scoring every match."""
+    passages = sum(group.passages for group in taken)
+    return len(taken) * min(search.matches, passages) > ROUND_GROUPS * search.matches
 
 
 def _score(db: sqlite3.Connection, search: _Search, taken: list[Group] | None,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.catalogue import ForumRecord, SearchQuery, write_forum
+from pipeline.catalogue import ForumRecord, SearchQuery, topk, write_forum
 from pipeline.catalogue.analyzer import default_analyzer
 from pipeline.catalogue.matching import Lookups
 from pipeline.catalogue.topk import best_spoken
@@ -21,6 +21,7 @@ from pipeline.results import ForumSummary
 from tests.catalogue.builders import session
 
 search_module = importlib.import_module("pipeline.catalogue.search")
+DEFAULT_ROUND_GROUPS = topk.ROUND_GROUPS
 
 WORDS = ("가치", "가치", "가치", "성과", "성과", "사회적", "측정", "공공기관", "협업", "지표",
          "혁신", "기관", "사례", "오늘", "말씀", "정책", "지역")
@@ -79,17 +80,21 @@ def test_the_grouped_page_is_the_one_ranking_every_match_gives(
         statements: list[str] = []
         db.set_trace_callback(statements.append)
         grouped = search_module._rows(db, terms, words, query, grouped_from=grouped_from)
-        rounds = sum("grp : (" in s for s in statements)
+        grouped_path = any("ORDER BY score, rowid" in s for s in statements)
         expected = everything_ranked(db, terms, words, query)[:limit + 1]
     finally:
         db.close()
     assert grouped == expected
     if grouped_from == 1:
-        assert rounds >= 1  # the groups were used, not the ranking of every match
+        assert grouped_path  # `topk` found the page, not the ranking of every match
 
 
-def test_a_phrase_of_few_passages_is_scored_whole_and_the_rest_found_in_rounds(
-        varied: Path) -> None:
+@pytest.mark.parametrize("round_groups", [DEFAULT_ROUND_GROUPS, 10**9])
+def test_a_phrase_of_few_passages_is_scored_whole_and_the_rest_found_apart(
+        varied: Path, round_groups: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With the default cost rule the rest is cheaper scored whole in this small catalogue;
+    # with rounds never too dear, the rest is found in rounds of groups.
+    monkeypatch.setattr(topk, "ROUND_GROUPS", round_groups)
     analyzer = default_analyzer()
     db = sqlite3.connect(f"file:{varied}?mode=ro", uri=True)
     try:
@@ -103,9 +108,32 @@ def test_a_phrase_of_few_passages_is_scored_whole_and_the_rest_found_in_rounds(
         grouped = search_module._rows(db, terms, [], query, grouped_from=60)
         db.set_trace_callback(None)
         assert grouped == everything_ranked(db, terms, [], query)[:21]
-        assert any("grp : (" in s and "NOT IN" in s for s in statements)
     finally:
         db.close()
+    scoring = [s for s in statements if "ORDER BY score" in s]
+    assert "+rowid IN (" in scoring[0] and "grp : (" not in scoring[0]
+    rest = [s for s in scoring if "NOT IN" in s]
+    in_rounds = round_groups > DEFAULT_ROUND_GROUPS
+    assert rest and all(("grp : (" in s) == in_rounds for s in rest)
+
+
+def test_matches_spread_over_many_groups_are_all_scored_in_the_end(varied: Path) -> None:
+    # 협업's matches lie in groups of weak bounds: after the first rounds, the next would
+    # cost more than scoring every match (see ROUND_GROUPS), which is done instead.
+    analyzer = default_analyzer()
+    query = SearchQuery("협업", limit=20, offset=7)
+    terms = analyzer.query_terms(query.text)
+    db = sqlite3.connect(f"file:{varied}?mode=ro", uri=True)
+    try:
+        statements: list[str] = []
+        db.set_trace_callback(statements.append)
+        grouped = search_module._rows(db, terms, [], query, grouped_from=1)
+        db.set_trace_callback(None)
+        assert grouped == everything_ranked(db, terms, [], query)[:21]
+    finally:
+        db.close()
+    scoring = [s for s in statements if "ORDER BY score" in s]
+    assert "grp : (" in scoring[0] and "grp : (" not in scoring[-1]
 
 
 def test_a_round_scores_a_fraction_of_the_matches(varied: Path) -> None:
