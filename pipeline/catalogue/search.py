@@ -35,6 +35,8 @@ import dataclasses
 import datetime
 import json
 import sqlite3
+import threading
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +45,7 @@ from typing import Any
 from pipeline.catalogue.analyzer import Analyzer, default_analyzer, nfc, word_key
 from pipeline.catalogue.matching import Lookups, morphological
 from pipeline.catalogue.order import first_id_from, order_key
-from pipeline.catalogue.reader import read
+from pipeline.catalogue.reader import Stamp, read
 from pipeline.catalogue.schema import check_file
 from pipeline.catalogue.snippets import make_snippet, substring_spans
 from pipeline.catalogue.topk import GROUPED_FROM, Ranked, best_spoken
@@ -53,6 +55,12 @@ from pipeline.errors import CatalogueError
 MAX_QUERY = 200  # characters: a query is a few words, and Kiwi reads all of it
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000
+# The web page's form lists every forum and speaker on every request (2.6 ms to read at
+# 1,000 hours): they are read again when the file at the path, its size or its time, or
+# its -wal's, changed, and at least this often (a file's time may not tick between two
+# quick writes of the same size).
+FACETS_FRESH_S = 5.0
+FACETS_KEPT = 16  # catalogues whose facets are kept
 
 
 def clean_query(text: str) -> str:
@@ -315,9 +323,28 @@ def _hit(row: tuple[Any, ...], term_spans: list[tuple[int, int]],
     )
 
 
-def facets(catalogue: Path) -> Facets:
-    """Every forum (newest first) and every speaker's name (in 가나다 order)."""
+_facets_lock = threading.Lock()
+_facets_read: dict[Path, tuple[object, float, Facets]] = {}
 
+
+def facets(catalogue: Path) -> Facets:
+    """Every forum (newest first) and every speaker's name (in 가나다 order); kept while
+    the file is unchanged (see `FACETS_FRESH_S`)."""
+    seen = (Stamp.of(catalogue), Stamp.of(catalogue.with_name(catalogue.name + "-wal")))
+    with _facets_lock:
+        kept = _facets_read.get(catalogue)
+    if (kept is not None and seen[0] is not None and kept[0] == seen
+            and time.monotonic() - kept[1] < FACETS_FRESH_S):
+        return kept[2]
+    found = _read_facets(catalogue)
+    with _facets_lock:
+        if len(_facets_read) >= FACETS_KEPT:
+            _facets_read.clear()  # a process searches one catalogue, or a few (tests)
+        _facets_read[catalogue] = (seen, time.monotonic(), found)
+    return found
+
+
+def _read_facets(catalogue: Path) -> Facets:
     def both(db: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
         return (db.execute("SELECT id, title, date FROM forums ORDER BY date DESC, id").fetchall(),
                 db.execute("SELECT DISTINCT name FROM speakers").fetchall())

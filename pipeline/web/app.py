@@ -4,8 +4,9 @@
     GET /api/search?q=...    exactly what `sort-archive search --json` prints
     GET /archive/...         a local archive folder, when one is given
 
-Searches run in Starlette's thread pool: the catalogue is SQLite read through
-the standard library, and Kiwi is shared behind its own lock. Answers:
+Searches run in threads, at most `SEARCHES_AT_ONCE` at a time (the others wait
+their turn, first come first served): the catalogue is SQLite read through the
+standard library, and Kiwi is shared behind its own lock. Answers:
 
 - 200, with the hits (or, for the page, the empty form);
 - 400 for a query string that cannot be searched (a bad date, a limit out of
@@ -57,9 +58,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -94,6 +97,13 @@ PAGE_HEADERS = {
 }
 API_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 UNAVAILABLE = 503
+# Searches running at once, in threads; the rest queue for a turn. SQLite reads in
+# parallel, but the Python around a search holds the GIL and Kiwi its lock: with more
+# searches at once than cores, each is slowed by all the others, and a slow one falls
+# behind requests that came after it. Measured at 1,000 hours on 2 cores, 20 clients
+# that never pause (scripts/bench/serve.py, docs/benchmarks.md): Starlette's pool of 40
+# threads, p95 370 ms; 2 at a time, p95 207 ms, the same requests per second.
+SEARCHES_AT_ONCE = os.cpu_count() or 1
 
 
 class ArchiveFiles(StaticFiles):
@@ -127,9 +137,18 @@ class ArchiveFiles(StaticFiles):
         return Path(os.path.relpath(full_path, root)).as_posix()
 
 
-def create_app(catalogue: Path, archive: Path | None = None) -> Starlette:
+def create_app(catalogue: Path, archive: Path | None = None, *,
+               searches_at_once: int = SEARCHES_AT_ONCE) -> Starlette:
     """The web app over `catalogue`; `archive`, a local archive folder, is served under
     /archive/ and the hits that are file:// links into it link there instead."""
+    turns = anyio.CapacityLimiter(searches_at_once)
+
+    def in_turn(handler: Callable[[Request], Response]
+                ) -> Callable[[Request], Awaitable[Response]]:
+        """`handler` run in a thread when one of the `searches_at_once` turns is free."""
+        async def endpoint(request: Request) -> Response:
+            return await anyio.to_thread.run_sync(handler, request, limiter=turns)
+        return endpoint
 
     def link(url: str | None) -> str | None:
         return browser_link(url, archive)
@@ -174,7 +193,8 @@ def create_app(catalogue: Path, archive: Path | None = None) -> Starlette:
         return Response(results.json_text(), media_type="application/json",
                         headers=headers)
 
-    routes: list[Route | Mount] = [Route("/", search_page), Route("/api/search", api_search)]
+    routes: list[Route | Mount] = [Route("/", in_turn(search_page)),
+                                   Route("/api/search", in_turn(api_search))]
     if archive is not None:
         routes.append(Mount(f"/{ARCHIVE_PATH}", ArchiveFiles(directory=archive),
                             name="archive"))

@@ -34,8 +34,9 @@ REQUEST_TIMEOUT_S = 10.0
 # own default, pinned): browsers reuse a connection within a page's loads.
 KEEP_ALIVE_S = 5
 # Connections open at once before further requests are answered 503 at once (by
-# uvicorn, without running the app): searches run in a thread pool of 40, so more
-# would only queue, and each open connection holds a file descriptor.
+# uvicorn, without running the app): searches run a few at a time (one a core, see
+# `app.SEARCHES_AT_ONCE`), so more would only queue, and each open connection holds a
+# file descriptor.
 MAX_CONNECTIONS = 64
 # The longest request line plus headers h11 buffers (its own default, pinned): a
 # search's query string is at most a few KB; beyond it the answer is 400.

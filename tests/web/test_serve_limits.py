@@ -1,4 +1,4 @@
-"""`sort-archive serve` against slow and idle clients: raw sockets, a real server.
+"""`sort-archive serve` against slow, idle and many clients: raw sockets, a real server.
 
 The first test runs `python -m pipeline serve` as staff do, with the production
 limits (pipeline.web.server); the others run the same uvicorn configuration
@@ -7,15 +7,20 @@ limits (pipeline.web.server); the others run the same uvicorn configuration
 
 from __future__ import annotations
 
+import json
 import select
 import socket
 import time
+import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
+from pipeline.catalogue import write_forum
 from pipeline.web.app import create_app
 from pipeline.web.server import (
     KEEP_ALIVE_S,
@@ -24,6 +29,7 @@ from pipeline.web.server import (
     Limits,
     server_config,
 )
+from tests.catalogue.builders import forum_2024
 from tests.web.test_app import serving
 from tests.web.threaded import uvicorn_in_thread
 
@@ -184,3 +190,26 @@ def test_serve_runs_with_the_production_limits() -> None:
                                                                      MAX_CONNECTIONS)
     assert getattr(config.http, "request_timeout_s", None) == REQUEST_TIMEOUT_S
     assert config.ws == "none" and config.proxy_headers
+
+
+def test_many_searches_at_once_take_turns_and_each_gets_its_own_answer(
+        tmp_path: Path) -> None:
+    """24 searches sent at once to an app that runs one at a time: every one answered,
+    with what it answers alone (no search is lost in the queue or given another's rows)."""
+    catalogue = tmp_path / "catalogue.sqlite"
+    write_forum(catalogue, forum_2024())
+    queries = ["사회적", "만들다", "선언문 채택", "가치", "포럼", "없는말입니다"] * 4
+    config = server_config(create_app(catalogue, searches_at_once=1), log_level="warning",
+                           forwarded_allow_ips=None)
+
+    def ask(base: str, query: str) -> tuple[int, list[str]]:
+        url = f"{base}/api/search?q={quote(query)}"
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.status, [h["text"] for h in json.loads(response.read())["hits"]]
+
+    with uvicorn_in_thread(config, start_within=60) as base:
+        alone = {query: ask(base, query) for query in set(queries)}
+        with ThreadPoolExecutor(len(queries)) as pool:
+            together = list(pool.map(lambda query: ask(base, query), queries))
+    assert together == [alone[query] for query in queries]
+    assert sum(1 for status, hits in alone.values() if status == 200 and hits) >= 4
