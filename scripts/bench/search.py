@@ -8,8 +8,8 @@ segments of 3 to 6 s holding one to three sentences. It is written twice, from t
 same seeded records:
 
 - ours: through the real writer (`pipeline.catalogue.writer`: Kiwi analysis, schema
-  version 3: contentless `passages_fts`, the `words` vocabulary), searched with
-  `pipeline.catalogue.search` (default limit 20);
+  version 4: contentless `passages_fts` with passage groups, the `words` vocabulary),
+  searched with `pipeline.catalogue.search` (default limit 20);
 - the baseline: the index sort-archive had before (git 7fc476c,
   pipeline/stages/index.py), re-implemented here as it was: the same tables, an FTS5
   `trigram` table over whitespace-free case-folded text, the same write per forum
