@@ -143,18 +143,8 @@ def create_app(catalogue: Path, archive: Path | None = None, *,
     /archive/ and the hits that are file:// links into it link there instead."""
     turns = anyio.CapacityLimiter(searches_at_once)
 
-    def in_turn(handler: Callable[[Request], Response]
-                ) -> Callable[[Request], Awaitable[Response]]:
-        """`handler` run in a thread when one of the `searches_at_once` turns is free."""
-        async def endpoint(request: Request) -> Response:
-            return await anyio.to_thread.run_sync(handler, request, limiter=turns)
-        return endpoint
-
     def link(url: str | None) -> str | None:
         return browser_link(url, archive)
-
-    def page_response(html: str, status: int = 200) -> HTMLResponse:
-        return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
     def unavailable(exc: PipelineError) -> str:
         """The catalogue's one line for a web client; the whole of it for the log."""
@@ -169,11 +159,11 @@ def create_app(catalogue: Path, archive: Path | None = None, *,
             query = search_query(form)
             results = search(catalogue, query) if query is not None else None
         except BadRequest as exc:
-            return page_response(page.render(form, facets=known, error=str(exc)), 400)
+            return _page_response(page.render(form, facets=known, error=str(exc)), 400)
         except PipelineError as exc:
-            return page_response(page.render(form, facets=known, error=unavailable(exc)),
+            return _page_response(page.render(form, facets=known, error=unavailable(exc)),
                                  UNAVAILABLE)
-        return page_response(page.render(form, facets=known, query=query, results=results,
+        return _page_response(page.render(form, facets=known, query=query, results=results,
                                          link=link))
 
     def api_search(request: Request) -> Response:
@@ -193,19 +183,31 @@ def create_app(catalogue: Path, archive: Path | None = None, *,
         return Response(results.json_text(), media_type="application/json",
                         headers=headers)
 
-    routes: list[Route | Mount] = [Route("/", in_turn(search_page)),
-                                   Route("/api/search", in_turn(api_search))]
+    routes: list[Route | Mount] = [Route("/", _in_turn(search_page, turns)),
+                                   Route("/api/search", _in_turn(api_search, turns))]
     if archive is not None:
         routes.append(Mount(f"/{ARCHIVE_PATH}", ArchiveFiles(directory=archive),
                             name="archive"))
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        default_analyzer()  # load Kiwi's model now, not during the first search
-        yield
-
-    return Starlette(routes=routes, lifespan=lifespan,
+    return Starlette(routes=routes, lifespan=_lifespan,
                      exception_handlers={Exception: _internal_error})
+
+
+def _in_turn(handler: Callable[[Request], Response], turns: anyio.CapacityLimiter
+             ) -> Callable[[Request], Awaitable[Response]]:
+    """`handler` run in a thread once one of the `turns` is free."""
+    async def endpoint(request: Request) -> Response:
+        return await anyio.to_thread.run_sync(handler, request, limiter=turns)
+    return endpoint
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    default_analyzer()  # load Kiwi's model now, not during the first search
+    yield
+
+
+def _page_response(html: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
 
 def _api_error(message: str, status: int) -> Response:
