@@ -84,6 +84,13 @@ class Stamp:
         return other is not None and (self.device, self.inode) == (other.device, other.inode)
 
 
+def written_state(path: Path) -> tuple[Stamp | None, Stamp | None]:
+    """The file's stamp and its `-wal`'s: one of them changes whenever the catalogue is
+    written (a WAL writer appends to `-wal`; a checkpoint, a rollback-journal writer or a
+    rebuild changes the file)."""
+    return Stamp.of(path), Stamp.of(_sidecar(path, "-wal"))
+
+
 class _ReadAgain(Exception):
     """The file was replaced (or, opened immutable, written) during the read."""
 

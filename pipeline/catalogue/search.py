@@ -45,7 +45,7 @@ from typing import Any
 from pipeline.catalogue.analyzer import Analyzer, default_analyzer, nfc, word_key
 from pipeline.catalogue.matching import Lookups, morphological
 from pipeline.catalogue.order import first_id_from, order_key
-from pipeline.catalogue.reader import Stamp, read
+from pipeline.catalogue.reader import read, written_state
 from pipeline.catalogue.schema import check_file
 from pipeline.catalogue.snippets import make_snippet, substring_spans
 from pipeline.catalogue.topk import GROUPED_FROM, Ranked, best_spoken
@@ -324,13 +324,13 @@ def _hit(row: tuple[Any, ...], term_spans: list[tuple[int, int]],
 
 
 _facets_lock = threading.Lock()
-_facets_read: dict[Path, tuple[object, float, Facets]] = {}
+_facets_read: dict[Path, tuple[object, float, Facets]] = {}  # state, when read, facets
 
 
 def facets(catalogue: Path) -> Facets:
     """Every forum (newest first) and every speaker's name (in 가나다 order); kept while
     the file is unchanged (see `FACETS_FRESH_S`)."""
-    seen = (Stamp.of(catalogue), Stamp.of(catalogue.with_name(catalogue.name + "-wal")))
+    seen = written_state(catalogue)
     with _facets_lock:
         kept = _facets_read.get(catalogue)
     if (kept is not None and seen[0] is not None and kept[0] == seen

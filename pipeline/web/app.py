@@ -162,9 +162,9 @@ def create_app(catalogue: Path, archive: Path | None = None, *,
             return _page_response(page.render(form, facets=known, error=str(exc)), 400)
         except PipelineError as exc:
             return _page_response(page.render(form, facets=known, error=unavailable(exc)),
-                                 UNAVAILABLE)
+                                  UNAVAILABLE)
         return _page_response(page.render(form, facets=known, query=query, results=results,
-                                         link=link))
+                                          link=link))
 
     def api_search(request: Request) -> Response:
         form = Form.of(request.query_params)
